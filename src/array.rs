@@ -1,0 +1,629 @@
+//! [`MappedArray`]: a typed array over a memory-mapped file.
+//!
+//! This module joins the pieces: it asks [`source`](crate::source) for the
+//! layout, checks it against the element type `T`, asks
+//! [`mapping`](crate::mapping) for the bytes and turns them into ndarray
+//! views. It owns array creation ([`CreateOptions`]) and flushing.
+
+use std::fs::{self, File, OpenOptions};
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::path::Path;
+
+use memmap2::MmapMut;
+use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension};
+
+use crate::dtype::{self, DType, Element};
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::layout::{Layout, Order};
+use crate::mapping::{self, CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
+use crate::npy;
+use crate::sidecar::{self, Attrs, Sidecar};
+use crate::source::{self, ArrayInfo, Format};
+
+/// A typed n-dimensional array whose elements live in a memory-mapped file.
+///
+/// `T` is the element type ([`Element`]: `f32`, `u8`, `bool`, ...). `M` is
+/// the access mode: [`ReadOnly`] (the default), [`ReadWrite`] or
+/// [`CopyOnWrite`]; only writable modes have [`view_mut`](Self::view_mut),
+/// so writing through a read-only mapping is a compile error:
+///
+/// ```compile_fail
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.dat");
+/// # mmarray::MappedArray::<f32>::create(&path, &[2]).unwrap();
+/// let a = mmarray::MappedArray::<f32>::open(&path).unwrap();
+/// a.view_mut()[0] = 1.0; // no `view_mut` on a read-only mapping
+/// ```
+///
+/// Opening reads the sidecar or `.npy` header and maps the file: it takes the
+/// same time for a 64 GiB array as for a 4 KiB one. Pages are read from disk
+/// when first touched.
+///
+/// # Example
+///
+/// ```
+/// use mmarray::MappedArray;
+/// use ndarray::Ix2;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("temps.dat");
+///
+/// let mut w = MappedArray::<f32>::create(&path, &[1000, 3])?;
+/// w.view_mut()[[0, 0]] = 1.5;
+/// w.flush()?;
+///
+/// let r = MappedArray::<f32>::open(&path)?;
+/// let v = r.view_dim::<Ix2>()?;
+/// assert_eq!(v[[0, 0]], 1.5);
+/// assert_eq!(v.shape(), &[1000, 3]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Durability
+///
+/// Writes through a [`ReadWrite`] mapping go to the operating system's page
+/// cache, which is the file: another process that maps or reads the file sees
+/// them at once, and they survive this process crashing or being killed. They
+/// reach the disk when the kernel writes them back, or when
+/// [`flush`](MappedArray::flush) returns; only flushed data is sure to survive
+/// a machine crash or power loss. Dropping a mapping does not flush.
+///
+/// # Safety
+///
+/// A mapping is only as stable as the file under it. mmarray checks that the
+/// file holds every byte of the array before it maps, and never shrinks a
+/// file it maps, so nothing done through this crate makes an access fault.
+/// Memory mapping cannot protect against **another program truncating or
+/// shrinking the file** while it is mapped: the next access to a page past
+/// the new end kills the process with `SIGBUS`. Nor can it stop another
+/// program from changing the bytes: views then show the new values, and for
+/// a `bool` array a byte other than 0 or 1 written by another program after
+/// opening makes [`view`](Self::view) panic rather than expose an invalid
+/// `bool`. Do not hand files that other programs may truncate to this crate.
+pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
+    map: M::Map,
+    /// The data file, held open as long as the mapping; the advisory locks
+    /// that keep cooperating processes from shrinking it live on this handle.
+    _file: File,
+    info: ArrayInfo,
+    _element: PhantomData<T>,
+}
+
+/// A [`MappedArray`] open for reading and writing.
+pub type MappedArrayMut<T> = MappedArray<T, ReadWrite>;
+
+impl<T: Element> MappedArray<T> {
+    /// Maps the array at `path` read-only (numpy `mode="r"`).
+    ///
+    /// `path` is a `.npy` file, a raw data file with a sidecar next to it,
+    /// or the sidecar. What it is is decided by content: a file starting with
+    /// the `.npy` magic is a `.npy` file whatever its name.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming the file when the sidecar is missing or malformed,
+    /// the `.npy` header is malformed, the dtype is unknown or is not `T`, the
+    /// byte order is not native, the shape overflows, the offset is
+    /// misaligned for `T`, the file is shorter than the array, a `bool` array
+    /// holds a byte other than 0 or 1, or the operating system refuses.
+    pub fn open(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadOnly>> {
+        MappedArray::open_in(path.as_ref())
+    }
+
+    /// Maps the array at `path` read-write (numpy `mode="r+"`): changes made
+    /// through [`view_mut`](MappedArray::view_mut) are changes to the file.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open), and an I/O error if the file cannot be
+    /// opened for writing.
+    pub fn open_mut(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadWrite>> {
+        MappedArray::open_in(path.as_ref())
+    }
+
+    /// Maps the array at `path` copy-on-write (numpy `mode="c"`): the array
+    /// can be changed in memory, but the file is never written.
+    ///
+    /// # Errors
+    ///
+    /// As [`open`](Self::open).
+    pub fn open_copy(path: impl AsRef<Path>) -> Result<MappedArray<T, CopyOnWrite>> {
+        MappedArray::open_in(path.as_ref())
+    }
+
+    /// Creates a zero-filled array of `shape` in C order at `path` (a raw file
+    /// plus sidecar, or a `.npy` file if the name ends in `.npy`) and maps it
+    /// read-write. Shorthand for [`CreateOptions::new().create(path, shape)`](CreateOptions::create).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if an array is there already (see
+    /// [`CreateOptions::overwrite`]), [`Error::ShapeOverflow`] for a shape too
+    /// large to map, and I/O errors.
+    pub fn create(path: impl AsRef<Path>, shape: &[usize]) -> Result<MappedArray<T, ReadWrite>> {
+        CreateOptions::new().create(path, shape)
+    }
+}
+
+impl<T: Element, M: Mode> MappedArray<T, M> {
+    /// Maps the array at `path` in mode `M`.
+    ///
+    /// ```
+    /// use mmarray::{MappedArray, ReadOnly};
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("a.dat");
+    /// # MappedArray::<u8>::create(&path, &[3])?;
+    /// let a = MappedArray::<u8, ReadOnly>::open_in(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`MappedArray::open`].
+    pub fn open_in(path: impl AsRef<Path>) -> Result<Self> {
+        let (info, file) = source::open_source(path.as_ref(), M::WRITES_FILE)?;
+        Self::map_opened(info, file)
+    }
+
+    /// Maps an already opened and described file.
+    fn map_opened(info: ArrayInfo, file: File) -> Result<Self> {
+        info.layout.check_viewable_as::<T>(&info.path)?;
+        let map = mapping::map_layout::<M>(&file, &info.path, &info.layout)?;
+        if let Some((index, byte)) = dtype::first_invalid_byte(T::TYPE, &map) {
+            return Err(Error::InvalidBool {
+                path: info.path,
+                index,
+                byte,
+            });
+        }
+        Ok(MappedArray {
+            map,
+            _file: file,
+            info,
+            _element: PhantomData,
+        })
+    }
+
+    /// A zero-copy view of the whole array, with the file's shape and
+    /// memory order (C order gives standard strides, F order reversed ones).
+    ///
+    /// # Panics
+    ///
+    /// Only for a `bool` array into which another program wrote a byte other
+    /// than 0 or 1 after it was opened (see [Safety](Self#safety)).
+    pub fn view(&self) -> ArrayViewD<'_, T> {
+        let shape = self.info.layout.nd_shape();
+        ArrayView::from_shape(shape, self.as_slice())
+            .expect("the layout was checked against the mapping's length when it was opened")
+    }
+
+    /// A zero-copy view with a fixed number of dimensions, such as
+    /// `view_dim::<Ix2>()` for an [`ndarray::ArrayView2`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DimensionMismatch`] if the array has another number of
+    /// dimensions.
+    pub fn view_dim<D: Dimension>(&self) -> Result<ArrayView<'_, T, D>> {
+        let view = self.view();
+        let found = view.ndim();
+        view.into_dimensionality::<D>()
+            .map_err(|_| self.dimension_mismatch::<D>(found))
+    }
+
+    /// The elements in memory order (C or F), as one slice.
+    ///
+    /// # Panics
+    ///
+    /// As [`view`](Self::view).
+    pub fn as_slice(&self) -> &[T] {
+        match T::cast_bytes(&self.map) {
+            Some(elements) => elements,
+            None => externally_corrupted(&self.info.path),
+        }
+    }
+
+    /// Dtype, shape, order and offset.
+    pub fn layout(&self) -> &Layout {
+        &self.info.layout
+    }
+
+    /// The file's dtype (element type and byte order).
+    pub fn dtype(&self) -> DType {
+        self.info.layout.dtype()
+    }
+
+    /// The extent of each axis.
+    pub fn shape(&self) -> &[usize] {
+        self.info.layout.shape()
+    }
+
+    /// C or F.
+    pub fn order(&self) -> Order {
+        self.info.layout.order()
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.info.layout.len()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.info.layout.is_empty()
+    }
+
+    /// The data file (the `.npy` file, or the raw file).
+    pub fn path(&self) -> &Path {
+        &self.info.path
+    }
+
+    /// The sidecar, for a raw file.
+    pub fn sidecar_path(&self) -> Option<&Path> {
+        self.info.sidecar_path()
+    }
+
+    /// Raw + sidecar, or `.npy`.
+    pub fn format(&self) -> Format {
+        self.info.format
+    }
+
+    /// The user metadata from the sidecar (empty for `.npy` files).
+    pub fn attrs(&self) -> &Attrs {
+        &self.info.attrs
+    }
+
+    /// Everything known about the array: path, format, layout, attrs.
+    pub fn info(&self) -> &ArrayInfo {
+        &self.info
+    }
+
+    fn dimension_mismatch<D: Dimension>(&self, found: usize) -> Error {
+        Error::DimensionMismatch {
+            path: self.info.path.clone(),
+            expected: D::NDIM.unwrap_or(found),
+            found,
+        }
+    }
+
+    fn check_range(&self, range: &Range<usize>) -> Result<()> {
+        if range.start > range.end || range.end > self.len() {
+            return Err(Error::InvalidArgument {
+                path: self.info.path.clone(),
+                message: format!(
+                    "element range {}..{} is outside the array's {} elements",
+                    range.start,
+                    range.end,
+                    self.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<T: Element, M: Writable> MappedArray<T, M> {
+    /// A zero-copy mutable view of the whole array.
+    ///
+    /// For a [`ReadWrite`] mapping, writes are writes to the file; for
+    /// [`CopyOnWrite`] they stay in this process.
+    ///
+    /// # Panics
+    ///
+    /// As [`view`](Self::view).
+    pub fn view_mut(&mut self) -> ArrayViewMutD<'_, T> {
+        let shape = self.info.layout.nd_shape();
+        ArrayViewMut::from_shape(shape, self.as_slice_mut())
+            .expect("the layout was checked against the mapping's length when it was opened")
+    }
+
+    /// A mutable view with a fixed number of dimensions.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DimensionMismatch`] if the array has another number of
+    /// dimensions.
+    pub fn view_mut_dim<D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, T, D>> {
+        let found = self.info.layout.ndim();
+        if D::NDIM.is_some_and(|n| n != found) {
+            return Err(self.dimension_mismatch::<D>(found));
+        }
+        let path = self.info.path.clone();
+        self.view_mut()
+            .into_dimensionality::<D>()
+            .map_err(|_| Error::DimensionMismatch {
+                path,
+                expected: D::NDIM.unwrap_or(found),
+                found,
+            })
+    }
+
+    /// The elements in memory order, mutable.
+    ///
+    /// # Panics
+    ///
+    /// As [`view`](Self::view).
+    pub fn as_slice_mut(&mut self) -> &mut [T] {
+        let map: &mut MmapMut = &mut self.map;
+        match T::cast_bytes_mut(map) {
+            Some(elements) => elements,
+            None => externally_corrupted(&self.info.path),
+        }
+    }
+}
+
+impl<T: Element> MappedArray<T, ReadWrite> {
+    /// Writes every changed page of the array to disk and waits until it is
+    /// there (`msync(MS_SYNC)`). After it returns the data survives a machine
+    /// crash.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the operating system.
+    pub fn flush(&self) -> Result<()> {
+        self.map.flush().at(&self.info.path, "flushing the mapping")
+    }
+
+    /// Starts writing changed pages to disk without waiting
+    /// (`msync(MS_ASYNC)`).
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the operating system.
+    pub fn flush_async(&self) -> Result<()> {
+        self.map
+            .flush_async()
+            .at(&self.info.path, "flushing the mapping")
+    }
+
+    /// Like [`flush`](Self::flush), for the elements `range` (indices in
+    /// memory order) only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if the range is outside the array; I/O
+    /// errors.
+    pub fn flush_range(&self, range: Range<usize>) -> Result<()> {
+        let (offset, len) = self.byte_range(range)?;
+        self.map
+            .flush_range(offset, len)
+            .at(&self.info.path, "flushing the mapping")
+    }
+
+    /// Like [`flush_async`](Self::flush_async), for the elements `range`
+    /// (indices in memory order) only.
+    ///
+    /// # Errors
+    ///
+    /// As [`flush_range`](Self::flush_range).
+    pub fn flush_async_range(&self, range: Range<usize>) -> Result<()> {
+        let (offset, len) = self.byte_range(range)?;
+        self.map
+            .flush_async_range(offset, len)
+            .at(&self.info.path, "flushing the mapping")
+    }
+
+    /// Replaces the user metadata and rewrites the sidecar atomically.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for a `.npy` file, which has nowhere to
+    /// keep attrs; I/O errors writing the sidecar.
+    pub fn set_attrs(&mut self, attrs: Attrs) -> Result<()> {
+        let Some(sidecar) = self.info.sidecar.as_deref() else {
+            return Err(Error::InvalidArgument {
+                path: self.info.path.clone(),
+                message: ".npy files cannot hold attrs; use a raw file with a sidecar".into(),
+            });
+        };
+        Sidecar::write(sidecar, &self.info.layout, &attrs)?;
+        self.info.attrs = attrs;
+        Ok(())
+    }
+
+    fn byte_range(&self, range: Range<usize>) -> Result<(usize, usize)> {
+        self.check_range(&range)?;
+        let item = T::TYPE.size();
+        Ok((range.start * item, (range.end - range.start) * item))
+    }
+}
+
+/// Options for creating an array, in the style of [`std::fs::OpenOptions`].
+///
+/// ```
+/// use mmarray::{CreateOptions, Order};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("grid.dat");
+/// let mut attrs = serde_json::Map::new();
+/// attrs.insert("units".into(), "K".into());
+/// let a = CreateOptions::new()
+///     .order(Order::F)
+///     .attrs(attrs)
+///     .create::<f64>(&path, &[3, 4])?;
+/// assert_eq!(a.order(), Order::F);
+/// assert_eq!(a.attrs()["units"], "K");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    order: Order,
+    overwrite: bool,
+    attrs: Attrs,
+    format: Option<Format>,
+}
+
+impl CreateOptions {
+    /// C order, no overwriting, no attrs, format from the file name.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The memory order of the new array (default C).
+    pub fn order(&mut self, order: Order) -> &mut Self {
+        self.order = order;
+        self
+    }
+
+    /// Whether to replace an array already at the path (default `false`:
+    /// creating over an existing array is an [`Error::AlreadyExists`]).
+    ///
+    /// The old file is replaced by renaming, not truncated, so a process that
+    /// still maps it keeps its old data and cannot fault.
+    pub fn overwrite(&mut self, overwrite: bool) -> &mut Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// User metadata for the sidecar (ignored for `.npy` files).
+    pub fn attrs(&mut self, attrs: Attrs) -> &mut Self {
+        self.attrs = attrs;
+        self
+    }
+
+    /// The file format; by default `.npy` when the path ends in `.npy`, raw
+    /// with a sidecar otherwise.
+    pub fn format(&mut self, format: Format) -> &mut Self {
+        self.format = Some(format);
+        self
+    }
+
+    /// Creates a zero-filled array of `shape` at `path` and maps it
+    /// read-write.
+    ///
+    /// The data file is created sparse at its full size (it takes no disk
+    /// space until written), and for a raw file the sidecar is written last,
+    /// atomically, so an interrupted create never leaves a sidecar describing
+    /// a file that is not there.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if the data file or its sidecar exists and
+    /// overwriting was not asked for; [`Error::ShapeOverflow`] or
+    /// [`Error::TooManyDimensions`] for a shape that cannot be mapped; I/O
+    /// errors.
+    pub fn create<T: Element>(
+        &self,
+        path: impl AsRef<Path>,
+        shape: &[usize],
+    ) -> Result<MappedArray<T, ReadWrite>> {
+        let path = path.as_ref();
+        let format = self.format.unwrap_or_else(|| format_for_path(path));
+        let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+        let mut layout = Layout::new(path, DType::of::<T>(), &dims, self.order, 0)?;
+        let header = match format {
+            Format::Npy => {
+                let header = npy::header_bytes(layout.dtype(), layout.shape(), layout.order());
+                layout = layout.with_offset(path, header.len() as u64)?;
+                header
+            }
+            Format::Raw => Vec::new(),
+        };
+        let sidecar = (format == Format::Raw).then(|| sidecar::sidecar_path(path));
+
+        if !self.overwrite {
+            for existing in std::iter::once(path).chain(sidecar.as_deref()) {
+                if fs::symlink_metadata(existing).is_ok() {
+                    return Err(Error::AlreadyExists {
+                        path: existing.to_path_buf(),
+                    });
+                }
+            }
+        }
+        let file = if self.overwrite {
+            // Build the new file under a temporary name and rename it into
+            // place: an existing file is replaced, never truncated under a
+            // process that maps it.
+            let tmp = fsutil::temp_path_for(path);
+            let built = write_new_data_file(&tmp, &header, layout.end()).and_then(|file| {
+                if let Some(sidecar) = &sidecar {
+                    // Remove the old sidecar first, so that no crash can
+                    // leave it describing the new data file.
+                    fsutil::remove_if_exists(sidecar)?;
+                }
+                fs::rename(&tmp, path).at(path, "renaming the new data file into place")?;
+                Ok(file)
+            });
+            if built.is_err() {
+                let _ = fs::remove_file(&tmp);
+            }
+            built?
+        } else {
+            // `create_new` refuses a file that appeared since the check above.
+            write_new_data_file(path, &header, layout.end()).map_err(|e| match e {
+                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Error::AlreadyExists {
+                        path: path.to_path_buf(),
+                    }
+                }
+                other => other,
+            })?
+        };
+        fsutil::sync_dir(fsutil::parent_dir(path))?;
+        let info = ArrayInfo {
+            path: path.to_path_buf(),
+            sidecar: sidecar.clone(),
+            format,
+            layout,
+            attrs: if format == Format::Raw {
+                self.attrs.clone()
+            } else {
+                Attrs::new()
+            },
+        };
+        if let Some(sidecar) = &sidecar {
+            Sidecar::write(sidecar, &info.layout, &info.attrs)?;
+        }
+        MappedArray::map_opened(info, file)
+    }
+}
+
+/// The view casts re-check `bool` bytes; they were valid at open, so a
+/// failure means another program wrote into the file since.
+#[cold]
+fn externally_corrupted(path: &Path) -> ! {
+    panic!(
+        "{}: the mapped bool array was changed by another program to hold a byte other than 0 or 1",
+        path.display()
+    )
+}
+
+/// `.npy` for paths ending in `.npy`, raw otherwise.
+pub(crate) fn format_for_path(path: &Path) -> Format {
+    match path.extension() {
+        Some(ext) if ext.eq_ignore_ascii_case("npy") => Format::Npy,
+        _ => Format::Raw,
+    }
+}
+
+/// Creates `path` holding `header` and extended, sparse, to `len` bytes.
+fn write_new_data_file(path: &Path, header: &[u8], len: u64) -> Result<File> {
+    use std::io::Write;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .at(path, "creating the data file")?;
+    file.write_all(header).at(path, "writing the .npy header")?;
+    file.set_len(len)
+        .at(path, "setting the data file's length")?;
+    file.sync_all().at(path, "syncing the data file")?;
+    Ok(file)
+}
+
+impl<T: Element, M: Mode> std::fmt::Debug for MappedArray<T, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MappedArray")
+            .field("path", &self.info.path)
+            .field("mode", &M::NUMPY_MODE)
+            .field("format", &self.info.format)
+            .field("dtype", &self.info.layout.dtype().to_string())
+            .field("shape", &self.info.layout.shape())
+            .field("order", &self.info.layout.order())
+            .field("offset", &self.info.layout.offset())
+            .finish()
+    }
+}

@@ -1,0 +1,435 @@
+//! Element types and numpy dtype strings.
+//!
+//! numpy describes an element type with an *array-protocol type string*: a
+//! byte-order character (`<` little, `>` big, `=` native, `|` not applicable),
+//! a kind character (`b` bool, `i` signed, `u` unsigned, `f` float, `c`
+//! complex) and the size in bytes: `<f4` is a little-endian `float32`, `|u1` a
+//! byte. [`DType`] is such a string parsed: an [`ElementType`] plus a
+//! [`ByteOrder`].
+//!
+//! The Rust types that can be viewed in place implement [`Element`]. All of
+//! this is generated from **one table** ([`for_each_element_type!`]), so a new
+//! element type is one line there and nowhere else.
+//!
+//! This module knows nothing of files; it only names and checks types.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Calls `$callback!` with the table of element types, one row per type:
+/// `Variant => rust_type, kind_char, size_in_bytes, "numpy name", cast;`
+/// where `cast` is `any_bits` for types every bit pattern of which is a
+/// value, and `checked` for types (`bool`) whose bytes must be validated.
+///
+/// This is the single source of truth for element types: [`ElementType`],
+/// the [`Element`] impls and the runtime-typed dispatch are all generated
+/// from it.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! for_each_element_type {
+    ($callback:ident) => {
+        $callback! {
+            Bool => bool, b'b', 1, "bool", checked;
+            I8 => i8, b'i', 1, "int8", any_bits;
+            U8 => u8, b'u', 1, "uint8", any_bits;
+            I16 => i16, b'i', 2, "int16", any_bits;
+            U16 => u16, b'u', 2, "uint16", any_bits;
+            I32 => i32, b'i', 4, "int32", any_bits;
+            U32 => u32, b'u', 4, "uint32", any_bits;
+            I64 => i64, b'i', 8, "int64", any_bits;
+            U64 => u64, b'u', 8, "uint64", any_bits;
+            F16 => ::half::f16, b'f', 2, "float16", any_bits;
+            F32 => f32, b'f', 4, "float32", any_bits;
+            F64 => f64, b'f', 8, "float64", any_bits;
+            C64 => ::num_complex::Complex<f32>, b'c', 8, "complex64", any_bits;
+            C128 => ::num_complex::Complex<f64>, b'c', 16, "complex128", any_bits;
+        }
+    };
+}
+
+macro_rules! define_element_types {
+    ($($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $cast:ident;)*) => {
+        /// An element type, independent of byte order.
+        ///
+        /// ```
+        /// use mmarray::ElementType;
+        /// assert_eq!(ElementType::F32.name(), "float32");
+        /// assert_eq!(ElementType::F32.size(), 4);
+        /// ```
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ElementType {
+            $(
+                #[doc = concat!("numpy `", $name, "`, Rust `", stringify!($ty), "`.")]
+                $variant,
+            )*
+        }
+
+        impl ElementType {
+            /// Every element type, in table order.
+            pub const ALL: &'static [ElementType] = &[$(ElementType::$variant),*];
+
+            /// numpy's name for the type (`"float32"`).
+            pub const fn name(self) -> &'static str {
+                match self { $(ElementType::$variant => $name),* }
+            }
+
+            /// The Rust type that views it (`"f32"`).
+            pub const fn rust_name(self) -> &'static str {
+                match self { $(ElementType::$variant => stringify!($ty)),* }
+            }
+
+            /// The size of one element in bytes.
+            pub const fn size(self) -> usize {
+                match self { $(ElementType::$variant => $size),* }
+            }
+
+            /// numpy's kind character: `b`, `i`, `u`, `f` or `c`.
+            pub const fn kind(self) -> char {
+                match self { $(ElementType::$variant => $kind as char),* }
+            }
+
+            /// The alignment the Rust type needs in memory.
+            pub const fn align(self) -> usize {
+                match self { $(ElementType::$variant => std::mem::align_of::<$ty>()),* }
+            }
+        }
+
+        $(
+            impl sealed::Sealed for $ty {}
+            impl Element for $ty {
+                const TYPE: ElementType = ElementType::$variant;
+
+                fn cast_bytes(bytes: &[u8]) -> Option<&[Self]> {
+                    cast!($cast, try_cast_slice, bytes)
+                }
+
+                fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]> {
+                    cast!($cast, try_cast_slice_mut, bytes)
+                }
+            }
+        )*
+    };
+}
+
+/// `any_bits` types cast in O(1) (length and alignment checks only);
+/// `checked` types also validate every element, O(n).
+macro_rules! cast {
+    (any_bits, $f:ident, $bytes:expr) => {
+        bytemuck::$f($bytes).ok()
+    };
+    (checked, $f:ident, $bytes:expr) => {
+        bytemuck::checked::$f($bytes).ok()
+    };
+}
+
+for_each_element_type!(define_element_types);
+
+impl ElementType {
+    /// Finds the type with numpy kind character `kind` and size `size`.
+    ///
+    /// ```
+    /// use mmarray::ElementType;
+    /// assert_eq!(ElementType::from_kind_size('i', 8), Some(ElementType::I64));
+    /// assert_eq!(ElementType::from_kind_size('f', 3), None);
+    /// ```
+    pub fn from_kind_size(kind: char, size: usize) -> Option<ElementType> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.kind() == kind && t.size() == size)
+    }
+
+    /// Finds the type by numpy name (`"float32"`, `"uint8"`, `"bool"`).
+    pub fn from_name(name: &str) -> Option<ElementType> {
+        Self::ALL.iter().copied().find(|t| t.name() == name)
+    }
+
+    /// The size of the unit whose bytes are swapped to change byte order:
+    /// the element size, except for complex numbers, whose real and imaginary
+    /// parts are swapped separately.
+    pub const fn swap_unit(self) -> usize {
+        match self.kind() {
+            'c' => self.size() / 2,
+            _ => self.size(),
+        }
+    }
+
+    /// Whether the type is an integer (signed or unsigned).
+    pub const fn is_integer(self) -> bool {
+        matches!(self.kind(), 'i' | 'u')
+    }
+
+    /// Whether the type is a float (real).
+    pub const fn is_float(self) -> bool {
+        self.kind() == 'f'
+    }
+
+    /// Whether the type is complex.
+    pub const fn is_complex(self) -> bool {
+        self.kind() == 'c'
+    }
+}
+
+impl fmt::Display for ElementType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The order of bytes within one element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ByteOrder {
+    /// Least significant byte first (`<`): x86-64, aarch64.
+    Little,
+    /// Most significant byte first (`>`).
+    Big,
+}
+
+impl ByteOrder {
+    /// The byte order of the machine this code runs on.
+    #[cfg(target_endian = "little")]
+    pub const NATIVE: ByteOrder = ByteOrder::Little;
+    /// The byte order of the machine this code runs on.
+    #[cfg(target_endian = "big")]
+    pub const NATIVE: ByteOrder = ByteOrder::Big;
+
+    /// numpy's character for it: `<` or `>`.
+    pub const fn as_char(self) -> char {
+        match self {
+            ByteOrder::Little => '<',
+            ByteOrder::Big => '>',
+        }
+    }
+}
+
+/// A numpy dtype: an element type in a byte order.
+///
+/// Parses numpy's array-protocol type strings (`<f4`, `>i8`, `=u2`, `|u1`,
+/// `f8`) and numpy's names (`float32`, `int64`, `uint8`, `bool`, meaning
+/// native byte order). Always displays as a type string with an explicit
+/// byte order (`|` for one-byte types), which is what numpy writes in
+/// `.npy` headers and what sidecars store.
+///
+/// ```
+/// use mmarray::{ByteOrder, DType, ElementType};
+///
+/// let d: DType = ">i4".parse()?;
+/// assert_eq!(d.element_type(), ElementType::I32);
+/// assert_eq!(d.byte_order(), ByteOrder::Big);
+/// assert_eq!(d.to_string(), ">i4");
+///
+/// let d: DType = "float32".parse()?;
+/// assert_eq!(d, DType::native(ElementType::F32));
+/// assert_eq!("|u1".parse::<DType>()?.to_string(), "|u1");
+/// # Ok::<(), mmarray::ParseDTypeError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DType {
+    element: ElementType,
+    byte_order: ByteOrder,
+}
+
+impl DType {
+    /// `element` in byte order `byte_order`. One-byte types have no byte
+    /// order; for them `byte_order` is ignored and the native order recorded,
+    /// so that `|u1`, `<u1` and `>u1` compare equal.
+    pub const fn new(element: ElementType, byte_order: ByteOrder) -> DType {
+        let byte_order = if element.size() == 1 {
+            ByteOrder::NATIVE
+        } else {
+            byte_order
+        };
+        DType {
+            element,
+            byte_order,
+        }
+    }
+
+    /// `element` in this machine's byte order.
+    pub const fn native(element: ElementType) -> DType {
+        DType::new(element, ByteOrder::NATIVE)
+    }
+
+    /// The dtype of the Rust type `T`, in native byte order.
+    pub const fn of<T: Element>() -> DType {
+        DType::native(T::TYPE)
+    }
+
+    /// The element type.
+    pub const fn element_type(self) -> ElementType {
+        self.element
+    }
+
+    /// The byte order (native for one-byte types).
+    pub const fn byte_order(self) -> ByteOrder {
+        self.byte_order
+    }
+
+    /// Whether the elements can be read in place on this machine.
+    pub const fn is_native(self) -> bool {
+        matches!(
+            (self.byte_order, ByteOrder::NATIVE),
+            (ByteOrder::Little, ByteOrder::Little) | (ByteOrder::Big, ByteOrder::Big)
+        )
+    }
+
+    /// The same element type in another byte order.
+    pub const fn with_byte_order(self, byte_order: ByteOrder) -> DType {
+        DType::new(self.element, byte_order)
+    }
+
+    /// The size of one element in bytes.
+    pub const fn itemsize(self) -> usize {
+        self.element.size()
+    }
+}
+
+impl fmt::Display for DType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let order = if self.element.size() == 1 {
+            '|'
+        } else {
+            self.byte_order.as_char()
+        };
+        write!(f, "{}{}{}", order, self.element.kind(), self.element.size())
+    }
+}
+
+/// A dtype string that is not one of the supported element types.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported dtype {0:?}")]
+pub struct ParseDTypeError(pub String);
+
+impl FromStr for DType {
+    type Err = ParseDTypeError;
+
+    fn from_str(s: &str) -> Result<DType, ParseDTypeError> {
+        let err = || ParseDTypeError(s.to_owned());
+        if let Some(element) = ElementType::from_name(s) {
+            return Ok(DType::native(element));
+        }
+        let (order, rest) = match s.as_bytes().first() {
+            Some(b'<') => (Some(ByteOrder::Little), &s[1..]),
+            Some(b'>') => (Some(ByteOrder::Big), &s[1..]),
+            Some(b'=') | Some(b'|') => (None, &s[1..]),
+            _ => (None, s),
+        };
+        let mut chars = rest.chars();
+        let kind = chars.next().ok_or_else(err)?;
+        let digits = chars.as_str();
+        // Only plain decimal digits: no sign, no whitespace, no leading `+`.
+        if digits.is_empty() || digits.len() > 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        let size: usize = digits.parse().map_err(|_| err())?;
+        let element = ElementType::from_kind_size(kind, size).ok_or_else(err)?;
+        Ok(DType::new(element, order.unwrap_or(ByteOrder::NATIVE)))
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A Rust type that array elements can be viewed as.
+///
+/// Implemented for `bool`, the integers `i8`..`u64`, [`half::f16`], `f32`,
+/// `f64` and [`num_complex::Complex`] of `f32` and `f64`: the types of the
+/// table in this module. The trait is sealed: the set is fixed by what numpy
+/// and the file formats can describe.
+///
+/// Every type but `bool` accepts any bit pattern. `bool` does not: a byte
+/// other than 0 or 1 read as `bool` is undefined behaviour, so `bool` arrays
+/// are checked byte by byte when they are opened and whenever a view is cast
+/// from bytes (see [`MappedArray`](crate::MappedArray)).
+pub trait Element:
+    sealed::Sealed
+    + Copy
+    + Send
+    + Sync
+    + fmt::Debug
+    + PartialEq
+    + bytemuck::NoUninit
+    + bytemuck::CheckedBitPattern
+    + 'static
+{
+    /// The element type this Rust type views.
+    const TYPE: ElementType;
+
+    /// Casts bytes to elements: `None` if the length is not a multiple of
+    /// the size, the start is misaligned, or (for `bool`) a byte is not a
+    /// valid value. O(1) for every type but `bool`.
+    #[doc(hidden)]
+    fn cast_bytes(bytes: &[u8]) -> Option<&[Self]>;
+
+    /// Mutable form of `cast_bytes`.
+    #[doc(hidden)]
+    fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]>;
+}
+
+/// Index and value of the first byte of a `bool` array that is not 0 or 1;
+/// `None` for other types or when all bytes are valid.
+pub(crate) fn first_invalid_byte(element: ElementType, bytes: &[u8]) -> Option<(usize, u8)> {
+    if element != ElementType::Bool {
+        return None;
+    }
+    bytes
+        .iter()
+        .position(|&b| b > 1)
+        .map(|index| (index, bytes[index]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_round_trips_through_its_type_string() {
+        for &t in ElementType::ALL {
+            for order in [ByteOrder::Little, ByteOrder::Big] {
+                let d = DType::new(t, order);
+                let parsed: DType = d.to_string().parse().unwrap();
+                assert_eq!(parsed, d, "{d}");
+            }
+            assert_eq!(DType::native(t), t.name().parse().unwrap());
+        }
+    }
+
+    #[test]
+    fn byte_order_characters() {
+        assert_eq!(
+            "=f8".parse::<DType>().unwrap(),
+            DType::native(ElementType::F64)
+        );
+        assert_eq!(
+            "|f8".parse::<DType>().unwrap(),
+            DType::native(ElementType::F64)
+        );
+        assert_eq!(
+            "f8".parse::<DType>().unwrap(),
+            DType::native(ElementType::F64)
+        );
+        assert_eq!(">u1".parse::<DType>().unwrap().to_string(), "|u1");
+        assert_eq!(
+            "|b1".parse::<DType>().unwrap().element_type(),
+            ElementType::Bool
+        );
+    }
+
+    #[test]
+    fn rejects_what_numpy_would_not_map_here() {
+        for bad in [
+            "", "<", "<f", "<f3", "<f+4", "<f 4", "<f04x", "O8", "<U10", "V8", "S5", "float128",
+            "<f16", "<i004",
+        ] {
+            assert!(bad.parse::<DType>().is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn complex_swaps_its_parts_separately() {
+        assert_eq!(ElementType::C64.swap_unit(), 4);
+        assert_eq!(ElementType::F64.swap_unit(), 8);
+    }
+}

@@ -1,0 +1,265 @@
+//! The crate's one error type.
+//!
+//! Every variant names the file it is about (`path`) and carries what was
+//! expected next to what was found, so that a message printed on its own is
+//! enough to fix the problem. Underlying I/O errors are kept as
+//! [`std::error::Error::source`], not repeated in the message.
+//!
+//! This module owns only the error type; it constructs nothing itself.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::dtype::DType;
+
+/// A specialised `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong opening, creating or using a mapped array.
+///
+/// Each variant holds the path of the file it is about. The enum is
+/// `#[non_exhaustive]`: match the variants you handle and keep a `_` arm.
+///
+/// # Example
+///
+/// ```
+/// use mmarray::{Error, MappedArray};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("lonely.dat");
+/// std::fs::write(&path, [0u8; 16])?; // a raw file with no sidecar
+/// let err = MappedArray::<f32>::open(&path).unwrap_err();
+/// assert!(matches!(err, Error::SidecarMissing { .. }));
+/// assert!(err.to_string().contains("lonely.dat.json"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call on `path` failed; `action` says which one.
+    #[error("{}: {action} failed: {source}", path.display())]
+    Io {
+        /// The file or directory involved.
+        path: PathBuf,
+        /// What was being done, e.g. `"opening the data file"`.
+        action: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A raw data file has no sidecar next to it (and is not a `.npy` file).
+    #[error(
+        "{}: no sidecar describes this file (looked for {}); write one with `mmarray sidecar` or open a .npy file",
+        path.display(),
+        sidecar.display()
+    )]
+    SidecarMissing {
+        /// The data file.
+        path: PathBuf,
+        /// Where the sidecar was expected.
+        sidecar: PathBuf,
+    },
+
+    /// The sidecar is not valid JSON, has a field of the wrong type, lacks a
+    /// required field or has a field the schema does not know.
+    #[error("{}: malformed sidecar: {message}", path.display())]
+    MalformedSidecar {
+        /// The sidecar file.
+        path: PathBuf,
+        /// What is wrong, with line and column when the JSON parser knows them.
+        message: String,
+    },
+
+    /// The sidecar's `version` is not one this build reads.
+    #[error("{}: sidecar version {found} is not supported (this build reads version {supported})", path.display())]
+    UnsupportedVersion {
+        /// The sidecar file.
+        path: PathBuf,
+        /// The version found.
+        found: u64,
+        /// The version this build reads.
+        supported: u64,
+    },
+
+    /// A `.npy` file's magic, version or header is invalid.
+    #[error("{}: malformed .npy file: {message}", path.display())]
+    MalformedNpy {
+        /// The `.npy` file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The dtype string is not one of the supported element types.
+    #[error("{}: unsupported dtype {dtype:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)", path.display())]
+    UnknownDtype {
+        /// The file holding the dtype.
+        path: PathBuf,
+        /// The dtype string as written.
+        dtype: String,
+    },
+
+    /// The array's element type differs from the Rust type it was opened as.
+    #[error("{}: the array holds {found} ({}) but was opened as {expected} ({})", path.display(), found.element_type().name(), expected.element_type().rust_name())]
+    DtypeMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The dtype of the Rust type asked for.
+        expected: DType,
+        /// The dtype recorded in the file.
+        found: DType,
+    },
+
+    /// The data is stored in the other byte order, so no zero-copy view of it
+    /// can be given.
+    #[error("{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array` or convert the file with `mmarray convert --byte-order native`", path.display())]
+    NonNativeByteOrder {
+        /// The file.
+        path: PathBuf,
+        /// The dtype recorded in the file.
+        dtype: DType,
+    },
+
+    /// The number of elements times the element size does not fit in memory
+    /// (`isize::MAX` bytes), or the shape has too many dimensions.
+    #[error("{}: shape {shape:?} of {itemsize}-byte elements overflows the address space", path.display())]
+    ShapeOverflow {
+        /// The file.
+        path: PathBuf,
+        /// The shape as written.
+        shape: Vec<u64>,
+        /// The element size in bytes.
+        itemsize: usize,
+    },
+
+    /// The shape has more dimensions than numpy supports.
+    #[error("{}: shape has {ndim} dimensions, more than the {max} numpy supports", path.display())]
+    TooManyDimensions {
+        /// The file.
+        path: PathBuf,
+        /// The number of dimensions found.
+        ndim: usize,
+        /// The largest number allowed.
+        max: usize,
+    },
+
+    /// The data file is shorter than `offset` plus the array's size.
+    #[error("{}: data file is too short: the array needs {needed} bytes (offset {offset} + {nbytes} bytes of data) but the file has {actual}", path.display())]
+    DataTooShort {
+        /// The data file.
+        path: PathBuf,
+        /// `offset + nbytes`.
+        needed: u64,
+        /// The byte offset of element 0.
+        offset: u64,
+        /// The bytes the elements take.
+        nbytes: u64,
+        /// The file's length.
+        actual: u64,
+    },
+
+    /// The byte offset of element 0 is not a multiple of the element type's
+    /// alignment.
+    #[error("{}: offset {offset} is not a multiple of {align}, the alignment of {dtype}", path.display())]
+    MisalignedOffset {
+        /// The file.
+        path: PathBuf,
+        /// The byte offset of element 0.
+        offset: u64,
+        /// The alignment the element type needs.
+        align: usize,
+        /// The array's dtype.
+        dtype: DType,
+    },
+
+    /// A `bool` array holds a byte other than 0 or 1.
+    #[error("{}: element {index} of the bool array is the byte {byte}, not 0 or 1", path.display())]
+    InvalidBool {
+        /// The file.
+        path: PathBuf,
+        /// Index of the first bad element, in memory order.
+        index: usize,
+        /// The byte found there.
+        byte: u8,
+    },
+
+    /// A view of a fixed number of dimensions was asked for an array with
+    /// another number.
+    #[error("{}: the array has {found} dimensions, not {expected}", path.display())]
+    DimensionMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The number of dimensions asked for.
+        expected: usize,
+        /// The array's number of dimensions.
+        found: usize,
+    },
+
+    /// `create` was asked to write over an existing array without
+    /// `overwrite(true)`.
+    #[error("{}: an array already exists here; pass overwrite(true) (CLI: --force) to replace it", path.display())]
+    AlreadyExists {
+        /// The existing file.
+        path: PathBuf,
+    },
+
+    /// An argument is out of range for the array, e.g. a flush range past its
+    /// end.
+    #[error("{}: {message}", path.display())]
+    InvalidArgument {
+        /// The array's file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Error {
+    /// The file the error is about.
+    ///
+    /// ```
+    /// # use mmarray::MappedArray;
+    /// let err = MappedArray::<u8>::open("no/such/array.dat").unwrap_err();
+    /// assert_eq!(err.path(), std::path::Path::new("no/such/array.dat"));
+    /// ```
+    pub fn path(&self) -> &Path {
+        match self {
+            Error::Io { path, .. }
+            | Error::SidecarMissing { path, .. }
+            | Error::MalformedSidecar { path, .. }
+            | Error::UnsupportedVersion { path, .. }
+            | Error::MalformedNpy { path, .. }
+            | Error::UnknownDtype { path, .. }
+            | Error::DtypeMismatch { path, .. }
+            | Error::NonNativeByteOrder { path, .. }
+            | Error::ShapeOverflow { path, .. }
+            | Error::TooManyDimensions { path, .. }
+            | Error::DataTooShort { path, .. }
+            | Error::MisalignedOffset { path, .. }
+            | Error::InvalidBool { path, .. }
+            | Error::DimensionMismatch { path, .. }
+            | Error::AlreadyExists { path }
+            | Error::InvalidArgument { path, .. } => path,
+        }
+    }
+
+    pub(crate) fn io(path: &Path, action: &'static str, source: io::Error) -> Error {
+        Error::Io {
+            path: path.to_path_buf(),
+            action,
+            source,
+        }
+    }
+}
+
+/// Attach a path and an action to an `io::Result`.
+pub(crate) trait IoContext<T> {
+    fn at(self, path: &Path, action: &'static str) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at(self, path: &Path, action: &'static str) -> Result<T> {
+        self.map_err(|source| Error::io(path, action, source))
+    }
+}

@@ -1,0 +1,76 @@
+//! Memory-mapped numeric arrays for Rust, interchangeable with numpy.
+//!
+//! mmarray maps a data file into memory and hands out zero-copy
+//! [`ndarray`] views of it. A file is either
+//!
+//! - a **raw data file** (what numpy's `ndarray.tofile()` or `np.memmap`
+//!   write: elements only) described by a small **JSON sidecar** next to it,
+//!   `<data file name>.json`, giving dtype, shape, order, byte offset and user
+//!   attrs (see [`sidecar`] for the schema); or
+//! - a numpy **`.npy` file**, mapped in place after its header.
+//!
+//! Opening reads the description and maps the file, nothing more: a 64 GiB
+//! array opens as fast as a 4 KiB one, and pages are read when touched.
+//!
+//! ```
+//! use mmarray::MappedArray;
+//! use ndarray::Ix2;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("temps.dat");
+//!
+//! // A new zero-filled array: temps.dat (sparse) and temps.dat.json.
+//! let mut w = MappedArray::<f32>::create(&path, &[1000, 3])?;
+//! w.view_mut()[[0, 0]] = 1.5;      // writes go to the file
+//! w.flush()?;                      // and are on disk when flush returns
+//!
+//! let r = MappedArray::<f32>::open(&path)?;     // read-only
+//! let v = r.view_dim::<Ix2>()?;                 // ArrayView2<f32>, zero-copy
+//! assert_eq!(v[[0, 0]], 1.5);
+//!
+//! let mut c = MappedArray::<f32>::open_copy(&path)?;  // copy-on-write
+//! c.view_mut().fill(0.0);                              // the file is untouched
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Modules
+//!
+//! - [`dtype`]: element types and numpy type strings, from one table.
+//! - [`layout`]: dtype + shape + order + offset, shared by sidecars and `.npy`.
+//! - [`sidecar`] and [`npy`]: the two ways a layout is stored.
+//! - [`mapping`]: the access modes, and the crate's only `unsafe` code.
+//! - [`MappedArray`]: the typed array over a mapping.
+//!
+//! # What memory mapping cannot protect against
+//!
+//! A mapped file can be shrunk by another program, and reading past its new
+//! end kills the process with `SIGBUS`. mmarray checks lengths before
+//! mapping and never shrinks a mapped file itself; it cannot stop other
+//! programs. See [`MappedArray`'s safety notes](MappedArray#safety).
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod array;
+pub mod dtype;
+mod error;
+mod fsutil;
+pub mod layout;
+pub mod mapping;
+pub mod npy;
+pub mod sidecar;
+mod source;
+
+pub use array::{CreateOptions, MappedArray, MappedArrayMut};
+pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError};
+pub use error::{Error, Result};
+pub use layout::{Layout, Order};
+pub use mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
+pub use sidecar::{Attrs, sidecar_path};
+pub use source::{ArrayInfo, Format, inspect};
+
+/// The README's examples, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

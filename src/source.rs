@@ -1,0 +1,180 @@
+//! Finding an array's description from a path.
+//!
+//! A path names one of:
+//! - a `.npy` file, recognised by its content (the `\x93NUMPY` magic), not
+//!   its name;
+//! - a raw data file with a sidecar `<name>.json` next to it;
+//! - the sidecar itself (a path ending in `.json` that has no sidecar of its
+//!   own), standing for the data file it describes.
+//!
+//! [`open_source`] opens the data file once and reads the description through
+//! that same handle, so the length check made before mapping is made on the
+//! file that is mapped, even if the path is replaced meanwhile.
+//!
+//! This module reads files but never maps them.
+
+use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::layout::Layout;
+use crate::npy;
+use crate::sidecar::{self, Attrs, Sidecar};
+
+/// The file format an array is stored in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// A raw data file described by a JSON sidecar.
+    Raw,
+    /// A numpy `.npy` file.
+    Npy,
+}
+
+impl Format {
+    /// `"raw"` or `"npy"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Format::Raw => "raw",
+            Format::Npy => "npy",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything known about an array without mapping it: where it is, its
+/// format, layout and attrs.
+///
+/// ```
+/// use mmarray::{Format, MappedArray};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.dat");
+/// MappedArray::<i16>::create(&path, &[4, 5])?;
+/// let info = mmarray::inspect(&path)?;
+/// assert_eq!(info.format(), Format::Raw);
+/// assert_eq!(info.layout().shape(), &[4, 5]);
+/// assert_eq!(info.layout().dtype().to_string(), "<i2");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ArrayInfo {
+    pub(crate) path: PathBuf,
+    pub(crate) sidecar: Option<PathBuf>,
+    pub(crate) format: Format,
+    pub(crate) layout: Layout,
+    pub(crate) attrs: Attrs,
+}
+
+impl ArrayInfo {
+    /// The file holding the elements (the `.npy` file, or the raw data file).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sidecar, for a raw file.
+    pub fn sidecar_path(&self) -> Option<&Path> {
+        self.sidecar.as_deref()
+    }
+
+    /// Raw + sidecar, or `.npy`.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// Where the elements are in the file.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// User metadata from the sidecar (always empty for `.npy` files).
+    pub fn attrs(&self) -> &Attrs {
+        &self.attrs
+    }
+}
+
+/// Reads an array's description (sidecar or `.npy` header) without mapping
+/// it, and checks that the data file is long enough.
+///
+/// `path` may be a `.npy` file, a raw data file, or a sidecar.
+///
+/// # Errors
+///
+/// As [`MappedArray::open`](crate::MappedArray::open), except those about
+/// the Rust element type.
+pub fn inspect(path: impl AsRef<Path>) -> Result<ArrayInfo> {
+    let (info, file) = open_source(path.as_ref(), false)?;
+    let len = file
+        .metadata()
+        .at(&info.path, "reading the data file's metadata")?
+        .len();
+    info.layout.check_fits(&info.path, len)?;
+    Ok(info)
+}
+
+/// Resolves `path`, opens the data file (for writing if `write`), and reads
+/// the array's description through that handle.
+pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)> {
+    // A sidecar given directly: `x.dat.json` with no `x.dat.json.json`.
+    if let Some(data_path) = sidecar::data_path_for(path)
+        && !sidecar::sidecar_path(path).exists()
+    {
+        let sidecar = Sidecar::read(path)?;
+        let file = open_data_file(&data_path, write)?;
+        return Ok((raw_info(data_path, path.to_path_buf(), sidecar), file));
+    }
+    let file = open_data_file(path, write)?;
+    let mut magic = Vec::with_capacity(npy::MAGIC.len());
+    (&file)
+        .take(npy::MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .at(path, "reading the data file")?;
+    if npy::has_magic(&magic) {
+        let layout = npy::read_header(path, &file)?;
+        let info = ArrayInfo {
+            path: path.to_path_buf(),
+            sidecar: None,
+            format: Format::Npy,
+            layout,
+            attrs: Attrs::new(),
+        };
+        return Ok((info, file));
+    }
+    let sidecar_path = sidecar::sidecar_path(path);
+    let sidecar = Sidecar::read(&sidecar_path)?;
+    Ok((raw_info(path.to_path_buf(), sidecar_path, sidecar), file))
+}
+
+fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo {
+    ArrayInfo {
+        path,
+        sidecar: Some(sidecar_path),
+        format: Format::Raw,
+        layout: sidecar.layout,
+        attrs: sidecar.attrs,
+    }
+}
+
+/// Opens a data file, refusing anything but a regular file.
+pub(crate) fn open_data_file(path: &Path, write: bool) -> Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .at(path, "opening the data file")?;
+    let meta = file
+        .metadata()
+        .at(path, "reading the data file's metadata")?;
+    if !meta.is_file() {
+        return Err(Error::InvalidArgument {
+            path: path.to_path_buf(),
+            message: "not a regular file".into(),
+        });
+    }
+    Ok(file)
+}

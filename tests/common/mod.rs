@@ -1,0 +1,202 @@
+//! Helpers shared by the integration tests: an encoder for element values
+//! written independently of the library, and file builders.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use half::f16;
+use mmarray::Element;
+use ndarray::{ArrayD, IxDyn};
+use num_complex::Complex;
+
+/// Element types with a deterministic value for each index and an
+/// independent byte encoding in either byte order.
+pub trait TestElement: Element {
+    /// numpy's type string without byte order (`f4`).
+    const CODE: &'static str;
+    fn nth(i: usize) -> Self;
+    fn encode(self, big_endian: bool) -> Vec<u8>;
+}
+
+macro_rules! int_elements {
+    ($($t:ty => $code:expr),*) => {$(
+        impl TestElement for $t {
+            const CODE: &'static str = $code;
+            fn nth(i: usize) -> Self {
+                // Spread values over the range, including negatives and extremes.
+                (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(7) as $t
+            }
+            fn encode(self, big: bool) -> Vec<u8> {
+                if big { self.to_be_bytes().to_vec() } else { self.to_le_bytes().to_vec() }
+            }
+        }
+    )*};
+}
+int_elements!(i8 => "i1", u8 => "u1", i16 => "i2", u16 => "u2", i32 => "i4", u32 => "u4", i64 => "i8", u64 => "u8");
+
+impl TestElement for bool {
+    const CODE: &'static str = "b1";
+    fn nth(i: usize) -> Self {
+        i % 3 == 1
+    }
+    fn encode(self, _big: bool) -> Vec<u8> {
+        vec![self as u8]
+    }
+}
+
+impl TestElement for f16 {
+    const CODE: &'static str = "f2";
+    fn nth(i: usize) -> Self {
+        f16::from_f32(i as f32 * 0.5 - 3.25)
+    }
+    fn encode(self, big: bool) -> Vec<u8> {
+        if big {
+            self.to_be_bytes().to_vec()
+        } else {
+            self.to_le_bytes().to_vec()
+        }
+    }
+}
+
+impl TestElement for f32 {
+    const CODE: &'static str = "f4";
+    fn nth(i: usize) -> Self {
+        i as f32 * 1.25 - 7.5
+    }
+    fn encode(self, big: bool) -> Vec<u8> {
+        if big {
+            self.to_be_bytes().to_vec()
+        } else {
+            self.to_le_bytes().to_vec()
+        }
+    }
+}
+
+impl TestElement for f64 {
+    const CODE: &'static str = "f8";
+    fn nth(i: usize) -> Self {
+        i as f64 * -0.375 + 1e10
+    }
+    fn encode(self, big: bool) -> Vec<u8> {
+        if big {
+            self.to_be_bytes().to_vec()
+        } else {
+            self.to_le_bytes().to_vec()
+        }
+    }
+}
+
+impl TestElement for Complex<f32> {
+    const CODE: &'static str = "c8";
+    fn nth(i: usize) -> Self {
+        Complex::new(i as f32, -(i as f32) * 2.0 - 0.5)
+    }
+    fn encode(self, big: bool) -> Vec<u8> {
+        let mut v = self.re.encode(big);
+        v.extend(self.im.encode(big));
+        v
+    }
+}
+
+impl TestElement for Complex<f64> {
+    const CODE: &'static str = "c16";
+    fn nth(i: usize) -> Self {
+        Complex::new(i as f64 + 0.25, -(i as f64))
+    }
+    fn encode(self, big: bool) -> Vec<u8> {
+        let mut v = self.re.encode(big);
+        v.extend(self.im.encode(big));
+        v
+    }
+}
+
+/// The expected logical array: element at C-order flat index `i` is `nth(i)`.
+pub fn expected<T: TestElement>(shape: &[usize]) -> ArrayD<T> {
+    let len: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..len).map(T::nth).collect()).unwrap()
+}
+
+/// The array's elements in memory order `order` ("C" or "F"), encoded.
+pub fn encode<T: TestElement>(array: &ArrayD<T>, order: &str, big: bool) -> Vec<u8> {
+    let iter: Box<dyn Iterator<Item = &T>> = match order {
+        "C" => Box::new(array.iter()),
+        _ => Box::new(array.t().into_iter()),
+    };
+    iter.flat_map(|&x| x.encode(big)).collect()
+}
+
+/// The type string numpy would write for `T` in the given byte order.
+pub fn type_string<T: TestElement>(big: bool) -> String {
+    let order = if T::CODE.ends_with('1') && T::CODE.len() == 2 {
+        '|'
+    } else if big {
+        '>'
+    } else {
+        '<'
+    };
+    format!("{order}{}", T::CODE)
+}
+
+/// Writes `prefix` followed by `data` to `path`, and a sidecar for it.
+pub fn write_raw(path: &Path, prefix: &[u8], data: &[u8], sidecar_json: &str) {
+    let mut bytes = prefix.to_vec();
+    bytes.extend_from_slice(data);
+    fs::write(path, bytes).unwrap();
+    fs::write(sidecar_of(path), sidecar_json).unwrap();
+}
+
+pub fn sidecar_of(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
+
+pub fn sidecar_json(dtype: &str, shape: &[usize], order: &str, offset: usize) -> String {
+    format!(
+        r#"{{"version": 1, "dtype": "{dtype}", "shape": {shape:?}, "order": "{order}", "offset": {offset}, "attrs": {{}}}}"#
+    )
+}
+
+/// The shapes every round trip covers: 0-d, empty, 1-d to 4-d.
+pub const SHAPES: &[&[usize]] = &[
+    &[],
+    &[0],
+    &[1],
+    &[7],
+    &[3, 0],
+    &[4, 5],
+    &[2, 3, 4],
+    &[2, 3, 2, 5],
+];
+
+/// Applies `$body` (a generic function) to every element type.
+#[macro_export]
+macro_rules! for_each_type {
+    ($f:ident) => {{
+        $f::<bool>();
+        $f::<i8>();
+        $f::<u8>();
+        $f::<i16>();
+        $f::<u16>();
+        $f::<i32>();
+        $f::<u32>();
+        $f::<i64>();
+        $f::<u64>();
+        $f::<half::f16>();
+        $f::<f32>();
+        $f::<f64>();
+        $f::<num_complex::Complex<f32>>();
+        $f::<num_complex::Complex<f64>>();
+    }};
+}
+
+/// A stable hash of a file's bytes (FNV-1a 64).
+pub fn file_hash(path: &Path) -> u64 {
+    fs::read(path)
+        .unwrap()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        })
+}
