@@ -13,7 +13,7 @@ use std::path::Path;
 use memmap2::MmapMut;
 use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension};
 
-use crate::dtype::{self, DType, Element};
+use crate::dtype::{self, ByteOrder, DType, Element};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::layout::{Layout, Order};
@@ -453,6 +453,7 @@ pub struct CreateOptions {
     overwrite: bool,
     attrs: Attrs,
     format: Option<Format>,
+    byte_order: Option<ByteOrder>,
 }
 
 impl CreateOptions {
@@ -490,6 +491,14 @@ impl CreateOptions {
         self
     }
 
+    /// The byte order of a file made by [`write`](Self::write) (default:
+    /// the machine's). [`create`](Self::create) maps the new array, which
+    /// needs the native order, and refuses any other.
+    pub fn byte_order(&mut self, byte_order: ByteOrder) -> &mut Self {
+        self.byte_order = Some(byte_order);
+        self
+    }
+
     /// Creates a zero-filled array of `shape` at `path` and maps it
     /// read-write.
     ///
@@ -502,17 +511,109 @@ impl CreateOptions {
     ///
     /// [`Error::AlreadyExists`] if the data file or its sidecar exists and
     /// overwriting was not asked for; [`Error::ShapeOverflow`] or
-    /// [`Error::TooManyDimensions`] for a shape that cannot be mapped; I/O
-    /// errors.
+    /// [`Error::TooManyDimensions`] for a shape that cannot be mapped;
+    /// [`Error::NonNativeByteOrder`] if a non-native
+    /// [`byte_order`](Self::byte_order) was set; I/O errors.
     pub fn create<T: Element>(
         &self,
         path: impl AsRef<Path>,
         shape: &[usize],
     ) -> Result<MappedArray<T, ReadWrite>> {
         let path = path.as_ref();
+        let dtype = DType::new(T::TYPE, self.byte_order.unwrap_or(ByteOrder::NATIVE));
+        if !dtype.is_native() {
+            return Err(Error::NonNativeByteOrder {
+                path: path.to_path_buf(),
+                dtype,
+            });
+        }
+        let (info, file) = self.create_file(path, dtype, shape, |file, layout| {
+            file.set_len(layout.end())
+                .at(path, "setting the data file's length")
+        })?;
+        MappedArray::map_opened(info, file)
+    }
+
+    /// Writes `array` to a new file at `path`, in this builder's memory
+    /// order, byte order and format, without mapping it. This is how to make
+    /// a file in a byte order other than the machine's (for exchange with
+    /// big-endian consumers), or a copy of an in-memory array.
+    ///
+    /// ```
+    /// use mmarray::{ByteOrder, CreateOptions};
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("be.npy");
+    /// let info = CreateOptions::new()
+    ///     .byte_order(ByteOrder::Big)
+    ///     .write(&path, &array![[1.0f32, 2.0], [3.0, 4.0]])?;
+    /// assert_eq!(info.layout().dtype().to_string(), ">f4");
+    /// assert_eq!(mmarray::read_array::<f32>(&path)?, array![[1.0f32, 2.0], [3.0, 4.0]].into_dyn());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create), except that any byte order is allowed.
+    pub fn write<T, S, D>(
+        &self,
+        path: impl AsRef<Path>,
+        array: &ndarray::ArrayBase<S, D>,
+    ) -> Result<ArrayInfo>
+    where
+        T: Element,
+        S: ndarray::Data<Elem = T>,
+        D: Dimension,
+    {
+        use std::io::Write;
+        let path = path.as_ref();
+        let byte_order = self.byte_order.unwrap_or(ByteOrder::NATIVE);
+        let dtype = DType::new(T::TYPE, byte_order);
+        // Visit the elements in the file's memory order: F order is the C
+        // order of the transposed array.
+        let view = array.view();
+        let in_memory_order = match self.order {
+            Order::C => view,
+            Order::F => view.reversed_axes(),
+        };
+        let (info, _file) = self.create_file(path, dtype, array.shape(), |file, _| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut buf = Vec::with_capacity(64 << 10);
+            let flat_chunks: Box<dyn Iterator<Item = Vec<T>>> = match in_memory_order.as_slice() {
+                Some(slice) => Box::new(slice.chunks(8192).map(<[T]>::to_vec)),
+                None => {
+                    let mut iter = in_memory_order.iter().copied();
+                    Box::new(std::iter::from_fn(move || {
+                        let chunk: Vec<T> = iter.by_ref().take(8192).collect();
+                        (!chunk.is_empty()).then_some(chunk)
+                    }))
+                }
+            };
+            for chunk in flat_chunks {
+                buf.clear();
+                dtype::encode_into(&chunk, byte_order, &mut buf);
+                out.write_all(&buf).at(path, "writing the data file")?;
+            }
+            out.flush().at(path, "writing the data file")
+        })?;
+        Ok(info)
+    }
+
+    /// Makes the file for an array of `dtype` and `shape` at `path`: header
+    /// (for `.npy`) then `fill` on a temporary file, fsync, then into place
+    /// (renamed over an old file when overwriting, created exclusively
+    /// otherwise), and the sidecar last.
+    fn create_file(
+        &self,
+        path: &Path,
+        dtype: DType,
+        shape: &[usize],
+        fill: impl FnOnce(&mut File, &Layout) -> Result<()>,
+    ) -> Result<(ArrayInfo, File)> {
         let format = self.format.unwrap_or_else(|| format_for_path(path));
         let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-        let mut layout = Layout::new(path, DType::of::<T>(), &dims, self.order, 0)?;
+        let mut layout = Layout::new(path, dtype, &dims, self.order, 0)?;
         let header = match format {
             Format::Npy => {
                 let header = npy::header_bytes(layout.dtype(), layout.shape(), layout.order());
@@ -522,7 +623,6 @@ impl CreateOptions {
             Format::Raw => Vec::new(),
         };
         let sidecar = (format == Format::Raw).then(|| sidecar::sidecar_path(path));
-
         if !self.overwrite {
             for existing in std::iter::once(path).chain(sidecar.as_deref()) {
                 if fs::symlink_metadata(existing).is_ok() {
@@ -532,12 +632,32 @@ impl CreateOptions {
                 }
             }
         }
+        let build = |target: &Path| -> Result<File> {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(target)
+                .map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                        path: target.to_path_buf(),
+                    },
+                    _ => Error::io(target, "creating the data file", e),
+                })?;
+            {
+                use std::io::Write;
+                file.write_all(&header)
+                    .at(target, "writing the .npy header")?;
+            }
+            fill(&mut file, &layout)?;
+            file.sync_all().at(target, "syncing the data file")?;
+            Ok(file)
+        };
         let file = if self.overwrite {
-            // Build the new file under a temporary name and rename it into
-            // place: an existing file is replaced, never truncated under a
-            // process that maps it.
+            // Build under a temporary name and rename into place: an existing
+            // file is replaced, never truncated under a process mapping it.
             let tmp = fsutil::temp_path_for(path);
-            let built = write_new_data_file(&tmp, &header, layout.end()).and_then(|file| {
+            let built = build(&tmp).and_then(|file| {
                 if let Some(sidecar) = &sidecar {
                     // Remove the old sidecar first, so that no crash can
                     // leave it describing the new data file.
@@ -552,31 +672,31 @@ impl CreateOptions {
             built?
         } else {
             // `create_new` refuses a file that appeared since the check above.
-            write_new_data_file(path, &header, layout.end()).map_err(|e| match e {
-                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
-                    Error::AlreadyExists {
-                        path: path.to_path_buf(),
-                    }
-                }
-                other => other,
-            })?
+            let built = build(path);
+            if let Err(e) = &built
+                && !matches!(e, Error::AlreadyExists { .. })
+            {
+                let _ = fs::remove_file(path);
+            }
+            built?
         };
         fsutil::sync_dir(fsutil::parent_dir(path))?;
-        let info = ArrayInfo {
-            path: path.to_path_buf(),
-            sidecar: sidecar.clone(),
-            format,
-            layout,
-            attrs: if format == Format::Raw {
-                self.attrs.clone()
-            } else {
-                Attrs::new()
-            },
+        let attrs = if format == Format::Raw {
+            self.attrs.clone()
+        } else {
+            Attrs::new()
         };
         if let Some(sidecar) = &sidecar {
-            Sidecar::write(sidecar, &info.layout, &info.attrs)?;
+            Sidecar::write(sidecar, &layout, &attrs)?;
         }
-        MappedArray::map_opened(info, file)
+        let info = ArrayInfo {
+            path: path.to_path_buf(),
+            sidecar,
+            format,
+            layout,
+            attrs,
+        };
+        Ok((info, file))
     }
 }
 
@@ -596,22 +716,6 @@ pub(crate) fn format_for_path(path: &Path) -> Format {
         Some(ext) if ext.eq_ignore_ascii_case("npy") => Format::Npy,
         _ => Format::Raw,
     }
-}
-
-/// Creates `path` holding `header` and extended, sparse, to `len` bytes.
-fn write_new_data_file(path: &Path, header: &[u8], len: u64) -> Result<File> {
-    use std::io::Write;
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .at(path, "creating the data file")?;
-    file.write_all(header).at(path, "writing the .npy header")?;
-    file.set_len(len)
-        .at(path, "setting the data file's length")?;
-    file.sync_all().at(path, "syncing the data file")?;
-    Ok(file)
 }
 
 impl<T: Element, M: Mode> std::fmt::Debug for MappedArray<T, M> {

@@ -368,6 +368,54 @@ pub trait Element:
     fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]>;
 }
 
+/// Bytes converted per step by the codec below: 64 KiB, a multiple of every
+/// element size.
+const CODEC_CHUNK: usize = 64 << 10;
+
+/// Decodes `bytes`, elements stored in `byte_order`, appending them to
+/// `out`: a copy, byte-swapped when the order is not native. Works in
+/// 64 KiB steps through an aligned scratch buffer, so the input needs no
+/// alignment and memory use beyond `out` is constant.
+///
+/// Returns the index of the first invalid element (a `bool` byte other than
+/// 0 or 1) as `Err`.
+pub(crate) fn decode_into<T: Element>(
+    bytes: &[u8],
+    byte_order: ByteOrder,
+    out: &mut Vec<T>,
+) -> Result<(), usize> {
+    let swap = DType::new(T::TYPE, byte_order) != DType::native(T::TYPE);
+    let unit = T::TYPE.swap_unit();
+    let mut scratch = vec![0u64; CODEC_CHUNK / 8];
+    out.reserve(bytes.len() / T::TYPE.size());
+    for (i, chunk) in bytes.chunks(CODEC_CHUNK).enumerate() {
+        let buf = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut scratch)[..chunk.len()];
+        buf.copy_from_slice(chunk);
+        if swap {
+            buf.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+        }
+        match T::cast_bytes(buf) {
+            Some(elements) => out.extend_from_slice(elements),
+            None => {
+                let first_bad = first_invalid_byte(T::TYPE, buf).map_or(0, |(index, _)| index);
+                return Err(i * CODEC_CHUNK / T::TYPE.size() + first_bad);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Encodes `elements` in `byte_order`, appending the bytes to `out`.
+pub(crate) fn encode_into<T: Element>(elements: &[T], byte_order: ByteOrder, out: &mut Vec<u8>) {
+    let start = out.len();
+    out.extend_from_slice(bytemuck::cast_slice::<T, u8>(elements));
+    if DType::new(T::TYPE, byte_order) != DType::native(T::TYPE) {
+        out[start..]
+            .chunks_exact_mut(T::TYPE.swap_unit())
+            .for_each(<[u8]>::reverse);
+    }
+}
+
 /// Index and value of the first byte of a `bool` array that is not 0 or 1;
 /// `None` for other types or when all bytes are valid.
 pub(crate) fn first_invalid_byte(element: ElementType, bytes: &[u8]) -> Option<(usize, u8)> {
@@ -425,6 +473,26 @@ mod tests {
         ] {
             assert!(bad.parse::<DType>().is_err(), "{bad:?} parsed");
         }
+    }
+
+    #[test]
+    fn codec_round_trips_and_swaps() {
+        let values = [1.5f64, -2.0, 1e300];
+        let mut be = Vec::new();
+        encode_into(&values, ByteOrder::Big, &mut be);
+        assert_eq!(&be[..8], &1.5f64.to_be_bytes());
+        let mut back = Vec::new();
+        decode_into::<f64>(&be, ByteOrder::Big, &mut back).unwrap();
+        assert_eq!(back, values);
+        let c = [num_complex::Complex::new(1.0f32, 2.0)];
+        let mut cb = Vec::new();
+        encode_into(&c, ByteOrder::Big, &mut cb);
+        assert_eq!(&cb[4..], &2.0f32.to_be_bytes());
+        let mut bools = Vec::new();
+        assert_eq!(
+            decode_into::<bool>(&[1, 0, 7], ByteOrder::Little, &mut bools),
+            Err(2)
+        );
     }
 
     #[test]

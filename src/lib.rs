@@ -59,6 +59,7 @@ mod fsutil;
 pub mod layout;
 pub mod mapping;
 pub mod npy;
+mod read;
 pub mod sidecar;
 mod source;
 
@@ -67,6 +68,7 @@ pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError};
 pub use error::{Error, Result};
 pub use layout::{Layout, Order};
 pub use mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
+pub use read::read_array;
 pub use sidecar::{Attrs, sidecar_path};
 pub use source::{ArrayInfo, Format, inspect};
 

@@ -22,7 +22,7 @@
 //! This module never maps a file.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::dtype::DType;
@@ -45,6 +45,8 @@ pub fn has_magic(bytes: &[u8]) -> bool {
 
 /// Reads and parses the header of the `.npy` file `file` (at `path`).
 pub(crate) fn read_header(path: &Path, mut file: &File) -> Result<Layout> {
+    file.seek(SeekFrom::Start(0))
+        .at(path, "reading the .npy header")?;
     let mut bytes = Vec::with_capacity(128);
     (&mut file)
         .take(12)
