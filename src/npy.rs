@@ -68,8 +68,11 @@ fn parse_preamble(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
         path: path.to_path_buf(),
         message,
     };
-    if bytes.len() < 8 || !has_magic(bytes) {
+    if !has_magic(bytes) {
         return Err(malformed("missing the \\x93NUMPY magic".into()));
+    }
+    if bytes.len() < 8 {
+        return Err(malformed("truncated before the format version".into()));
     }
     let (major, minor) = (bytes[6], bytes[7]);
     let (start, len) = match (major, minor) {

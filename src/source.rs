@@ -146,6 +146,14 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)>
         return Ok((info, file));
     }
     let sidecar_path = sidecar::sidecar_path(path);
+    if crate::array::format_for_path(path) == Format::Npy && !sidecar_path.exists() {
+        // Named like a .npy file, with no sidecar: the likely problem is the
+        // content, so say that rather than ask for a sidecar.
+        return Err(Error::MalformedNpy {
+            path: path.to_path_buf(),
+            message: "missing the \\x93NUMPY magic".into(),
+        });
+    }
     let sidecar = Sidecar::read(&sidecar_path)?;
     Ok((raw_info(path.to_path_buf(), sidecar_path, sidecar), file))
 }
