@@ -168,7 +168,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     }
 
     /// Maps an already opened and described file.
-    fn map_opened(info: ArrayInfo, file: File) -> Result<Self> {
+    pub(crate) fn map_opened(info: ArrayInfo, file: File) -> Result<Self> {
         info.layout.check_viewable_as::<T>(&info.path)?;
         let map = mapping::map_layout::<M>(&file, &info.path, &info.layout)?;
         if let Some((index, byte)) = dtype::first_invalid_byte(T::TYPE, &map) {

@@ -16,10 +16,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Calls `$callback!` with the table of element types, one row per type:
-/// `Variant => rust_type, kind_char, size_in_bytes, "numpy name", cast;`
-/// where `cast` is `any_bits` for types every bit pattern of which is a
-/// value, and `checked` for types (`bool`) whose bytes must be validated.
+/// Calls `$callback!` (a macro path in brackets) with the extra tokens given
+/// after it, in parentheses, then the table of element types, one row per
+/// type:
+/// `Variant => rust_type, kind_char, size_in_bytes, "numpy name", class;`
+/// where `class` is `boolean`, `integer`, `float` or `complex`: it decides
+/// how bytes are cast (only `boolean` needs validating) and how values
+/// convert to and from [`Scalar`].
 ///
 /// This is the single source of truth for element types: [`ElementType`],
 /// the [`Element`] impls and the runtime-typed dispatch are all generated
@@ -27,28 +30,29 @@ use std::str::FromStr;
 #[macro_export]
 #[doc(hidden)]
 macro_rules! for_each_element_type {
-    ($callback:ident) => {
-        $callback! {
-            Bool => bool, b'b', 1, "bool", checked;
-            I8 => i8, b'i', 1, "int8", any_bits;
-            U8 => u8, b'u', 1, "uint8", any_bits;
-            I16 => i16, b'i', 2, "int16", any_bits;
-            U16 => u16, b'u', 2, "uint16", any_bits;
-            I32 => i32, b'i', 4, "int32", any_bits;
-            U32 => u32, b'u', 4, "uint32", any_bits;
-            I64 => i64, b'i', 8, "int64", any_bits;
-            U64 => u64, b'u', 8, "uint64", any_bits;
-            F16 => ::half::f16, b'f', 2, "float16", any_bits;
-            F32 => f32, b'f', 4, "float32", any_bits;
-            F64 => f64, b'f', 8, "float64", any_bits;
-            C64 => ::num_complex::Complex<f32>, b'c', 8, "complex64", any_bits;
-            C128 => ::num_complex::Complex<f64>, b'c', 16, "complex128", any_bits;
+    ([$($callback:tt)*] $($extra:tt)*) => {
+        $($callback)*! {
+            ($($extra)*)
+            Bool => bool, b'b', 1, "bool", boolean;
+            I8 => i8, b'i', 1, "int8", integer;
+            U8 => u8, b'u', 1, "uint8", integer;
+            I16 => i16, b'i', 2, "int16", integer;
+            U16 => u16, b'u', 2, "uint16", integer;
+            I32 => i32, b'i', 4, "int32", integer;
+            U32 => u32, b'u', 4, "uint32", integer;
+            I64 => i64, b'i', 8, "int64", integer;
+            U64 => u64, b'u', 8, "uint64", integer;
+            F16 => ::half::f16, b'f', 2, "float16", float;
+            F32 => f32, b'f', 4, "float32", float;
+            F64 => f64, b'f', 8, "float64", float;
+            C64 => ::num_complex::Complex<f32>, b'c', 8, "complex64", complex;
+            C128 => ::num_complex::Complex<f64>, b'c', 16, "complex128", complex;
         }
     };
 }
 
 macro_rules! define_element_types {
-    ($($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $cast:ident;)*) => {
+    (() $($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $class:ident;)*) => {
         /// An element type, independent of byte order.
         ///
         /// ```
@@ -101,29 +105,144 @@ macro_rules! define_element_types {
                 const TYPE: ElementType = ElementType::$variant;
 
                 fn cast_bytes(bytes: &[u8]) -> Option<&[Self]> {
-                    cast!($cast, try_cast_slice, bytes)
+                    cast!($class, try_cast_slice, bytes)
                 }
 
                 fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]> {
-                    cast!($cast, try_cast_slice_mut, bytes)
+                    cast!($class, try_cast_slice_mut, bytes)
+                }
+
+                #[inline(always)]
+                fn to_scalar(self) -> Scalar {
+                    to_scalar!($class, self)
+                }
+
+                #[inline(always)]
+                fn from_scalar(value: Scalar) -> Self {
+                    from_scalar!($class, $ty, value)
                 }
             }
         )*
     };
 }
 
-/// `any_bits` types cast in O(1) (length and alignment checks only);
-/// `checked` types also validate every element, O(n).
+/// Every type but `bool` casts in O(1) (length and alignment checks only);
+/// `bool` also validates every byte, O(n).
 macro_rules! cast {
-    (any_bits, $f:ident, $bytes:expr) => {
-        bytemuck::$f($bytes).ok()
-    };
-    (checked, $f:ident, $bytes:expr) => {
+    (boolean, $f:ident, $bytes:expr) => {
         bytemuck::checked::$f($bytes).ok()
+    };
+    ($other:ident, $f:ident, $bytes:expr) => {
+        bytemuck::$f($bytes).ok()
     };
 }
 
-for_each_element_type!(define_element_types);
+/// A value as [`Scalar`]: exact for integers and bools.
+macro_rules! to_scalar {
+    (boolean, $x:expr) => {
+        Scalar::Int(i128::from($x as u8))
+    };
+    (integer, $x:expr) => {
+        Scalar::Int(i128::from($x))
+    };
+    (float, $x:expr) => {
+        Scalar::Float(f64::from($x))
+    };
+    (complex, $x:expr) => {
+        Scalar::Complex(f64::from($x.re), f64::from($x.im))
+    };
+}
+
+/// A [`Scalar`] converted as numpy's `astype` does: integers wrap, floats
+/// truncate toward zero (saturating where numpy's result is undefined),
+/// complex numbers drop the imaginary part, anything non-zero is `true`.
+macro_rules! from_scalar {
+    (boolean, $ty:ty, $v:expr) => {
+        match $v {
+            Scalar::Int(i) => i != 0,
+            Scalar::Float(f) => f != 0.0,
+            Scalar::Complex(re, im) => re != 0.0 || im != 0.0,
+        }
+    };
+    (integer, $ty:ty, $v:expr) => {
+        match $v {
+            Scalar::Int(i) => i as $ty,
+            Scalar::Float(f) | Scalar::Complex(f, _) => f as $ty,
+        }
+    };
+    (float, $ty:ty, $v:expr) => {
+        <$ty as FromF64>::from_f64(match $v {
+            Scalar::Int(i) => i as f64,
+            Scalar::Float(f) | Scalar::Complex(f, _) => f,
+        })
+    };
+    (complex, $ty:ty, $v:expr) => {{
+        let (re, im) = match $v {
+            Scalar::Int(i) => (i as f64, 0.0),
+            Scalar::Float(f) => (f, 0.0),
+            Scalar::Complex(re, im) => (re, im),
+        };
+        <$ty>::new(FromF64::from_f64(re), FromF64::from_f64(im))
+    }};
+}
+
+/// Narrowing from `f64` to each float type, rounding to nearest.
+trait FromF64 {
+    fn from_f64(x: f64) -> Self;
+}
+
+impl FromF64 for f64 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> f64 {
+        x
+    }
+}
+
+impl FromF64 for f32 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> f32 {
+        x as f32
+    }
+}
+
+impl FromF64 for half::f16 {
+    #[inline(always)]
+    fn from_f64(x: f64) -> half::f16 {
+        half::f16::from_f64(x)
+    }
+}
+
+/// One value of any element type, widened without loss: bools and integers
+/// as `i128`, floats as `f64`, complex numbers as two `f64`.
+///
+/// ```
+/// use mmarray::{Element, Scalar};
+/// assert_eq!(u64::MAX.to_scalar(), Scalar::Int(u64::MAX as i128));
+/// assert_eq!(i8::from_scalar(Scalar::Int(300)), 44); // wraps, as numpy's astype
+/// assert_eq!(u8::from_scalar(Scalar::Float(2.9)), 2); // truncates
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Scalar {
+    /// A bool (0 or 1) or an integer.
+    Int(i128),
+    /// A real float.
+    Float(f64),
+    /// A complex number: real and imaginary parts.
+    Complex(f64, f64),
+}
+
+impl Scalar {
+    /// The value as an `f64`: integers rounded to nearest, complex numbers
+    /// by their real part.
+    pub fn as_f64(self) -> f64 {
+        match self {
+            Scalar::Int(i) => i as f64,
+            Scalar::Float(f) | Scalar::Complex(f, _) => f,
+        }
+    }
+}
+
+for_each_element_type!([define_element_types]);
 
 impl ElementType {
     /// Finds the type with numpy kind character `kind` and size `size`.
@@ -366,6 +485,13 @@ pub trait Element:
     /// Mutable form of `cast_bytes`.
     #[doc(hidden)]
     fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]>;
+
+    /// The value, widened without loss.
+    fn to_scalar(self) -> Scalar;
+
+    /// A value converted to this type as numpy's `astype` would
+    /// (integers wrap, floats truncate, complex drops the imaginary part).
+    fn from_scalar(value: Scalar) -> Self;
 }
 
 /// Bytes converted per step by the codec below: 64 KiB, a multiple of every

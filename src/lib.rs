@@ -54,6 +54,7 @@
 
 mod array;
 pub mod dtype;
+pub mod dynamic;
 mod error;
 mod fsutil;
 pub mod layout;
@@ -62,15 +63,18 @@ pub mod npy;
 mod read;
 pub mod sidecar;
 mod source;
+pub mod stats;
 
 pub use array::{CreateOptions, MappedArray, MappedArrayMut};
-pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError};
+pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
+pub use dynamic::DynArray;
 pub use error::{Error, Result};
 pub use layout::{Layout, Order};
 pub use mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
 pub use read::read_array;
 pub use sidecar::{Attrs, sidecar_path};
 pub use source::{ArrayInfo, Format, inspect};
+pub use stats::Stats;
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

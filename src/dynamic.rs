@@ -1,0 +1,110 @@
+//! Arrays whose element type is known only at run time.
+//!
+//! A file's dtype is learned when it is opened. [`DynArray`] opens any array
+//! as the right `MappedArray<T>`, one variant per element type, and
+//! [`dispatch!`](crate::dispatch) runs generic code on whichever it is: the
+//! one place where all element types are matched, generated from the dtype
+//! table, so code over `DynArray` never lists the types itself.
+//!
+//! ```
+//! use mmarray::{dispatch, CreateOptions, DynArray, Element};
+//!
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("a.npy");
+//! CreateOptions::new().write(&path, &ndarray::array![1u16, 2, 3])?;
+//!
+//! let array = DynArray::open(&path)?;            // the file says u16
+//! let total: f64 = dispatch!(&array, |a| {        // `a`: &MappedArray<u16>
+//!     a.as_slice().iter().map(|&x| x.to_scalar().as_f64()).sum()
+//! });
+//! assert_eq!(total, 6.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::path::Path;
+
+use crate::array::MappedArray;
+use crate::dtype::ElementType;
+use crate::error::Result;
+use crate::mapping::{Mode, ReadOnly};
+use crate::source::{self, ArrayInfo};
+
+macro_rules! define_dyn_array {
+    (() $($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $class:ident;)*) => {
+        /// A [`MappedArray`] of whichever element type the file holds.
+        ///
+        /// Use [`dispatch!`](crate::dispatch) to run generic code on it
+        /// rather than matching the variants by hand.
+        pub enum DynArray<M: Mode = ReadOnly> {
+            $(
+                #[doc = concat!("A `", $name, "` array.")]
+                $variant(MappedArray<$ty, M>),
+            )*
+        }
+
+        impl<M: Mode> DynArray<M> {
+            /// Opens the array at `path` in mode `M`, as whatever element
+            /// type its sidecar or header names.
+            ///
+            /// # Errors
+            ///
+            /// As [`MappedArray::open`], except that the dtype cannot
+            /// mismatch.
+            pub fn open_in(path: impl AsRef<Path>) -> Result<Self> {
+                let (info, file) = source::open_source(path.as_ref(), M::WRITES_FILE)?;
+                match info.layout.dtype().element_type() {
+                    $(ElementType::$variant => MappedArray::map_opened(info, file).map(DynArray::$variant),)*
+                }
+            }
+        }
+    };
+}
+
+crate::for_each_element_type!([define_dyn_array]);
+
+impl DynArray {
+    /// Opens the array at `path` read-only, as whatever element type it
+    /// holds.
+    ///
+    /// # Errors
+    ///
+    /// As [`MappedArray::open`], except that the dtype cannot mismatch.
+    pub fn open(path: impl AsRef<Path>) -> Result<DynArray> {
+        DynArray::open_in(path)
+    }
+}
+
+impl<M: Mode> DynArray<M> {
+    /// Path, format, layout and attrs.
+    pub fn info(&self) -> &ArrayInfo {
+        crate::dispatch!(self, |a| a.info())
+    }
+
+    /// The element type.
+    pub fn element_type(&self) -> ElementType {
+        self.info().layout().dtype().element_type()
+    }
+}
+
+/// Runs `$body` with `$a` bound to the typed [`MappedArray`] inside a
+/// [`DynArray`] (or a reference to one), whatever its element type. The body
+/// is compiled once per element type, so it may only use what every
+/// [`Element`](crate::Element) offers.
+///
+/// See the [module docs](crate::dynamic) for an example.
+#[macro_export]
+macro_rules! dispatch {
+    ($array:expr, |$a:ident| $body:expr) => {
+        $crate::for_each_element_type!([$crate::__dispatch_arms] $array, $a, $body)
+    };
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __dispatch_arms {
+    (($array:expr, $a:ident, $body:expr) $($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $class:ident;)*) => {
+        match $array {
+            $($crate::DynArray::$variant($a) => $body,)*
+        }
+    };
+}
