@@ -13,7 +13,7 @@ use std::path::Path;
 use memmap2::MmapMut;
 use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension};
 
-use crate::dtype::{self, ByteOrder, DType, Element};
+use crate::dtype::{self, ByteOrder, DType, Element, Scalar};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::layout::{Layout, Order};
@@ -534,6 +534,60 @@ impl CreateOptions {
         MappedArray::map_opened(info, file)
     }
 
+    /// Creates an array of `dtype` (any byte order) and `shape` at `path`
+    /// with every element set to `fill`, without mapping it: a sparse file
+    /// when `fill` is zero (zero is all-zero bytes in every dtype), otherwise
+    /// written in chunks of bounded size.
+    ///
+    /// ```
+    /// use mmarray::{CreateOptions, Scalar};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("ones.dat");
+    /// CreateOptions::new().create_filled(&path, ">i4".parse()?, &[2, 2], Scalar::Int(1))?;
+    /// assert_eq!(mmarray::read_array::<i32>(&path)?.sum(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`create`](Self::create), except that any byte order is allowed.
+    pub fn create_filled(
+        &self,
+        path: impl AsRef<Path>,
+        dtype: DType,
+        shape: &[usize],
+        fill: Scalar,
+    ) -> Result<ArrayInfo> {
+        use std::io::Write;
+        let path = path.as_ref();
+        let is_zero = matches!(fill, Scalar::Int(0))
+            || fill == Scalar::Float(0.0)
+            || fill == Scalar::Complex(0.0, 0.0);
+        let (info, _file) = self.create_file(path, dtype, shape, |file, layout| {
+            if is_zero {
+                return file
+                    .set_len(layout.end())
+                    .at(path, "setting the data file's length");
+            }
+            let mut chunk = Vec::with_capacity(64 << 10);
+            crate::dispatch_type!(dtype.element_type(), |T| {
+                let values = vec![T::from_scalar(fill); (64 << 10) / dtype.itemsize()];
+                dtype::encode_into(&values, dtype.byte_order(), &mut chunk);
+            });
+            let mut remaining = layout.nbytes();
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            while remaining > 0 {
+                let n = remaining.min(chunk.len());
+                out.write_all(&chunk[..n])
+                    .at(path, "writing the data file")?;
+                remaining -= n;
+            }
+            out.flush().at(path, "writing the data file")
+        })?;
+        Ok(info)
+    }
+
     /// Writes `array` to a new file at `path`, in this builder's memory
     /// order, byte order and format, without mapping it. This is how to make
     /// a file in a byte order other than the machine's (for exchange with
@@ -604,7 +658,7 @@ impl CreateOptions {
     /// (for `.npy`) then `fill` on a temporary file, fsync, then into place
     /// (renamed over an old file when overwriting, created exclusively
     /// otherwise), and the sidecar last.
-    fn create_file(
+    pub(crate) fn create_file(
         &self,
         path: &Path,
         dtype: DType,

@@ -23,10 +23,10 @@
 
 use std::path::Path;
 
-use crate::array::MappedArray;
+use crate::array::{CreateOptions, MappedArray};
 use crate::dtype::ElementType;
 use crate::error::Result;
-use crate::mapping::{Mode, ReadOnly};
+use crate::mapping::{Mode, ReadOnly, ReadWrite};
 use crate::source::{self, ArrayInfo};
 
 macro_rules! define_dyn_array {
@@ -41,6 +41,14 @@ macro_rules! define_dyn_array {
                 $variant(MappedArray<$ty, M>),
             )*
         }
+
+        $(
+            impl<M: Mode> From<MappedArray<$ty, M>> for DynArray<M> {
+                fn from(array: MappedArray<$ty, M>) -> Self {
+                    DynArray::$variant(array)
+                }
+            }
+        )*
 
         impl<M: Mode> DynArray<M> {
             /// Opens the array at `path` in mode `M`, as whatever element
@@ -61,6 +69,34 @@ macro_rules! define_dyn_array {
 }
 
 crate::for_each_element_type!([define_dyn_array]);
+
+impl DynArray<ReadWrite> {
+    /// Creates a zero-filled array of `element` type and `shape` with
+    /// `options` (see [`CreateOptions::create`]) and maps it read-write.
+    ///
+    /// ```
+    /// use mmarray::{CreateOptions, DynArray, ElementType};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let a = DynArray::create(dir.path().join("x.npy"), ElementType::I16, &[3], &CreateOptions::new())?;
+    /// assert_eq!(a.element_type(), ElementType::I16);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`CreateOptions::create`].
+    pub fn create(
+        path: impl AsRef<Path>,
+        element: ElementType,
+        shape: &[usize],
+        options: &CreateOptions,
+    ) -> Result<DynArray<ReadWrite>> {
+        crate::dispatch_type!(element, |T| options
+            .create::<T>(path, shape)
+            .map(Self::from))
+    }
+}
 
 impl DynArray {
     /// Opens the array at `path` read-only, as whatever element type it
@@ -96,6 +132,44 @@ impl<M: Mode> DynArray<M> {
 macro_rules! dispatch {
     ($array:expr, |$a:ident| $body:expr) => {
         $crate::for_each_element_type!([$crate::__dispatch_arms] $array, $a, $body)
+    };
+}
+
+/// Runs `$body` with the type alias `$t` set to the Rust type of the
+/// [`ElementType`](crate::ElementType) `$element`: the type-level twin of
+/// [`dispatch!`](crate::dispatch), for code that has a dtype but no array.
+///
+/// ```
+/// use mmarray::{dispatch_type, Element, ElementType};
+///
+/// let size = dispatch_type!(ElementType::C64, |T| std::mem::size_of::<T>());
+/// assert_eq!(size, 8);
+/// let zero = dispatch_type!(ElementType::U16, |T| T::from_scalar(mmarray::Scalar::Int(0)).to_scalar());
+/// assert_eq!(zero, mmarray::Scalar::Int(0));
+/// ```
+#[macro_export]
+macro_rules! dispatch_type {
+    ($element:expr, |$t:ident| $body:expr) => {
+        $crate::for_each_element_type!([$crate::__dispatch_type_arms] $element, $t, $body)
+    };
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __dispatch_type_arms {
+    (($element:expr, $t:ident, $body:expr) $($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $class:ident;)*) => {
+        {
+            #[allow(unreachable_patterns)]
+            let value = match $element {
+                $($crate::ElementType::$variant => {
+                    #[allow(dead_code)]
+                    type $t = $ty;
+                    $body
+                })*
+                other => unreachable!("element type {other:?} is missing from the dtype table"),
+            };
+            value
+        }
     };
 }
 

@@ -194,6 +194,21 @@ impl Layout {
         self.offset + self.nbytes as u64
     }
 
+    /// The distance in elements between neighbours along each axis.
+    pub fn element_strides(&self) -> Vec<usize> {
+        let mut strides = vec![0; self.shape.len()];
+        let mut step = 1;
+        let axes: Box<dyn Iterator<Item = usize>> = match self.order {
+            Order::C => Box::new((0..self.shape.len()).rev()),
+            Order::F => Box::new(0..self.shape.len()),
+        };
+        for axis in axes {
+            strides[axis] = step;
+            step *= self.shape[axis].max(1);
+        }
+        strides
+    }
+
     /// The ndarray shape, with the memory order applied.
     pub(crate) fn nd_shape(&self) -> ndarray::Shape<ndarray::IxDyn> {
         use ndarray::ShapeBuilder;

@@ -53,6 +53,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod array;
+mod convert;
 pub mod dtype;
 pub mod dynamic;
 mod error;
@@ -66,6 +67,7 @@ mod source;
 pub mod stats;
 
 pub use array::{CreateOptions, MappedArray, MappedArrayMut};
+pub use convert::{ConvertOptions, convert};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
 pub use error::{Error, Result};

@@ -66,6 +66,72 @@ pub(crate) fn data_path_for(sidecar: &Path) -> Option<PathBuf> {
     Some(sidecar.with_file_name(stem))
 }
 
+/// Describes an existing raw data file (numpy's `tofile` output) by writing
+/// its sidecar, after checking that the file holds the whole array.
+///
+/// ```
+/// use mmarray::{DType, MappedArray, Order};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("raw.bin");
+/// std::fs::write(&path, [1u8, 2, 3, 4, 5, 6])?; // what `a.tofile()` would write
+/// mmarray::sidecar::describe(&path, "uint8".parse()?, &[2, 3], Order::C, 0, false)?;
+/// assert_eq!(MappedArray::<u8>::open(&path)?.view()[[1, 2]], 6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::DataTooShort`] if the file is shorter than `offset` plus the
+/// array; [`Error::AlreadyExists`] if a sidecar exists and `overwrite` is
+/// false; [`Error::InvalidArgument`] for a `.npy` file (which needs no
+/// sidecar); shape and I/O errors.
+pub fn describe(
+    data_path: &Path,
+    dtype: DType,
+    shape: &[usize],
+    order: Order,
+    offset: u64,
+    overwrite: bool,
+) -> Result<crate::ArrayInfo> {
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let layout = Layout::new(data_path, dtype, &dims, order, offset)?;
+    let mut file = crate::source::open_data_file(data_path, false)?;
+    let mut magic = Vec::new();
+    (&mut file)
+        .take(crate::npy::MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .at(data_path, "reading the data file")?;
+    if crate::npy::has_magic(&magic) {
+        return Err(Error::InvalidArgument {
+            path: data_path.to_path_buf(),
+            message: "this is a .npy file, which describes itself; it needs no sidecar".into(),
+        });
+    }
+    let len = file
+        .metadata()
+        .at(data_path, "reading the data file's metadata")?
+        .len();
+    layout.check_fits(data_path, len)?;
+    let sidecar = sidecar_path(data_path);
+    if !overwrite && sidecar.exists() {
+        return Err(Error::AlreadyExists { path: sidecar });
+    }
+    // Keep the user's attrs when re-describing a file.
+    let attrs = match Sidecar::read(&sidecar) {
+        Ok(old) => old.attrs,
+        Err(_) => Attrs::new(),
+    };
+    Sidecar::write(&sidecar, &layout, &attrs)?;
+    Ok(crate::ArrayInfo {
+        path: data_path.to_path_buf(),
+        sidecar: Some(sidecar),
+        format: crate::Format::Raw,
+        layout,
+        attrs,
+    })
+}
+
 /// A parsed and validated sidecar.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sidecar {

@@ -20,7 +20,12 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::dtype::{Element, Scalar};
+use std::path::Path;
+
+use crate::dtype::{self, ByteOrder, DType, Element, Scalar};
+use crate::error::{Error, Result};
+use crate::mapping::{self, ReadOnly};
+use crate::source;
 
 /// Elements per chunk: 32 Ki, small enough to stay in L2 cache between a
 /// chunk's two passes.
@@ -89,6 +94,75 @@ impl Stats {
             .map(chunk)
             .fold(Partial::default(), Partial::merge);
         total.finish::<T>(elements.len() as u64)
+    }
+}
+
+impl Stats {
+    /// Computes the statistics of the array at `path`, whatever its element
+    /// type, byte order or alignment, in one pass over a read-only mapping.
+    /// `progress` is called with the number of elements finished after each
+    /// chunk.
+    ///
+    /// Native, aligned arrays are reduced in place; others are decoded chunk
+    /// by chunk into a small buffer. Memory use is bounded either way.
+    ///
+    /// # Errors
+    ///
+    /// As [`inspect`](crate::inspect), and [`Error::InvalidBool`] for a bool
+    /// array holding a byte other than 0 or 1.
+    pub fn of_path(path: impl AsRef<Path>, progress: impl Fn(usize) + Sync) -> Result<Stats> {
+        let (info, file) = source::open_source(path.as_ref(), false)?;
+        let map = mapping::map_layout::<ReadOnly>(&file, &info.path, &info.layout)?;
+        let dtype = info.layout.dtype();
+        crate::dispatch_type!(dtype.element_type(), |T| Stats::of_bytes::<T>(
+            &map,
+            dtype.byte_order(),
+            &progress
+        ))
+        .map_err(|index| Error::InvalidBool {
+            path: info.path.clone(),
+            index,
+            byte: map[index],
+        })
+    }
+
+    /// Statistics of elements stored as `bytes` in `byte_order`; `Err` holds
+    /// the index of an invalid bool.
+    fn of_bytes<T: Element>(
+        bytes: &[u8],
+        byte_order: ByteOrder,
+        progress: &(impl Fn(usize) + Sync),
+    ) -> Result<Stats, usize> {
+        let native = DType::new(T::TYPE, byte_order).is_native();
+        if native && let Some(elements) = T::cast_bytes(bytes) {
+            return Ok(Stats::compute(elements, progress));
+        }
+        if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, bytes) {
+            return Err(index);
+        }
+        let chunk_bytes = CHUNK_ELEMENTS * T::TYPE.size();
+        let chunk = |c: &[u8]| {
+            let mut elements = Vec::with_capacity(CHUNK_ELEMENTS);
+            // Bool bytes were validated above, so decoding cannot fail.
+            let _ = dtype::decode_into::<T>(c, byte_order, &mut elements);
+            let partial = Partial::of(&elements);
+            progress(elements.len());
+            partial
+        };
+        #[cfg(feature = "parallel")]
+        let total = {
+            use rayon::prelude::*;
+            bytes
+                .par_chunks(chunk_bytes)
+                .map(chunk)
+                .reduce(Partial::default, Partial::merge)
+        };
+        #[cfg(not(feature = "parallel"))]
+        let total = bytes
+            .chunks(chunk_bytes)
+            .map(chunk)
+            .fold(Partial::default(), Partial::merge);
+        Ok(total.finish::<T>((bytes.len() / T::TYPE.size()) as u64))
     }
 }
 

@@ -1,0 +1,187 @@
+//! `mmarray demo [--dir DIR] [--size 1GiB]`: the tour. Creates an f32
+//! array, fills it in parallel through the mapping, flushes, reopens it
+//! read-only, computes its statistics, then opens a 64 GiB sparse array to
+//! show that opening does not depend on size, printing timings throughout.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use mmarray::{CreateOptions, MappedArray, Scalar, Stats};
+use rayon::prelude::*;
+
+use crate::common::{self, CliError, human_bytes, print_out};
+
+/// Columns of the demo array.
+const COLS: usize = 1024;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Where to put the files (default: a temporary directory removed afterwards).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Size of the array to create and scan, e.g. 1GiB, 256MiB.
+    #[arg(long, default_value = "1GiB", value_parser = common::parse_size)]
+    size: u64,
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let tmp;
+    let dir: &Path = match &args.dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            dir
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path()
+        }
+    };
+    let rows = usize::try_from(args.size / 4 / COLS as u64)
+        .map_err(|_| common::usage("--size is too large for this machine"))?
+        .max(1);
+    let path = dir.join("demo.dat");
+    let mut log = Log::default();
+
+    // 1. Create: a sparse file at full size plus its sidecar.
+    let t = Instant::now();
+    let mut array = CreateOptions::new()
+        .overwrite(true)
+        .create::<f32>(&path, &[rows, COLS])?;
+    let nbytes = array.layout().nbytes() as u64;
+    log.step(
+        &format!(
+            "created {} ({rows} x {COLS} f32, {})",
+            path.display(),
+            human_bytes(nbytes)
+        ),
+        t.elapsed(),
+        None,
+    );
+
+    // 2. Fill in parallel, row by row, straight into the file's pages.
+    let t = Instant::now();
+    array
+        .as_slice_mut()
+        .par_chunks_mut(COLS)
+        .enumerate()
+        .for_each(|(r, row)| {
+            for (c, x) in row.iter_mut().enumerate() {
+                *x = ((r * COLS + c) % 1000) as f32;
+            }
+        });
+    log.step(
+        &format!(
+            "filled in parallel on {} threads",
+            rayon::current_num_threads()
+        ),
+        t.elapsed(),
+        Some(nbytes),
+    );
+
+    // 3. Flush: on disk when this returns.
+    let t = Instant::now();
+    array.flush()?;
+    log.step("flushed to disk (msync)", t.elapsed(), Some(nbytes));
+    drop(array);
+
+    // 4. Reopen read-only: reads the sidecar and maps, nothing more.
+    let t = Instant::now();
+    let reopened = MappedArray::<f32>::open(&path)?;
+    log.step("reopened read-only", t.elapsed(), None);
+
+    // 5. Stats: one parallel pass over the mapping.
+    let t = Instant::now();
+    let stats = Stats::compute(reopened.as_slice(), |_| {});
+    log.step(
+        "computed stats in one parallel pass",
+        t.elapsed(),
+        Some(nbytes),
+    );
+    let mean = match stats.mean {
+        Some(Scalar::Float(m)) => format!("{m:.3}"),
+        _ => "-".into(),
+    };
+    log.line(&format!(
+        "    count {}, min {}, max {}, mean {mean}, std {:.3}",
+        stats.count,
+        show(stats.min),
+        show(stats.max),
+        stats.std.unwrap_or(f64::NAN)
+    ));
+
+    // 6. O(1) open: a 64 GiB sparse array opens as fast as a small one.
+    let huge = dir.join("demo-64GiB.dat");
+    let huge_rows = (64usize << 30) / 4 / COLS;
+    CreateOptions::new()
+        .overwrite(true)
+        .create::<f32>(&huge, &[huge_rows, COLS])?;
+    let big_time = median_open(&huge)?;
+    log.step(
+        "opened a 64 GiB sparse array and read its last element (median of 9)",
+        big_time,
+        None,
+    );
+    let small_time = median_open(&path)?;
+    log.step(
+        &format!(
+            "opened the {} array the same way (median of 9)",
+            human_bytes(nbytes)
+        ),
+        small_time,
+        None,
+    );
+    std::fs::remove_file(&huge)?;
+    std::fs::remove_file(mmarray::sidecar_path(&huge))?;
+
+    if args.dir.is_some() {
+        log.line(&format!(
+            "kept {} and its sidecar; try `mmarray info {}`",
+            path.display(),
+            path.display()
+        ));
+    }
+    print_out(&log.text)
+}
+
+/// The median time of nine opens of `path` that each read the last element.
+fn median_open(path: &Path) -> Result<Duration, CliError> {
+    let mut times = Vec::with_capacity(9);
+    for _ in 0..9 {
+        let t = Instant::now();
+        let array = MappedArray::<f32>::open(path)?;
+        std::hint::black_box(array.as_slice()[array.len() - 1]);
+        drop(array);
+        times.push(t.elapsed());
+    }
+    times.sort();
+    Ok(times[4])
+}
+
+fn show(v: Option<Scalar>) -> String {
+    match v {
+        Some(Scalar::Float(f)) => f.to_string(),
+        Some(other) => format!("{other:?}"),
+        None => "-".into(),
+    }
+}
+
+/// The demo's report, one line per step with its time and throughput.
+#[derive(Default)]
+struct Log {
+    text: String,
+}
+
+impl Log {
+    fn step(&mut self, what: &str, took: Duration, bytes: Option<u64>) {
+        let rate = bytes
+            .filter(|_| took.as_secs_f64() > 0.0)
+            .map(|b| format!("  {:.2} GB/s", b as f64 / took.as_secs_f64() / 1e9))
+            .unwrap_or_default();
+        self.line(&format!("{what:<72} {:>12}{rate}", format!("{took:.2?}")));
+    }
+
+    fn line(&mut self, line: &str) {
+        self.text.push_str(line);
+        self.text.push('\n');
+    }
+}

@@ -1,0 +1,66 @@
+//! `mmarray`: inspect, summarise, create, convert, show and plot
+//! memory-mapped arrays and `.npy` files from the shell.
+//!
+//! Each subcommand is a module with an `Args` struct and a `run` function, a
+//! thin layer over the `mmarray` library. Errors print as one line on stderr;
+//! the exit code is 1 for bad input and 2 for bad usage.
+
+mod common;
+mod convert;
+mod create;
+mod demo;
+mod info;
+mod sidecar;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Memory-mapped numeric arrays: raw files with a JSON sidecar, and .npy files.
+#[derive(Parser)]
+#[command(name = "mmarray", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Describe an array: format, dtype, shape, order, offset, size, attrs.
+    Info(info::Args),
+    /// One pass over the whole array: count, NaNs, min, max, sum, mean, std.
+    Stats(stats::Args),
+    /// Create a new array (sparse when the fill is zero).
+    Create(create::Args),
+    /// Describe an existing raw file (numpy's tofile output) by writing its sidecar.
+    Sidecar(sidecar::Args),
+    /// Convert between .npy and raw+sidecar, optionally changing dtype, order and byte order.
+    Convert(convert::Args),
+    /// Create, fill, flush, reopen and summarise an array, with timings.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    common::install_panic_hook();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match &cli.command {
+        Command::Info(args) => info::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Create(args) => create::run(args),
+        Command::Sidecar(args) => sidecar::run(args),
+        Command::Convert(args) => convert::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => e.report(),
+    }
+}

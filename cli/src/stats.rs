@@ -1,0 +1,55 @@
+//! `mmarray stats PATH [--json]`: one parallel pass over the whole array.
+
+use std::path::PathBuf;
+
+use mmarray::{Scalar, Stats};
+
+use crate::common::{CliError, print_out, progress_bar};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A .npy file, a raw data file with a sidecar, or the sidecar.
+    path: PathBuf,
+    /// Print one JSON object: count, nan_count, min, max, sum, mean, std.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let info = mmarray::inspect(&args.path)?;
+    let layout = info.layout();
+    let bar = progress_bar(
+        layout.len() as u64,
+        layout.dtype().itemsize(),
+        args.json,
+        "stats",
+    );
+    let stats = Stats::of_path(&args.path, |n| bar.inc(n as u64))?;
+    bar.finish_and_clear();
+    if args.json {
+        let json = serde_json::to_string(&stats).map_err(|e| CliError::Input(Box::new(e)))?;
+        return print_out(&format!("{json}\n"));
+    }
+    let show = |v: Option<Scalar>| v.map_or_else(|| "-".to_string(), format_scalar);
+    let text = format!(
+        "count      {}\nnan_count  {}\nmin        {}\nmax        {}\nsum        {}\nmean       {}\nstd        {}\n",
+        stats.count,
+        stats.nan_count,
+        show(stats.min),
+        show(stats.max),
+        format_scalar(stats.sum),
+        show(stats.mean),
+        stats
+            .std
+            .map_or_else(|| "-".to_string(), |s| format!("{s}")),
+    );
+    print_out(&text)
+}
+
+fn format_scalar(v: Scalar) -> String {
+    match v {
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => format!("{f}"),
+        Scalar::Complex(re, im) => format!("{re}{im:+}j"),
+    }
+}
