@@ -670,8 +670,15 @@ impl CreateOptions {
         let mut layout = Layout::new(path, dtype, &dims, self.order, 0)?;
         let header = match format {
             Format::Npy => {
-                let header = npy::header_bytes(layout.dtype(), layout.shape(), layout.order());
-                layout = layout.with_offset(path, header.len() as u64)?;
+                // As numpy: an array whose C and F sequences coincide is
+                // recorded as C order.
+                let order = if layout.orders_differ() {
+                    layout.order()
+                } else {
+                    Order::C
+                };
+                let header = npy::header_bytes(layout.dtype(), layout.shape(), order);
+                layout = layout.with_offset_and_order(path, header.len() as u64, order)?;
                 header
             }
             Format::Raw => Vec::new(),

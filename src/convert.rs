@@ -155,8 +155,7 @@ pub fn convert(
 fn for_each_chunk_in_order(bytes: &[u8], layout: &Layout, order: Order, mut f: impl FnMut(&[u8])) {
     let item = layout.dtype().itemsize();
     let chunk_bytes = CHUNK_ELEMENTS * item;
-    let long_axes = layout.shape().iter().filter(|&&d| d > 1).count();
-    if order == layout.order() || long_axes <= 1 || layout.is_empty() {
+    if order == layout.order() || !layout.orders_differ() {
         // The same sequence of elements either way: stream linearly.
         bytes.chunks(chunk_bytes).for_each(f);
         return;

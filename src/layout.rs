@@ -142,10 +142,15 @@ impl Layout {
         })
     }
 
-    /// The same layout at another byte offset.
-    pub(crate) fn with_offset(&self, path: &Path, offset: u64) -> Result<Layout> {
+    /// The same layout at another byte offset and in another order.
+    pub(crate) fn with_offset_and_order(
+        &self,
+        path: &Path,
+        offset: u64,
+        order: Order,
+    ) -> Result<Layout> {
         let shape: Vec<u64> = self.shape.iter().map(|&d| d as u64).collect();
-        Layout::new(path, self.dtype, &shape, self.order, offset)
+        Layout::new(path, self.dtype, &shape, order, offset)
     }
 
     /// The element type and byte order.
@@ -192,6 +197,14 @@ impl Layout {
     pub fn end(&self) -> u64 {
         // Cannot overflow: checked in `new`.
         self.offset + self.nbytes as u64
+    }
+
+    /// Whether C and F order put the elements in different sequences: only
+    /// when at least two axes are longer than 1 and the array is not empty.
+    /// (numpy calls an array for which this is false both C- and
+    /// F-contiguous, and records such arrays as C order in `.npy` files.)
+    pub fn orders_differ(&self) -> bool {
+        !self.is_empty() && self.shape.iter().filter(|&&d| d > 1).count() >= 2
     }
 
     /// The distance in elements between neighbours along each axis.

@@ -134,9 +134,12 @@ pub fn parse_header(path: &Path, bytes: &[u8]) -> Result<Layout> {
     Layout::new(path, dtype, &dict.shape, order, end as u64)
 }
 
-/// The header (magic through padding) numpy would write for `dtype`, `shape`
-/// and `order`, padded so that the data starts on a 64-byte boundary: version
-/// 1.0 when the header fits in 65,535 bytes, otherwise 2.0.
+/// The header (magic through padding) `numpy.save` writes for `dtype`,
+/// `shape` and `order`, byte for byte: the dict with sorted keys, then
+/// spaces reserved for the growth axis to reach [`GROWTH_AXIS_MAX_DIGITS`]
+/// digits (so the header can be rewritten in place when the array grows),
+/// then padding and `\n` so that the data starts on a 64-byte boundary.
+/// Version 1.0 when the header fits in 65,535 bytes, otherwise 2.0.
 pub(crate) fn header_bytes(dtype: DType, shape: &[usize], order: Order) -> Vec<u8> {
     let shape_text = match shape {
         [] => "()".to_owned(),
@@ -149,16 +152,25 @@ pub(crate) fn header_bytes(dtype: DType, shape: &[usize], order: Order) -> Vec<u
                 .join(", ")
         ),
     };
-    let dict = format!(
+    let fortran = order == Order::F;
+    let mut dict = format!(
         "{{'descr': '{dtype}', 'fortran_order': {}, 'shape': {shape_text}, }}",
-        if order == Order::F { "True" } else { "False" }
+        if fortran { "True" } else { "False" }
     );
+    let growth_axis = if fortran { shape.last() } else { shape.first() };
+    if let Some(extent) = growth_axis {
+        let digits = extent.to_string().len();
+        dict.extend(std::iter::repeat_n(
+            ' ',
+            GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits),
+        ));
+    }
     let build = |preamble: usize, version: u8| {
-        // dict + padding + '\n' so that the preamble plus header is a multiple of 64.
-        let unpadded = preamble + dict.len() + 1;
-        let total = unpadded.div_ceil(64) * 64;
-        let header_len = total - preamble;
-        let mut out = Vec::with_capacity(total);
+        // numpy's `_wrap_header`: 1 to 64 spaces, then '\n'.
+        let hlen = dict.len() + 1;
+        let padlen = 64 - (preamble + hlen) % 64;
+        let header_len = hlen + padlen;
+        let mut out = Vec::with_capacity(preamble + header_len);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&[version, 0]);
         if version == 1 {
@@ -167,7 +179,7 @@ pub(crate) fn header_bytes(dtype: DType, shape: &[usize], order: Order) -> Vec<u
             out.extend_from_slice(&(header_len as u32).to_le_bytes());
         }
         out.extend_from_slice(dict.as_bytes());
-        out.resize(total - 1, b' ');
+        out.extend(std::iter::repeat_n(b' ', padlen));
         out.push(b'\n');
         (header_len, out)
     };
@@ -178,6 +190,9 @@ pub(crate) fn header_bytes(dtype: DType, shape: &[usize], order: Order) -> Vec<u
         build(12, 2).1
     }
 }
+
+/// The digits numpy reserves in a header for the growth axis's extent.
+pub const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
 /// The three fields of a header dict.
 struct HeaderDict {

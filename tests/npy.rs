@@ -28,8 +28,10 @@ fn header_dict(dtype: &str, fortran: bool, shape: &[usize]) -> String {
 
 /// A `.npy` file of format `version` with `dict` padded to 64 bytes, then `data`.
 fn npy_bytes(version: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+    // numpy's `_wrap_header`: 1 to 64 spaces of padding, then '\n'.
     let preamble = if version == 1 { 10 } else { 12 };
-    let total = (preamble + dict.len() + 1).div_ceil(64) * 64;
+    let padlen = 64 - (preamble + dict.len() + 1) % 64;
+    let total = preamble + dict.len() + 1 + padlen;
     let header_len = total - preamble;
     let mut out = b"\x93NUMPY".to_vec();
     out.extend_from_slice(&[version, 0]);
@@ -97,12 +99,20 @@ fn create_npy<T: TestElement>() {
             a.view_mut().assign(&want);
             a.flush().unwrap();
             drop(a);
-            // Exactly the bytes numpy would write: its header, then the data.
-            let dict = header_dict(
+            // Exactly the bytes numpy.save writes: its header (with the
+            // spaces it reserves for the growth axis; fortran_order only when
+            // C and F differ), then the data.
+            let long_axes = shape.iter().filter(|&&d| d > 1).count();
+            let fortran = order == Order::F && long_axes >= 2 && !want.is_empty();
+            let mut dict = header_dict(
                 &type_string::<T>(cfg!(target_endian = "big")),
-                order == Order::F,
+                fortran,
                 shape,
             );
+            let growth = if fortran { shape.last() } else { shape.first() };
+            if let Some(extent) = growth {
+                dict.push_str(&" ".repeat(21 - extent.to_string().len()));
+            }
             let data = encode(&want, order.as_str(), cfg!(target_endian = "big"));
             assert_eq!(std::fs::read(&path).unwrap(), npy_bytes(1, &dict, &data));
             assert!(!sidecar_of(&path).exists(), ".npy files need no sidecar");
@@ -126,7 +136,7 @@ fn big_endian_npy_is_written_and_read_by_copy() {
         .write(&path, &want)
         .unwrap();
     assert_eq!(info.layout().dtype().to_string(), ">f8");
-    let dict = header_dict(">f8", true, &[3, 4]);
+    let dict = header_dict(">f8", true, &[3, 4]) + &" ".repeat(20);
     assert_eq!(
         std::fs::read(&path).unwrap(),
         npy_bytes(1, &dict, &encode(&want, "F", true))

@@ -1,0 +1,431 @@
+//! The `mmarray` binary, run for real: exact machine-readable output, exit
+//! codes (1 bad input, 2 bad usage), one-line errors, files on disk.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use mmarray::{CreateOptions, MappedArray};
+use serde_json::{Value, json};
+
+fn mmarray(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mmarray"))
+        .args(args)
+        .output()
+        .expect("the mmarray binary runs")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON object")
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Asserts a failure with `code` and a single stderr line naming `name`.
+fn assert_fails(out: &Output, code: i32, name: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
+    assert!(
+        stderr.contains(name),
+        "stderr does not name {name}: {stderr}"
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
+        "{stderr}"
+    );
+    if code == 1 {
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn info_json_for_raw_and_npy() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("t.dat");
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("units".into(), "K".into());
+    CreateOptions::new()
+        .order(mmarray::Order::F)
+        .attrs(attrs)
+        .create::<f32>(&raw, &[10, 3])
+        .unwrap();
+    let v = stdout_json(&mmarray(&["info", p(&raw), "--json"]));
+    assert_eq!(
+        v,
+        json!({"path": p(&raw), "format": "raw", "dtype": "<f4", "shape": [10, 3], "order": "F", "offset": 0, "nbytes": 120, "attrs": {"units": "K"}})
+    );
+    // The sidecar path works too.
+    let v2 = stdout_json(&mmarray(&["info", &format!("{}.json", p(&raw)), "--json"]));
+    assert_eq!(v2["path"], p(&raw));
+
+    let npy = dir.path().join("t.npy");
+    MappedArray::<i64>::create(&npy, &[]).unwrap();
+    let v = stdout_json(&mmarray(&["info", p(&npy), "--json"]));
+    assert_eq!(
+        (
+            v["format"].as_str(),
+            v["shape"].clone(),
+            v["offset"].as_u64(),
+            v["nbytes"].as_u64()
+        ),
+        (Some("npy"), json!([]), Some(128), Some(8))
+    );
+
+    let human = mmarray(&["info", p(&raw)]);
+    let text = String::from_utf8(human.stdout).unwrap();
+    assert!(
+        text.contains("<f4") && text.contains("10 x 3") && text.contains("120 bytes"),
+        "{text}"
+    );
+}
+
+#[test]
+fn stats_json_fields_and_exact_integers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ints = dir.path().join("i.npy");
+    CreateOptions::new()
+        .write(&ints, &ndarray::array![i64::MAX, i64::MAX, -5])
+        .unwrap();
+    let v = stdout_json(&mmarray(&["stats", p(&ints), "--json"]));
+    // Exact: 2 * i64::MAX - 5 does not fit in an i64 or an f64.
+    assert_eq!(
+        String::from_utf8(mmarray(&["stats", p(&ints), "--json"]).stdout)
+            .unwrap()
+            .contains("18446744073709551609"),
+        true
+    );
+    assert_eq!(
+        (
+            v["count"].as_u64(),
+            v["nan_count"].as_u64(),
+            v["min"].as_i64(),
+            v["max"].as_i64()
+        ),
+        (Some(3), Some(0), Some(-5), Some(i64::MAX))
+    );
+
+    let floats = dir.path().join("f.dat");
+    CreateOptions::new()
+        .write(&floats, &ndarray::array![1.0f32, f32::NAN, 3.0])
+        .unwrap();
+    let v = stdout_json(&mmarray(&["stats", p(&floats), "--json"]));
+    assert_eq!(
+        v,
+        json!({"count": 3, "nan_count": 1, "min": 1.0, "max": 3.0, "sum": 4.0, "mean": 2.0, "std": 1.0})
+    );
+
+    let complex = dir.path().join("c.npy");
+    CreateOptions::new()
+        .write(
+            &complex,
+            &ndarray::array![
+                num_complex::Complex::new(1.0f64, 2.0),
+                num_complex::Complex::new(3.0, -4.0)
+            ],
+        )
+        .unwrap();
+    let v = stdout_json(&mmarray(&["stats", p(&complex), "--json"]));
+    assert_eq!(
+        v,
+        json!({"count": 2, "nan_count": 0, "min": null, "max": null, "sum": [4.0, -2.0], "mean": [2.0, -1.0], "std": null})
+    );
+
+    let nans = dir.path().join("n.npy");
+    CreateOptions::new()
+        .write(&nans, &ndarray::array![f64::NAN, f64::NAN])
+        .unwrap();
+    let v = stdout_json(&mmarray(&["stats", p(&nans), "--json"]));
+    assert_eq!(
+        v,
+        json!({"count": 2, "nan_count": 2, "min": null, "max": null, "sum": 0.0, "mean": null, "std": null})
+    );
+
+    // A big-endian file is summarised too (decoded chunk by chunk).
+    let be = dir.path().join("be.npy");
+    CreateOptions::new()
+        .byte_order(mmarray::ByteOrder::Big)
+        .write(&be, &ndarray::array![2u32, 4, 6])
+        .unwrap();
+    let v = stdout_json(&mmarray(&["stats", p(&be), "--json"]));
+    assert_eq!(
+        (v["sum"].as_u64(), v["mean"].as_f64()),
+        (Some(12), Some(4.0))
+    );
+}
+
+#[test]
+fn create_sparse_filled_npy_and_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.dat");
+    let out = mmarray(&[
+        "create",
+        p(&a),
+        "--dtype",
+        "float32",
+        "--shape",
+        "1000,3",
+        "--order",
+        "F",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = MappedArray::<f32>::open(&a).unwrap();
+    assert_eq!(
+        (m.shape(), m.order()),
+        (&[1000usize, 3][..], mmarray::Order::F)
+    );
+    assert!(m.as_slice().iter().all(|&x| x == 0.0));
+    {
+        use std::os::unix::fs::MetadataExt;
+        assert!(
+            std::fs::metadata(&a).unwrap().blocks() * 512 < 12_000,
+            "zero fill must stay sparse"
+        );
+    }
+
+    // Refuses to overwrite without --force (exit 1, names the file).
+    assert_fails(
+        &mmarray(&["create", p(&a), "--dtype", "<f4", "--shape", "2"]),
+        1,
+        "a.dat",
+    );
+    let out = mmarray(&[
+        "create",
+        p(&a),
+        "--dtype",
+        ">i2",
+        "--shape",
+        "2,2",
+        "--fill",
+        "-7",
+        "--force",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        mmarray::read_array::<i16>(&a).unwrap(),
+        ndarray::array![[-7i16, -7], [-7, -7]].into_dyn()
+    );
+
+    let n = dir.path().join("n.bin");
+    let out = mmarray(&[
+        "create",
+        p(&n),
+        "--dtype",
+        "complex64",
+        "--shape",
+        "3",
+        "--fill",
+        "1+2j",
+        "--npy",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(mmarray::inspect(&n).unwrap().format(), mmarray::Format::Npy);
+    assert_eq!(
+        MappedArray::<num_complex::Complex<f32>>::open(&n)
+            .unwrap()
+            .as_slice()[2],
+        num_complex::Complex::new(1.0, 2.0)
+    );
+
+    let b = dir.path().join("b.npy");
+    assert!(
+        mmarray(&[
+            "create",
+            p(&b),
+            "--dtype",
+            "bool",
+            "--shape",
+            "",
+            "--fill",
+            "true"
+        ])
+        .status
+        .success()
+    );
+    assert!(MappedArray::<bool>::open(&b).unwrap().view()[[]]);
+}
+
+#[test]
+fn sidecar_describes_a_tofile_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("tofile.bin");
+    let values: Vec<u8> = (0..24u16).flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(&raw, [vec![0u8; 8], values].concat()).unwrap();
+    let out = mmarray(&[
+        "sidecar",
+        p(&raw),
+        "--dtype",
+        "<u2",
+        "--shape",
+        "4,3",
+        "--offset",
+        "8",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = MappedArray::<u16>::open(&raw).unwrap();
+    assert_eq!(m.view()[[3, 2]], 11);
+    // Shorter than the shape needs: refused, with both counts.
+    let short = dir.path().join("short.bin");
+    std::fs::write(&short, [0u8; 10]).unwrap();
+    let out = mmarray(&["sidecar", p(&short), "--dtype", "<f8", "--shape", "2"]);
+    assert_fails(&out, 1, "short.bin");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("16") && stderr.contains("10"), "{stderr}");
+    assert!(!mmarray::sidecar_path(&short).exists());
+}
+
+#[test]
+fn convert_round_trips_between_formats_orders_and_byte_orders() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src.npy");
+    let want =
+        ndarray::Array::from_shape_fn((3, 4, 5), |(i, j, k)| (i * 100 + j * 10 + k) as f64 + 0.5);
+    CreateOptions::new().write(&src, &want).unwrap();
+
+    let raw = dir.path().join("out.dat");
+    let out = mmarray(&[
+        "convert",
+        p(&src),
+        p(&raw),
+        "--order",
+        "F",
+        "--byte-order",
+        "big",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info = mmarray::inspect(&raw).unwrap();
+    assert_eq!(
+        (
+            info.format(),
+            info.layout().order(),
+            info.layout().dtype().to_string()
+        ),
+        (mmarray::Format::Raw, mmarray::Order::F, ">f8".into())
+    );
+    assert_eq!(
+        mmarray::read_array::<f64>(&raw).unwrap(),
+        want.clone().into_dyn()
+    );
+
+    let back = dir.path().join("back.npy");
+    let out = mmarray(&[
+        "convert",
+        p(&raw),
+        p(&back),
+        "--dtype",
+        "int32",
+        "--order",
+        "C",
+        "--byte-order",
+        "native",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = MappedArray::<i32>::open(&back).unwrap();
+    assert_eq!(got.view(), want.mapv(|x| x as i32).into_dyn());
+
+    // Existing destination: refused without --force.
+    assert_fails(&mmarray(&["convert", p(&src), p(&back)]), 1, "back.npy");
+    assert!(
+        mmarray(&["convert", p(&src), p(&back), "--force"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn bad_input_exits_1_and_bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.dat");
+    assert_fails(&mmarray(&["info", p(&missing)]), 1, "missing.dat");
+    assert_fails(
+        &mmarray(&["stats", p(&missing), "--json"]),
+        1,
+        "missing.dat",
+    );
+    let junk = dir.path().join("junk.npy");
+    std::fs::write(&junk, b"not an array").unwrap();
+    assert_fails(&mmarray(&["info", p(&junk)]), 1, "junk.npy");
+
+    assert_fails(
+        &mmarray(&["create", p(&missing), "--dtype", "float128", "--shape", "3"]),
+        2,
+        "float128",
+    );
+    assert_fails(
+        &mmarray(&["create", p(&missing), "--dtype", "<f4", "--shape", "3,x"]),
+        2,
+        "\"x\"",
+    );
+    assert_fails(&mmarray(&["frobnicate"]), 2, "frobnicate");
+    assert_fails(
+        &mmarray(&["convert", p(&missing), p(&junk), "--byte-order", "middle"]),
+        2,
+        "middle",
+    );
+    assert!(mmarray(&["--help"]).status.success());
+}
+
+#[test]
+fn demo_runs_and_reports_each_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = mmarray(&["demo", "--dir", p(dir.path()), "--size", "8MiB"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for step in [
+        "created",
+        "filled in parallel",
+        "flushed",
+        "reopened read-only",
+        "stats",
+        "64 GiB",
+    ] {
+        assert!(text.contains(step), "missing {step:?} in:\n{text}");
+    }
+    // 8 MiB of f32 holding (i % 1000): the demo's stats are right.
+    assert!(
+        text.contains("count 2097152") && text.contains("max 999"),
+        "{text}"
+    );
+    let kept = dir.path().join("demo.dat");
+    assert_eq!(
+        MappedArray::<f32>::open(&kept).unwrap().as_slice()[1001],
+        1.0
+    );
+    assert!(
+        !dir.path().join("demo-64GiB.dat").exists(),
+        "the 64 GiB demo file is removed"
+    );
+}
