@@ -113,8 +113,14 @@ impl TestElement for Complex<f64> {
 
 /// The expected logical array: element at C-order flat index `i` is `nth(i)`.
 pub fn expected<T: TestElement>(shape: &[usize]) -> ArrayD<T> {
+    expected_from(shape, 0)
+}
+
+/// Like [`expected`], with element `i` being `nth(start + i)`: another set of
+/// values for the same shape.
+pub fn expected_from<T: TestElement>(shape: &[usize], start: usize) -> ArrayD<T> {
     let len: usize = shape.iter().product();
-    ArrayD::from_shape_vec(IxDyn(shape), (0..len).map(T::nth).collect()).unwrap()
+    ArrayD::from_shape_vec(IxDyn(shape), (start..start + len).map(T::nth).collect()).unwrap()
 }
 
 /// The array's elements in memory order `order` ("C" or "F"), encoded.
