@@ -83,11 +83,15 @@ use crate::source::{self, ArrayInfo, Format};
 /// opening makes [`view`](Self::view) panic rather than expose an invalid
 /// `bool`. Do not hand files that other programs may truncate to this crate.
 pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
-    map: M::Map,
-    /// The data file, held open as long as the mapping; the advisory locks
-    /// that keep cooperating processes from shrinking it live on this handle.
-    _file: File,
-    info: ArrayInfo,
+    /// The array's bytes, and for a growable array spare capacity after
+    /// them: views cover only the first `layout.nbytes()`.
+    pub(crate) map: M::Map,
+    /// The data file, held open as long as the mapping; the shared lock that
+    /// keeps cooperating processes from shrinking it lives on this handle.
+    pub(crate) file: File,
+    pub(crate) info: ArrayInfo,
+    /// The length (axis 0) changed since the sidecar was last written.
+    pub(crate) uncommitted: bool,
     _element: PhantomData<T>,
 }
 
@@ -180,8 +184,9 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         }
         Ok(MappedArray {
             map,
-            _file: file,
+            file,
             info,
+            uncommitted: false,
             _element: PhantomData,
         })
     }
@@ -219,7 +224,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn as_slice(&self) -> &[T] {
-        match T::cast_bytes(&self.map) {
+        match T::cast_bytes(&self.map[..self.info.layout.nbytes()]) {
             Some(elements) => elements,
             None => externally_corrupted(&self.info.path),
         }
@@ -346,8 +351,9 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn as_slice_mut(&mut self) -> &mut [T] {
+        let nbytes = self.info.layout.nbytes();
         let map: &mut MmapMut = &mut self.map;
-        match T::cast_bytes_mut(map) {
+        match T::cast_bytes_mut(&mut map[..nbytes]) {
             Some(elements) => elements,
             None => externally_corrupted(&self.info.path),
         }
@@ -357,12 +363,16 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
 impl<T: Element> MappedArray<T, ReadWrite> {
     /// Writes every changed page of the array to disk and waits until it is
     /// there (`msync(MS_SYNC)`). After it returns the data survives a machine
-    /// crash.
+    /// crash. For a growable array whose length changed, the new length is
+    /// then committed to the sidecar (see [`commit`](Self::commit)).
     ///
     /// # Errors
     ///
     /// An I/O error from the operating system.
-    pub fn flush(&self) -> Result<()> {
+    pub fn flush(&mut self) -> Result<()> {
+        if self.uncommitted {
+            return self.commit();
+        }
         self.map.flush().at(&self.info.path, "flushing the mapping")
     }
 
@@ -715,8 +725,10 @@ impl CreateOptions {
             Ok(file)
         };
         let file = if self.overwrite {
-            // Build under a temporary name and rename into place: an existing
-            // file is replaced, never truncated under a process mapping it.
+            // Refuse while anyone maps the old file (held until the rename).
+            let _old = mapping::lock_existing_exclusive(path, "replaced")?;
+            // Build under a temporary name and rename into place: even a
+            // non-cooperating reader of the old file keeps its old inode.
             let tmp = fsutil::temp_path_for(path);
             let built = build(&tmp).and_then(|file| {
                 if let Some(sidecar) = &sidecar {
@@ -776,6 +788,20 @@ pub(crate) fn format_for_path(path: &Path) -> Format {
     match path.extension() {
         Some(ext) if ext.eq_ignore_ascii_case("npy") => Format::Npy,
         _ => Format::Raw,
+    }
+}
+
+/// Dropping a mapping whose length changed commits the length, as
+/// [`commit`](MappedArray::commit) would, ignoring errors (call `commit` or
+/// `flush` to see them). Nothing else is flushed on drop.
+impl<T: Element, M: Mode> Drop for MappedArray<T, M> {
+    fn drop(&mut self) {
+        if self.uncommitted
+            && M::flush(&self.map).is_ok()
+            && let Some(sidecar) = &self.info.sidecar
+        {
+            let _ = Sidecar::write(sidecar, &self.info.layout, &self.info.attrs);
+        }
     }
 }
 

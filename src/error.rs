@@ -204,6 +204,40 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// The file is mapped by another process (or another handle in this
+    /// one), so it cannot be shrunk, replaced or removed now.
+    #[error("{}: the array is in use (mapped by another process or handle), so it cannot be {action} now; close the other mappings and retry", path.display())]
+    Busy {
+        /// The data file.
+        path: PathBuf,
+        /// What was refused: `"resized"`, `"replaced"`, `"removed"`.
+        action: &'static str,
+    },
+
+    /// A store was given an array name that could reach outside its
+    /// directory or is otherwise unsafe as a file name.
+    #[error("{}: invalid array name {name:?}: {reason}", path.display())]
+    InvalidName {
+        /// The store's directory.
+        path: PathBuf,
+        /// The name as given.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+
+    /// Arrays that must agree in shape (shards of one array, rows being
+    /// appended) do not.
+    #[error("{}: shape {found:?} does not match {expected:?}", path.display())]
+    ShapeMismatch {
+        /// The file (or store) involved.
+        path: PathBuf,
+        /// The shape required (trailing dimensions for shards and rows).
+        expected: Vec<usize>,
+        /// The shape found.
+        found: Vec<usize>,
+    },
+
     /// An argument is out of range for the array, e.g. a flush range past its
     /// end.
     #[error("{}: {message}", path.display())]
@@ -240,6 +274,9 @@ impl Error {
             | Error::InvalidBool { path, .. }
             | Error::DimensionMismatch { path, .. }
             | Error::AlreadyExists { path }
+            | Error::Busy { path, .. }
+            | Error::InvalidName { path, .. }
+            | Error::ShapeMismatch { path, .. }
             | Error::InvalidArgument { path, .. } => path,
         }
     }

@@ -58,6 +58,7 @@ pub mod dtype;
 pub mod dynamic;
 mod error;
 mod fsutil;
+pub mod grow;
 pub mod layout;
 pub mod mapping;
 pub mod npy;

@@ -47,6 +47,11 @@ pub trait Mode: sealed::Sealed + Send + Sync + 'static {
 
     #[doc(hidden)]
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<Self::Map>;
+
+    /// Writes the mapping's changed pages to the file and waits (a no-op for
+    /// mappings that never write to the file).
+    #[doc(hidden)]
+    fn flush(map: &Self::Map) -> io::Result<()>;
 }
 
 /// Modes that hand out mutable views: [`ReadWrite`] and [`CopyOnWrite`].
@@ -75,11 +80,17 @@ impl Mode for ReadOnly {
     const WRITES_FILE: bool = false;
     const NUMPY_MODE: &'static str = "r";
 
+    fn flush(_: &Mmap) -> io::Result<()> {
+        Ok(())
+    }
+
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<Mmap> {
-        // SAFETY: `map_layout`, the only caller, has checked on this same
-        // handle that the file holds every mapped byte. Later truncation by
-        // another program is outside our control and documented on
-        // `MappedArray`; mmarray itself never shrinks a mapped file.
+        // SAFETY: the only caller, `map_unlocked`, runs after its callers
+        // checked, under a lock they hold on this same handle, that the file
+        // holds every mapped byte. mmarray shrinks a file only under the
+        // exclusive lock, which no other handle can take while this one
+        // holds its shared lock. Truncation by programs that ignore the lock
+        // is outside our control and documented on `MappedArray`.
         unsafe { options.map(file) }
     }
 }
@@ -88,6 +99,10 @@ impl Mode for ReadWrite {
     type Map = MmapMut;
     const WRITES_FILE: bool = true;
     const NUMPY_MODE: &'static str = "r+";
+
+    fn flush(map: &MmapMut) -> io::Result<()> {
+        map.flush()
+    }
 
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<MmapMut> {
         // SAFETY: as for `ReadOnly`; the file was opened read-write, which a
@@ -101,6 +116,10 @@ impl Mode for CopyOnWrite {
     const WRITES_FILE: bool = false;
     const NUMPY_MODE: &'static str = "c";
 
+    fn flush(_: &MmapMut) -> io::Result<()> {
+        Ok(())
+    }
+
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<MmapMut> {
         // SAFETY: as for `ReadOnly`. A private mapping never writes to the
         // file, so a read-only handle suffices.
@@ -112,14 +131,105 @@ impl Writable for ReadWrite {}
 impl Writable for CopyOnWrite {}
 
 /// Maps exactly the bytes of `layout` in `file` (read from `path`), after
-/// checking that the file is long enough to hold them.
+/// taking a shared lock on the file and checking that it is long enough.
+///
+/// The shared lock lives as long as `file` (the caller keeps the handle
+/// open as long as the mapping): cooperating processes that want to shrink,
+/// replace or remove the file take the exclusive lock first and fail with
+/// [`Error::Busy`] while any mapping exists.
 pub(crate) fn map_layout<M: Mode>(file: &File, path: &Path, layout: &Layout) -> Result<M::Map> {
+    map_bytes::<M>(file, path, layout.offset(), layout.nbytes())
+}
+
+/// Maps `len` bytes from `offset` in `file` after taking the shared lock and
+/// checking that the file holds them all (see [`map_layout`]).
+pub(crate) fn map_bytes<M: Mode>(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: usize,
+) -> Result<M::Map> {
+    lock_shared(file, path)?;
     let file_len = file
         .metadata()
         .at(path, "reading the data file's metadata")?
         .len();
-    layout.check_fits(path, file_len)?;
+    if offset
+        .checked_add(len as u64)
+        .is_none_or(|end| end > file_len)
+    {
+        return Err(Error::DataTooShort {
+            path: path.to_path_buf(),
+            needed: offset.saturating_add(len as u64),
+            offset,
+            nbytes: len as u64,
+            actual: file_len,
+        });
+    }
+    map_unlocked::<M>(file, path, offset, len)
+}
+
+/// Maps `len` bytes from `offset`, leaving the lock as it is. The caller has
+/// checked the file's length under a lock it holds.
+pub(crate) fn map_unlocked<M: Mode>(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: usize,
+) -> Result<M::Map> {
     let mut options = MmapOptions::new();
-    options.offset(layout.offset()).len(layout.nbytes());
+    options.offset(offset).len(len);
     M::map_file(&options, file).map_err(|source| Error::io(path, "mapping the data file", source))
+}
+
+/// Takes a shared lock on `file`, waiting while another handle holds the
+/// exclusive one (which is only ever held for the moments of a resize).
+pub(crate) fn lock_shared_blocking(file: &File, path: &Path) -> Result<()> {
+    file.lock_shared().at(path, "locking the data file")
+}
+
+/// Takes (or keeps) a shared lock on `file` without waiting.
+///
+/// # Errors
+///
+/// [`Error::Busy`] while another handle holds the exclusive lock (it is
+/// shrinking, replacing or removing the file).
+pub(crate) fn lock_shared(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock_shared() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+            path: path.to_path_buf(),
+            action: "mapped",
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking the data file", e)),
+    }
+}
+
+/// Takes the exclusive lock on `file` without waiting (converting a shared
+/// lock held through the same handle).
+///
+/// # Errors
+///
+/// [`Error::Busy`] while any other handle, in this process or another,
+/// holds a lock on the file: someone has it mapped.
+pub(crate) fn lock_exclusive(file: &File, path: &Path, action: &'static str) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+            path: path.to_path_buf(),
+            action,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking the data file", e)),
+    }
+}
+
+/// Takes the exclusive lock on the existing file at `path`, if there is one,
+/// and returns the handle that holds it (`None` if there is no file).
+pub(crate) fn lock_existing_exclusive(path: &Path, action: &'static str) -> Result<Option<File>> {
+    match File::open(path) {
+        Ok(file) => lock_exclusive(&file, path, action).map(|()| Some(file)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        // A directory or an unreadable file: not something we map.
+        Err(_) => Ok(None),
+    }
 }

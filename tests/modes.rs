@@ -124,18 +124,35 @@ fn create_refuses_to_overwrite_unless_asked() {
 }
 
 #[test]
-fn overwriting_never_disturbs_a_live_mapping_of_the_old_file() {
+fn overwriting_a_mapped_array_is_refused_as_busy() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("live.dat");
     let mut old = MappedArray::<u8>::create(&path, &[1 << 16]).unwrap();
     old.view_mut().fill(7);
     let reader = MappedArray::<u8>::open(&path).unwrap();
-    // The replacement is smaller: truncating in place would SIGBUS `reader`.
+    // Replacing it would pull the file from under both mappings.
+    let err = CreateOptions::new()
+        .overwrite(true)
+        .create::<u8>(&path, &[10])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Busy {
+                action: "replaced",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("live.dat"));
+    assert!(reader.view().iter().all(|&x| x == 7));
+    drop((old, reader));
+    // Once nothing maps it, overwriting works.
     CreateOptions::new()
         .overwrite(true)
         .create::<u8>(&path, &[10])
         .unwrap();
-    assert!(reader.view().iter().all(|&x| x == 7));
     assert_eq!(MappedArray::<u8>::open(&path).unwrap().len(), 10);
 }
 

@@ -188,6 +188,7 @@ fn create_sparse_filled_npy_and_force() {
         );
     }
 
+    drop(m);
     // Refuses to overwrite without --force (exit 1, names the file).
     assert_fails(
         &mmarray(&["create", p(&a), "--dtype", "<f4", "--shape", "2"]),
@@ -348,6 +349,7 @@ fn convert_round_trips_between_formats_orders_and_byte_orders() {
     let got = MappedArray::<i32>::open(&back).unwrap();
     assert_eq!(got.view(), want.mapv(|x| x as i32).into_dyn());
 
+    drop(got);
     // Existing destination: refused without --force.
     assert_fails(&mmarray(&["convert", p(&src), p(&back)]), 1, "back.npy");
     assert!(

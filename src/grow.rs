@@ -1,0 +1,335 @@
+//! Growable arrays: appending rows, resizing, and committing the length.
+//!
+//! A raw, C-order array opened read-write can grow and shrink along axis 0.
+//! The data file grows geometrically, so appending in a loop costs amortised
+//! O(1) per row; capacity beyond the array's length is invisible (views and
+//! the sidecar cover only the length). Growing replaces the mapping, and the
+//! methods take `&mut self`, so no view can outlive it.
+//!
+//! # Crash consistency
+//!
+//! The length recorded in the sidecar grows only after the rows it covers
+//! are durable: [`commit`](crate::MappedArray::commit) flushes the data
+//! (`msync`) and then atomically replaces the sidecar. The sidecar is not
+//! rewritten per append; it is rewritten by `commit`, by
+//! [`flush`](crate::MappedArray::flush) and, best effort, when the array is
+//! dropped. After a crash at any instant the array reopens, and every row
+//! inside its recorded shape holds exactly what was written: rows appended
+//! since the last commit are simply not part of it.
+//!
+//! # Shrinking and other processes
+//!
+//! [`resize`](crate::MappedArray::resize) to fewer rows truncates the file,
+//! which would kill any process mapping the tail with `SIGBUS`. It therefore
+//! first takes the file's exclusive lock without waiting, and fails with
+//! [`Error::Busy`] while any other mapping (in this process or another)
+//! exists. Growing needs no exclusive lock: other mappings of the shorter
+//! file stay valid.
+
+use ndarray::{ArrayBase, Data, Dimension};
+
+use crate::array::MappedArray;
+use crate::dtype::Element;
+use crate::error::{Error, IoContext, Result};
+use crate::layout::{Layout, Order};
+use crate::mapping::{self, ReadWrite};
+use crate::sidecar::Sidecar;
+use crate::source::Format;
+
+/// The smallest growth step: capacity for at least this many bytes of rows.
+const MIN_GROWTH_BYTES: usize = 1 << 20;
+
+impl<T: Element> MappedArray<T, ReadWrite> {
+    /// Appends `rows` along axis 0. `rows` has the array's number of
+    /// dimensions and the same extent on every other axis.
+    ///
+    /// The new length is visible at once through this mapping and is
+    /// committed to the sidecar by [`commit`](Self::commit),
+    /// [`flush`](Self::flush) or drop (see the [module docs](crate::grow)).
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<f32>::create(&path, &[0, 3])?;
+    /// a.append(&array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])?;
+    /// a.append(&array![[7.0, 8.0, 9.0]])?;
+    /// a.commit()?;
+    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[3, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ShapeMismatch`] if the rows' other extents differ;
+    /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
+    /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
+    /// growing the file.
+    pub fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
+    where
+        S: Data<Elem = T>,
+        D: Dimension,
+    {
+        self.check_growable()?;
+        let shape = self.shape();
+        if rows.ndim() != shape.len() || rows.shape()[1..] != shape[1..] {
+            let mut expected = shape.to_vec();
+            expected[0] = rows.shape().first().copied().unwrap_or(0);
+            return Err(Error::ShapeMismatch {
+                path: self.info.path.clone(),
+                expected,
+                found: rows.shape().to_vec(),
+            });
+        }
+        let old_rows = shape[0];
+        let new_rows = self.checked_rows(old_rows, rows.shape()[0])?;
+        self.reserve_rows(new_rows)?;
+        let row_len = self.row_len();
+        let region = self.elements_up_to(new_rows * row_len);
+        let target = &mut region[old_rows * row_len..];
+        match rows.as_slice() {
+            Some(src) => target.copy_from_slice(src),
+            None => target
+                .iter_mut()
+                .zip(rows.iter())
+                .for_each(|(t, &s)| *t = s),
+        }
+        self.set_rows(new_rows)
+    }
+
+    /// Sets the length along axis 0 to `new_rows`. Rows added are zero.
+    /// Fewer rows truncate the file, which is refused with [`Error::Busy`]
+    /// while anyone else maps it.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut a = MappedArray::<u8>::create(dir.path().join("a.dat"), &[2, 4])?;
+    /// a.resize(10)?;
+    /// assert_eq!(a.shape(), &[10, 4]);
+    /// a.resize(1)?;
+    /// assert_eq!(a.shape(), &[1, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`append`](Self::append), and [`Error::Busy`] when shrinking a
+    /// file that is mapped elsewhere.
+    pub fn resize(&mut self, new_rows: usize) -> Result<()> {
+        self.check_growable()?;
+        let old_rows = self.shape()[0];
+        if new_rows >= old_rows {
+            self.reserve_rows(new_rows)?;
+            let row_len = self.row_len();
+            let region = self.elements_up_to(new_rows * row_len);
+            // Rows past the old length may hold data from before a shrink or
+            // a crash: new rows start as zeros, as numpy's resize gives.
+            region[old_rows * row_len..].fill(T::from_scalar(crate::Scalar::Int(0)));
+            return self.set_rows(new_rows);
+        }
+        self.shrink(new_rows)
+    }
+
+    /// Makes the current length durable: flushes the data, then atomically
+    /// rewrites the sidecar with the new shape. A no-op for the sidecar when
+    /// the length has not changed since the last commit.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors flushing or writing the sidecar; the length on disk is
+    /// then the previous one.
+    pub fn commit(&mut self) -> Result<()> {
+        self.map
+            .flush()
+            .at(&self.info.path, "flushing the mapping")?;
+        if self.uncommitted {
+            if let Some(sidecar) = &self.info.sidecar {
+                Sidecar::write(sidecar, &self.info.layout, &self.info.attrs)?;
+            }
+            self.uncommitted = false;
+        }
+        Ok(())
+    }
+
+    /// How many rows fit in the current mapping without growing the file.
+    pub fn capacity(&self) -> usize {
+        let row_bytes = self.row_len() * T::TYPE.size();
+        if row_bytes == 0 {
+            return usize::MAX;
+        }
+        self.map.len() / row_bytes
+    }
+
+    fn check_growable(&self) -> Result<()> {
+        let layout = &self.info.layout;
+        let reason = if self.info.format != Format::Raw {
+            ".npy files cannot grow in place; use a raw file with a sidecar"
+        } else if layout.ndim() == 0 {
+            "a 0-d array has no axis to grow along"
+        } else if layout.order() != Order::C && layout.orders_differ() {
+            "only C-order arrays grow along axis 0"
+        } else {
+            return Ok(());
+        };
+        Err(Error::InvalidArgument {
+            path: self.info.path.clone(),
+            message: reason.into(),
+        })
+    }
+
+    /// Elements per row: the product of the extents after axis 0.
+    fn row_len(&self) -> usize {
+        self.info.layout.shape()[1..].iter().product()
+    }
+
+    fn checked_rows(&self, a: usize, b: usize) -> Result<usize> {
+        a.checked_add(b).ok_or_else(|| self.overflow(usize::MAX))
+    }
+
+    fn overflow(&self, rows: usize) -> Error {
+        let mut shape: Vec<u64> = self.shape().iter().map(|&d| d as u64).collect();
+        shape[0] = rows as u64;
+        Error::ShapeOverflow {
+            path: self.info.path.clone(),
+            shape,
+            itemsize: T::TYPE.size(),
+        }
+    }
+
+    /// The layout with `rows` rows, validated (overflow checked).
+    fn layout_with_rows(&self, rows: usize) -> Result<Layout> {
+        let layout = &self.info.layout;
+        let mut shape: Vec<u64> = layout.shape().iter().map(|&d| d as u64).collect();
+        shape[0] = rows as u64;
+        Layout::new(
+            &self.info.path,
+            layout.dtype(),
+            &shape,
+            Order::C,
+            layout.offset(),
+        )
+    }
+
+    fn set_rows(&mut self, rows: usize) -> Result<()> {
+        self.info.layout = self.layout_with_rows(rows)?;
+        self.uncommitted = true;
+        Ok(())
+    }
+
+    /// The first `len` elements of the mapping (the array plus capacity),
+    /// mutable. `len` is within the mapping: `reserve_rows` ran first.
+    fn elements_up_to(&mut self, len: usize) -> &mut [T] {
+        let bytes = &mut self.map[..len * T::TYPE.size()];
+        match T::cast_bytes_mut(bytes) {
+            Some(elements) => elements,
+            None => unreachable!("the mapping is aligned and zero bytes are valid for every type"),
+        }
+    }
+
+    /// Makes the mapping hold at least `rows` rows, growing the file
+    /// geometrically (sparse) and remapping when it does not.
+    fn reserve_rows(&mut self, rows: usize) -> Result<()> {
+        let row_bytes = self.row_len() * T::TYPE.size();
+        let needed = rows
+            .checked_mul(row_bytes)
+            .filter(|&n| n <= isize::MAX as usize)
+            .ok_or_else(|| self.overflow(rows))?;
+        // Validates the shape as a whole (offset + size within u64 too).
+        self.layout_with_rows(rows)?;
+        if needed <= self.map.len() {
+            return Ok(());
+        }
+        let path = self.info.path.clone();
+        let offset = self.info.layout.offset();
+        let file_len = self
+            .file
+            .metadata()
+            .at(&path, "reading the data file's metadata")?
+            .len();
+        let have = usize::try_from(file_len.saturating_sub(offset)).unwrap_or(usize::MAX);
+        // Double the capacity, at least MIN_GROWTH_BYTES, never past isize::MAX.
+        let target = needed
+            .max(self.map.len().saturating_mul(2))
+            .max(MIN_GROWTH_BYTES)
+            .min(isize::MAX as usize);
+        // Rows of zero bytes need no capacity and returned above, so
+        // `row_bytes` is not zero here.
+        let target = target / row_bytes * row_bytes;
+        if have < target {
+            self.file
+                .set_len(offset + target as u64)
+                .at(&path, "growing the data file")?;
+        }
+        let capacity = have.max(target).min(isize::MAX as usize) / row_bytes * row_bytes;
+        self.map = mapping::map_bytes::<ReadWrite>(&self.file, &path, offset, capacity)?;
+        Ok(())
+    }
+
+    fn shrink(&mut self, new_rows: usize) -> Result<()> {
+        let path = self.info.path.clone();
+        let offset = self.info.layout.offset();
+        let new_layout = self.layout_with_rows(new_rows)?;
+        if let Err(e) = mapping::lock_exclusive(&self.file, &path, "resized") {
+            // Converting a flock is not atomic: the shared lock was dropped
+            // for a moment. Take it back and make sure the mapping is still
+            // backed before anyone touches it.
+            self.relock_and_resync()?;
+            return Err(e);
+        }
+        // Shorter length first (durably), then the smaller mapping, then the
+        // truncation: no crash leaves a sidecar longer than the file, and no
+        // mapping is ever longer than the file.
+        let result = (|| {
+            self.map.flush().at(&path, "flushing the mapping")?;
+            if let Some(sidecar) = &self.info.sidecar {
+                Sidecar::write(sidecar, &new_layout, &self.info.attrs)?;
+            }
+            self.info.layout = new_layout;
+            self.uncommitted = false;
+            self.map = mapping::map_unlocked::<ReadWrite>(
+                &self.file,
+                &path,
+                offset,
+                self.info.layout.nbytes(),
+            )?;
+            self.file
+                .set_len(self.info.layout.end())
+                .at(&path, "truncating the data file")
+        })();
+        self.relock_and_resync()?;
+        result
+    }
+
+    /// Goes back to the shared lock (waiting out another handle's brief
+    /// exclusive hold), then checks that the file still backs the whole
+    /// mapping; if another process shrank it meanwhile, the mapping (and,
+    /// if need be, the length) is cut to what the file holds.
+    fn relock_and_resync(&mut self) -> Result<()> {
+        let path = self.info.path.clone();
+        mapping::lock_shared_blocking(&self.file, &path)?;
+        let offset = self.info.layout.offset();
+        let file_len = self
+            .file
+            .metadata()
+            .at(&path, "reading the data file's metadata")?
+            .len();
+        let available = usize::try_from(file_len.saturating_sub(offset)).unwrap_or(usize::MAX);
+        if available >= self.map.len() {
+            return Ok(());
+        }
+        let row_bytes = self.row_len() * T::TYPE.size();
+        let rows = available
+            .checked_div(row_bytes)
+            .unwrap_or(usize::MAX)
+            .min(self.shape()[0]);
+        self.map = mapping::map_unlocked::<ReadWrite>(&self.file, &path, offset, rows * row_bytes)?;
+        if rows < self.shape()[0] {
+            self.info.layout = self.layout_with_rows(rows)?;
+        }
+        Ok(())
+    }
+}
