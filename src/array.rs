@@ -544,6 +544,16 @@ impl CreateOptions {
         MappedArray::map_opened(info, file)
     }
 
+    /// The format set, or `default`.
+    pub(crate) fn format_or(&self, default: Format) -> Format {
+        self.format.unwrap_or(default)
+    }
+
+    /// Whether overwriting was asked for.
+    pub(crate) fn overwrites(&self) -> bool {
+        self.overwrite
+    }
+
     /// Creates an array of `dtype` (any byte order) and `shape` at `path`
     /// with every element set to `fill`, without mapping it: a sparse file
     /// when `fill` is zero (zero is all-zero bytes in every dtype), otherwise

@@ -25,9 +25,11 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 pub(crate) fn temp_path_for(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = path
+    // Only a prefix of the name: the suffix below makes the name unique,
+    // and the whole must stay under the 255-byte file-name limit.
+    let name: String = path
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
+        .map(|n| n.to_string_lossy().chars().take(64).collect())
         .unwrap_or_default();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -63,9 +63,11 @@ pub mod layout;
 pub mod mapping;
 pub mod npy;
 mod read;
+mod shard;
 pub mod sidecar;
 mod source;
 pub mod stats;
+pub mod store;
 
 pub use array::{CreateOptions, MappedArray, MappedArrayMut};
 pub use convert::{ConvertOptions, convert};
@@ -75,9 +77,11 @@ pub use error::{Error, Result};
 pub use layout::{Layout, Order};
 pub use mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
 pub use read::read_array;
+pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};
 pub use source::{ArrayInfo, Format, inspect};
 pub use stats::Stats;
+pub use store::{Entry, Store};
 
 /// The README's examples, compiled as doctests so they cannot rot.
 #[cfg(doctest)]

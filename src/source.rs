@@ -168,6 +168,11 @@ fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo
     }
 }
 
+/// Whether `path` names a `.npy` file by its extension.
+pub(crate) fn is_npy_path(path: &Path) -> bool {
+    crate::array::format_for_path(path) == Format::Npy
+}
+
 /// Opens a data file, refusing anything but a regular file.
 pub(crate) fn open_data_file(path: &Path, write: bool) -> Result<File> {
     let file = OpenOptions::new()

@@ -1,0 +1,475 @@
+//! A directory of named arrays.
+//!
+//! A [`Store`] is a directory with a small marker file,
+//! `mmarray-store.json` (`{"version": 1, "attrs": {}}`, store-level user
+//! metadata), and arrays stored as ordinary files that numpy can open
+//! directly: `<name>.dat` with its sidecar `<name>.dat.json`, or
+//! `<name>.npy`.
+//!
+//! Names are checked before any file is touched (see [`validate_name`]):
+//! nothing is ever created, renamed or deleted outside the store's
+//! directory, whatever the name. Removing an array takes its file's
+//! exclusive lock first and fails with [`Error::Busy`] while any process
+//! maps it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::array::{CreateOptions, MappedArray};
+use crate::dtype::Element;
+use crate::dynamic::DynArray;
+use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
+use crate::layout::Layout;
+use crate::mapping::{self, CopyOnWrite, Mode, ReadOnly, ReadWrite};
+use crate::shard::ShardedArray;
+use crate::sidecar::{self, Attrs};
+use crate::source::{self, ArrayInfo, Format};
+
+/// The marker file that makes a directory a store.
+pub const STORE_FILE: &str = "mmarray-store.json";
+
+/// The longest array name: 255 bytes (the usual file-name limit) less the
+/// longest suffix a store adds, `.dat.json`.
+pub const MAX_NAME_BYTES: usize = 255 - ".dat.json".len();
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    version: u64,
+    #[serde(default)]
+    attrs: Attrs,
+}
+
+/// A directory of named arrays.
+///
+/// ```
+/// use mmarray::Store;
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = Store::create(dir.path().join("runs"))?;
+/// let mut loss = store.create_array::<f32>("loss", &[100])?;
+/// loss.view_mut()[0] = 0.5;
+/// drop(loss);
+///
+/// let names: Vec<String> = store.list()?.into_iter().map(|e| e.name().to_string()).collect();
+/// assert_eq!(names, ["loss"]);
+/// assert_eq!(store.open_array::<f32>("loss")?.view()[0], 0.5);
+/// assert!(store.create_array::<f32>("../escape", &[1]).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Store {
+    dir: PathBuf,
+    attrs: Attrs,
+}
+
+/// One array of a store, as [`Store::list`] reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    name: String,
+    info: ArrayInfo,
+}
+
+impl Entry {
+    /// The array's name in the store.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Path, format, layout and attrs.
+    pub fn info(&self) -> &ArrayInfo {
+        &self.info
+    }
+
+    /// Dtype, shape, order, offset and sizes.
+    pub fn layout(&self) -> &Layout {
+        self.info.layout()
+    }
+}
+
+impl Store {
+    /// Makes `dir` (and missing parents) a new store.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if `dir` is a store already; I/O errors.
+    pub fn create(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref();
+        fs::create_dir_all(dir).at(dir, "creating the store directory")?;
+        let marker = dir.join(STORE_FILE);
+        if marker.exists() {
+            return Err(Error::AlreadyExists { path: marker });
+        }
+        let store = Store {
+            dir: dir.to_path_buf(),
+            attrs: Attrs::new(),
+        };
+        store.write_marker(&Attrs::new())?;
+        Ok(store)
+    }
+
+    /// Opens the store at `dir`.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error (not found) if `dir` has no `mmarray-store.json`;
+    /// [`Error::MalformedSidecar`] or [`Error::UnsupportedVersion`] if that
+    /// file is not a version 1 store file.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        let dir = dir.as_ref();
+        let marker = dir.join(STORE_FILE);
+        let bytes = read_bounded(&marker)?;
+        let file: StoreFile =
+            serde_json::from_slice(&bytes).map_err(|e| Error::MalformedSidecar {
+                path: marker.clone(),
+                message: e.to_string(),
+            })?;
+        if file.version != 1 {
+            return Err(Error::UnsupportedVersion {
+                path: marker,
+                found: file.version,
+                supported: 1,
+            });
+        }
+        Ok(Store {
+            dir: dir.to_path_buf(),
+            attrs: file.attrs,
+        })
+    }
+
+    /// The store's directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Store-level user metadata.
+    pub fn attrs(&self) -> &Attrs {
+        &self.attrs
+    }
+
+    /// Replaces the store-level metadata (written atomically).
+    ///
+    /// # Errors
+    ///
+    /// I/O errors writing `mmarray-store.json`.
+    pub fn set_attrs(&mut self, attrs: Attrs) -> Result<()> {
+        self.write_marker(&attrs)?;
+        self.attrs = attrs;
+        Ok(())
+    }
+
+    /// Creates a zero-filled raw array `name` of `shape`, mapped read-write.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`], [`Error::AlreadyExists`], and as
+    /// [`CreateOptions::create`].
+    pub fn create_array<T: Element>(
+        &self,
+        name: &str,
+        shape: &[usize],
+    ) -> Result<MappedArray<T, ReadWrite>> {
+        self.create_array_with(name, shape, &CreateOptions::new())
+    }
+
+    /// Like [`create_array`](Self::create_array), with options; `options.format(Format::Npy)`
+    /// stores the array as `<name>.npy`.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_array`](Self::create_array). An array of that name in the other
+    /// format also counts as existing.
+    pub fn create_array_with<T: Element>(
+        &self,
+        name: &str,
+        shape: &[usize],
+        options: &CreateOptions,
+    ) -> Result<MappedArray<T, ReadWrite>> {
+        let format = options.format_or(Format::Raw);
+        let path = self.file_for(name, format)?;
+        if !options.overwrites()
+            && let Some(existing) = self.find(name)?
+        {
+            return Err(Error::AlreadyExists { path: existing });
+        }
+        let mut options = options.clone();
+        options.format(format);
+        options.create(path, shape)
+    }
+
+    /// Maps array `name` read-only.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`]; an I/O error (not found) if there is no such
+    /// array; as [`MappedArray::open`].
+    pub fn open_array<T: Element>(&self, name: &str) -> Result<MappedArray<T, ReadOnly>> {
+        self.open_array_in::<T, ReadOnly>(name)
+    }
+
+    /// Maps array `name` read-write.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_array`](Self::open_array).
+    pub fn open_array_mut<T: Element>(&self, name: &str) -> Result<MappedArray<T, ReadWrite>> {
+        self.open_array_in::<T, ReadWrite>(name)
+    }
+
+    /// Maps array `name` copy-on-write.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_array`](Self::open_array).
+    pub fn open_array_copy<T: Element>(&self, name: &str) -> Result<MappedArray<T, CopyOnWrite>> {
+        self.open_array_in::<T, CopyOnWrite>(name)
+    }
+
+    /// Maps array `name` in mode `M`.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_array`](Self::open_array).
+    pub fn open_array_in<T: Element, M: Mode>(&self, name: &str) -> Result<MappedArray<T, M>> {
+        MappedArray::open_in(self.existing(name)?)
+    }
+
+    /// Maps array `name` read-only as whatever element type it holds.
+    ///
+    /// # Errors
+    ///
+    /// As [`open_array`](Self::open_array).
+    pub fn open_array_dyn(&self, name: &str) -> Result<DynArray> {
+        DynArray::open(self.existing(name)?)
+    }
+
+    /// The arrays whose names start with `prefix`, in name order, as one
+    /// read-only array concatenated along axis 0 (zero-pad numbers in shard
+    /// names, `part-0001`, so that name order is the intended order).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if no array matches; as
+    /// [`ShardedArray::open`].
+    pub fn open_sharded<T: Element>(&self, prefix: &str) -> Result<ShardedArray<T>> {
+        let paths: Vec<PathBuf> = self
+            .list()?
+            .into_iter()
+            .filter(|e| e.name.starts_with(prefix))
+            .map(|e| e.info.path)
+            .collect();
+        if paths.is_empty() {
+            return Err(Error::InvalidArgument {
+                path: self.dir.clone(),
+                message: format!("no arrays named {prefix:?}... in the store"),
+            });
+        }
+        ShardedArray::open(paths)
+    }
+
+    /// Whether an array `name` exists (false for invalid names).
+    pub fn contains(&self, name: &str) -> bool {
+        matches!(self.find(name), Ok(Some(_)))
+    }
+
+    /// Every array in the store, sorted by name, with its dtype, shape,
+    /// order and size. Hidden files, the store file and data files without
+    /// a sidecar are not arrays.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors reading the directory; an array whose sidecar or header
+    /// is broken makes the listing fail with that array's error.
+    pub fn list(&self) -> Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        for item in fs::read_dir(&self.dir).at(&self.dir, "reading the store directory")? {
+            let item = item.at(&self.dir, "reading the store directory")?;
+            let file_name = item.file_name();
+            let Some(file_name) = file_name.to_str() else {
+                continue;
+            };
+            if file_name.starts_with('.') || file_name == STORE_FILE {
+                continue;
+            }
+            let name = if let Some(name) = file_name.strip_suffix(".dat.json") {
+                name
+            } else if let Some(name) = file_name.strip_suffix(".npy") {
+                name
+            } else {
+                continue;
+            };
+            if validate_name(&self.dir, name).is_err() {
+                continue;
+            }
+            let path = if file_name.ends_with(".npy") {
+                item.path()
+            } else {
+                self.dir.join(format!("{name}.dat"))
+            };
+            let info = source::inspect(&path)?;
+            entries.push(Entry {
+                name: name.to_owned(),
+                info,
+            });
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(entries)
+    }
+
+    /// Deletes array `name`: its data file and sidecar.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`]; not found; [`Error::Busy`] while any process
+    /// maps it (nothing is deleted then).
+    pub fn remove(&self, name: &str) -> Result<()> {
+        let path = self.existing(name)?;
+        // Held until both files are gone: nobody can map it meanwhile.
+        let _lock = mapping::lock_existing_exclusive(&path, "removed")?;
+        if source::is_npy_path(&path) {
+            fs::remove_file(&path).at(&path, "removing the array")?;
+        } else {
+            // Sidecar first: an interrupted removal leaves a data file the
+            // store does not list, never a sidecar without data.
+            fsutil::remove_if_exists(&sidecar::sidecar_path(&path))?;
+            fsutil::remove_if_exists(&path)?;
+        }
+        fsutil::sync_dir(&self.dir)
+    }
+
+    /// Renames array `from` to `to`. Mappings of it stay valid.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] for either name; not found;
+    /// [`Error::AlreadyExists`] if `to` exists.
+    pub fn rename(&self, from: &str, to: &str) -> Result<()> {
+        let old = self.existing(from)?;
+        validate_name(&self.dir, to)?;
+        if let Some(existing) = self.find(to)? {
+            return Err(Error::AlreadyExists { path: existing });
+        }
+        if source::is_npy_path(&old) {
+            let new = self.file_for(to, Format::Npy)?;
+            fs::rename(&old, &new).at(&new, "renaming the array")?;
+        } else {
+            let new = self.file_for(to, Format::Raw)?;
+            // New sidecar, then the data, then the old sidecar: every crash
+            // leaves `from` or `to` (or both) openable.
+            let old_sidecar = sidecar::sidecar_path(&old);
+            let contents = read_bounded(&old_sidecar)?;
+            fsutil::write_atomic(&sidecar::sidecar_path(&new), &contents)?;
+            fs::rename(&old, &new).at(&new, "renaming the array")?;
+            fsutil::remove_if_exists(&old_sidecar)?;
+        }
+        fsutil::sync_dir(&self.dir)
+    }
+
+    fn write_marker(&self, attrs: &Attrs) -> Result<()> {
+        let marker = self.dir.join(STORE_FILE);
+        let mut json = serde_json::to_vec(&serde_json::json!({"version": 1, "attrs": attrs}))
+            .map_err(|e| Error::io(&marker, "encoding the store file", std::io::Error::other(e)))?;
+        json.push(b'\n');
+        fsutil::write_atomic(&marker, &json)
+    }
+
+    /// The data file array `name` would have in `format`.
+    fn file_for(&self, name: &str, format: Format) -> Result<PathBuf> {
+        validate_name(&self.dir, name)?;
+        Ok(match format {
+            Format::Npy => self.dir.join(format!("{name}.npy")),
+            Format::Raw => self.dir.join(format!("{name}.dat")),
+        })
+    }
+
+    /// The data file of array `name`, if it exists in either format.
+    fn find(&self, name: &str) -> Result<Option<PathBuf>> {
+        for format in [Format::Npy, Format::Raw] {
+            let path = self.file_for(name, format)?;
+            let exists = match format {
+                Format::Npy => path.exists(),
+                Format::Raw => path.exists() || sidecar::sidecar_path(&path).exists(),
+            };
+            if exists {
+                return Ok(Some(path));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The data file of array `name`, which must exist.
+    fn existing(&self, name: &str) -> Result<PathBuf> {
+        match self.find(name)? {
+            Some(path) => Ok(path),
+            None => Err(Error::io(
+                &self.dir.join(name),
+                "finding the array in the store",
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no array named {name:?}"),
+                ),
+            )),
+        }
+    }
+}
+
+/// Checks that `name` is safe as an array name in the store at `dir`: not
+/// empty, at most [`MAX_NAME_BYTES`] bytes, no `/` or `\`, not `.` or `..`,
+/// no leading dot (hidden and temporary files), no NUL or other control
+/// characters.
+///
+/// ```
+/// use std::path::Path;
+/// use mmarray::store::validate_name;
+///
+/// assert!(validate_name(Path::new("s"), "train-0001").is_ok());
+/// for bad in ["", ".", "..", "../x", "a/b", ".hidden", "nul\0", "tab\t"] {
+///     assert!(validate_name(Path::new("s"), bad).is_err(), "{bad:?}");
+/// }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::InvalidName`] naming the rule broken.
+pub fn validate_name(dir: &Path, name: &str) -> Result<()> {
+    let reason = if name.is_empty() {
+        "names must not be empty"
+    } else if name.len() > MAX_NAME_BYTES {
+        "names must be at most 246 bytes (the 255-byte file-name limit less the '.dat.json' suffix)"
+    } else if name == "." || name == ".." {
+        "'.' and '..' are not names"
+    } else if name.contains(['/', '\\']) {
+        "names must not contain path separators"
+    } else if name.starts_with('.') {
+        "names must not start with a dot (hidden and temporary files)"
+    } else if name.chars().any(char::is_control) {
+        "names must not contain NUL or control characters"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidName {
+        path: dir.to_path_buf(),
+        name: name.to_owned(),
+        reason,
+    })
+}
+
+/// Reads a small metadata file, refusing one over the sidecar size limit.
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = fs::File::open(path).at(path, "opening the file")?;
+    let mut bytes = Vec::new();
+    file.take(sidecar::MAX_SIDECAR_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .at(path, "reading the file")?;
+    if bytes.len() as u64 > sidecar::MAX_SIDECAR_BYTES {
+        return Err(Error::MalformedSidecar {
+            path: path.to_path_buf(),
+            message: "larger than the 16 MiB limit for metadata".into(),
+        });
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,355 @@
+//! The directory store of named arrays, its name checks, and sharded arrays.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use mmarray::{CreateOptions, Error, Format, Order, ShardedArray, Store};
+use ndarray::Array2;
+
+/// Every file and directory below `root`, with each file's bytes.
+fn snapshot(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let key = path.strip_prefix(root).unwrap().display().to_string();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                out.insert(key, None);
+                stack.push(path);
+            } else {
+                out.insert(key, Some(std::fs::read(&path).unwrap_or_default()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn create_open_list_rename_remove() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path().join("s")).unwrap();
+    assert!(matches!(
+        Store::create(dir.path().join("s")),
+        Err(Error::AlreadyExists { .. })
+    ));
+
+    let mut a = store.create_array::<f32>("weights", &[4, 3]).unwrap();
+    a.view_mut()[[3, 2]] = 1.5;
+    a.flush().unwrap();
+    drop(a);
+    let mut opts = CreateOptions::new();
+    opts.format(Format::Npy).order(Order::F);
+    store
+        .create_array_with::<i64>("labels", &[10, 2], &opts)
+        .unwrap();
+    assert!(matches!(
+        store.create_array::<u8>("weights", &[1]),
+        Err(Error::AlreadyExists { .. })
+    ));
+    // A name taken in the other format counts too.
+    assert!(matches!(
+        store.create_array::<u8>("labels", &[1]),
+        Err(Error::AlreadyExists { .. })
+    ));
+
+    let list = store.list().unwrap();
+    let summary: Vec<_> = list
+        .iter()
+        .map(|e| {
+            (
+                e.name().to_string(),
+                e.layout().dtype().to_string(),
+                e.layout().shape().to_vec(),
+                e.layout().order(),
+                e.layout().nbytes(),
+                e.info().format(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "labels".into(),
+                "<i8".into(),
+                vec![10, 2],
+                Order::F,
+                160,
+                Format::Npy
+            ),
+            (
+                "weights".into(),
+                "<f4".into(),
+                vec![4, 3],
+                Order::C,
+                48,
+                Format::Raw
+            ),
+        ]
+    );
+    // Arrays are ordinary files: what numpy would open.
+    assert!(
+        dir.path().join("s/weights.dat").is_file()
+            && dir.path().join("s/weights.dat.json").is_file()
+    );
+    assert!(dir.path().join("s/labels.npy").is_file());
+
+    // All modes.
+    assert_eq!(
+        store.open_array::<f32>("weights").unwrap().view()[[3, 2]],
+        1.5
+    );
+    store.open_array_mut::<f32>("weights").unwrap().view_mut()[[0, 0]] = 2.0;
+    let mut c = store.open_array_copy::<f32>("weights").unwrap();
+    c.view_mut()[[0, 0]] = 9.0;
+    drop(c);
+    assert_eq!(
+        store.open_array::<f32>("weights").unwrap().view()[[0, 0]],
+        2.0
+    );
+    assert_eq!(
+        store.open_array_dyn("labels").unwrap().element_type(),
+        mmarray::ElementType::I64
+    );
+
+    // Rename keeps data and live mappings.
+    let live = store.open_array::<f32>("weights").unwrap();
+    store.rename("weights", "w2").unwrap();
+    assert_eq!(live.view()[[3, 2]], 1.5);
+    assert_eq!(store.open_array::<f32>("w2").unwrap().view()[[3, 2]], 1.5);
+    assert!(!store.contains("weights") && store.contains("w2"));
+    assert!(matches!(
+        store.rename("w2", "labels"),
+        Err(Error::AlreadyExists { .. })
+    ));
+    store.rename("labels", "l2").unwrap();
+    assert!(store.contains("l2"));
+
+    // Remove is refused while mapped, then works.
+    let err = store.remove("w2").unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Busy {
+                action: "removed",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    drop(live);
+    store.remove("w2").unwrap();
+    store.remove("l2").unwrap();
+    assert!(store.list().unwrap().is_empty());
+    assert!(matches!(
+        store.open_array::<f32>("w2"),
+        Err(Error::Io { .. })
+    ));
+
+    // Store attrs persist.
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("experiment".into(), "baseline".into());
+    store.set_attrs(attrs.clone()).unwrap();
+    assert_eq!(Store::open(dir.path().join("s")).unwrap().attrs(), &attrs);
+    let names: Vec<_> = std::fs::read_dir(dir.path().join("s"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["mmarray-store.json"], "no stray files");
+}
+
+#[test]
+fn opening_a_directory_that_is_not_a_store_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(matches!(Store::open(dir.path()), Err(Error::Io { .. })));
+    std::fs::write(
+        dir.path().join("mmarray-store.json"),
+        r#"{"version": 1, "atrs": {}}"#,
+    )
+    .unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(Error::MalformedSidecar { .. })
+    ));
+    std::fs::write(dir.path().join("mmarray-store.json"), r#"{"version": 7}"#).unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(Error::UnsupportedVersion { found: 7, .. })
+    ));
+}
+
+#[test]
+fn hostile_names_are_rejected_and_touch_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::create(root.path().join("store")).unwrap();
+    store
+        .create_array::<u8>("victim", &[4])
+        .unwrap()
+        .view_mut()
+        .fill(1);
+    std::fs::write(root.path().join("outside.dat"), b"precious").unwrap();
+    std::fs::write(
+        root.path().join("outside.dat.json"),
+        r#"{"version": 1, "dtype": "|u1", "shape": [8]}"#,
+    )
+    .unwrap();
+    std::fs::create_dir(root.path().join("store/sub")).unwrap();
+    let before = snapshot(root.path());
+
+    let long = "x".repeat(256);
+    let hostile: Vec<&str> = vec![
+        "",
+        ".",
+        "..",
+        "../outside",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "sub/victim",
+        "a\\b",
+        "..\\outside",
+        ".hidden",
+        ".victim",
+        "nul\0byte",
+        "new\nline",
+        "tab\tname",
+        "bell\x07",
+        "esc\x1b[31m",
+        "del\x7f",
+        &long,
+        "./victim",
+        "victim/",
+        "/",
+    ];
+    for name in &hostile {
+        let err = store.create_array::<u8>(name, &[1]).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidName { .. }),
+            "{name:?}: {err:?}"
+        );
+        assert!(
+            matches!(store.open_array::<u8>(name), Err(Error::InvalidName { .. })),
+            "{name:?}"
+        );
+        assert!(
+            matches!(
+                store.open_array_mut::<u8>(name),
+                Err(Error::InvalidName { .. })
+            ),
+            "{name:?}"
+        );
+        assert!(
+            matches!(store.remove(name), Err(Error::InvalidName { .. })),
+            "{name:?}"
+        );
+        assert!(
+            matches!(store.rename("victim", name), Err(Error::InvalidName { .. })),
+            "{name:?}"
+        );
+        assert!(
+            matches!(store.rename(name, "fresh"), Err(Error::InvalidName { .. })),
+            "{name:?}"
+        );
+        assert!(!store.contains(name));
+    }
+    assert_eq!(
+        snapshot(root.path()),
+        before,
+        "a hostile name changed the tree"
+    );
+    // The longest allowed name works.
+    let longest = "y".repeat(mmarray::store::MAX_NAME_BYTES);
+    store.create_array::<u8>(&longest, &[1]).unwrap();
+    assert!(store.contains(&longest));
+}
+
+#[test]
+fn symlinks_in_the_store_are_never_followed_out() {
+    let root = tempfile::tempdir().unwrap();
+    let store = Store::create(root.path().join("store")).unwrap();
+    std::fs::write(root.path().join("target.dat"), b"outside!").unwrap();
+    std::os::unix::fs::symlink(
+        root.path().join("target.dat"),
+        root.path().join("store/link.dat"),
+    )
+    .unwrap();
+    // Creating over the link fails (it exists) rather than writing through it.
+    assert!(matches!(
+        store.create_array::<u8>("link", &[8]),
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert_eq!(
+        std::fs::read(root.path().join("target.dat")).unwrap(),
+        b"outside!"
+    );
+}
+
+#[test]
+fn sharded_arrays_concatenate_along_axis_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path()).unwrap();
+    let rows = |start: usize, n: usize| {
+        Array2::from_shape_fn((n, 3), |(r, c)| ((start + r) * 3 + c) as u32)
+    };
+    // Shards of 4, 0, 3 and 5 rows, one in F order, one .npy.
+    let mut start = 0;
+    for (i, n) in [4usize, 0, 3, 5].into_iter().enumerate() {
+        let mut opts = CreateOptions::new();
+        if i == 2 {
+            opts.order(Order::F);
+        }
+        if i == 3 {
+            opts.format(Format::Npy);
+        }
+        let mut a = store
+            .create_array_with::<u32>(&format!("part-{i:04}"), &[n, 3], &opts)
+            .unwrap();
+        a.view_mut().assign(&rows(start, n).into_dyn());
+        start += n;
+    }
+    store.create_array::<u32>("other", &[2, 3]).unwrap();
+
+    let all = store.open_sharded::<u32>("part-").unwrap();
+    assert_eq!(
+        (all.len(), all.row_shape(), all.shards().len()),
+        (12, &[3usize][..], 4)
+    );
+    for r in 0..12 {
+        assert_eq!(all.row(r).unwrap(), rows(r, 1).row(0).into_dyn(), "row {r}");
+    }
+    assert!(all.row(12).is_none());
+    assert_eq!(all.locate(4), Some((2, 0)));
+    assert_eq!(all.locate(7), Some((3, 0)));
+    // Reads that cross boundaries, zero-copy pieces or one copy.
+    assert_eq!(all.read_rows(2..9).unwrap(), rows(2, 7).into_dyn());
+    let pieces = all.row_views(2..9).unwrap();
+    assert_eq!(
+        pieces.iter().map(|p| p.shape()[0]).collect::<Vec<_>>(),
+        vec![2, 3, 2]
+    );
+    assert_eq!(all.read_rows(5..5).unwrap().shape(), &[0, 3]);
+    assert!(matches!(
+        all.read_rows(3..13),
+        Err(Error::InvalidArgument { .. })
+    ));
+    let per_shard: Vec<usize> = all.shard_views().map(|v| v.shape()[0]).collect();
+    assert_eq!(per_shard, vec![4, 0, 3, 5]);
+
+    // Mismatched trailing shapes and unknown prefixes are errors.
+    store.create_array::<u32>("bad-0", &[2, 3]).unwrap();
+    store.create_array::<u32>("bad-1", &[2, 4]).unwrap();
+    let err = store.open_sharded::<u32>("bad-").unwrap_err();
+    assert!(
+        matches!(err, Error::ShapeMismatch { ref expected, ref found, .. } if expected == &[3] && found == &[4]),
+        "{err:?}"
+    );
+    assert!(matches!(
+        store.open_sharded::<u32>("nothing"),
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        ShardedArray::<u32>::open(Vec::<&Path>::new()),
+        Err(Error::InvalidArgument { .. })
+    ));
+}
