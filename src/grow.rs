@@ -245,12 +245,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         }
         let path = self.info.path.clone();
         let offset = self.info.layout.offset();
-        let file_len = self
-            .file
-            .metadata()
-            .at(&path, "reading the data file's metadata")?
-            .len();
-        let have = usize::try_from(file_len.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let have = self.bytes_after_offset()?;
         // Double the capacity, at least MIN_GROWTH_BYTES, never past isize::MAX.
         let target = needed
             .max(self.map.len().saturating_mul(2))
@@ -304,6 +299,19 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         result
     }
 
+    /// How many bytes the file holds from the array's offset on.
+    fn bytes_after_offset(&self) -> Result<usize> {
+        let file_len = self
+            .file
+            .metadata()
+            .at(&self.info.path, "reading the data file's metadata")?
+            .len();
+        Ok(
+            usize::try_from(file_len.saturating_sub(self.info.layout.offset()))
+                .unwrap_or(usize::MAX),
+        )
+    }
+
     /// Goes back to the shared lock (waiting out another handle's brief
     /// exclusive hold), then checks that the file still backs the whole
     /// mapping; if another process shrank it meanwhile, the mapping (and,
@@ -312,12 +320,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         let path = self.info.path.clone();
         mapping::lock_shared_blocking(&self.file, &path)?;
         let offset = self.info.layout.offset();
-        let file_len = self
-            .file
-            .metadata()
-            .at(&path, "reading the data file's metadata")?
-            .len();
-        let available = usize::try_from(file_len.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let available = self.bytes_after_offset()?;
         if available >= self.map.len() {
             return Ok(());
         }

@@ -80,20 +80,7 @@ impl Stats {
             progress(c.len());
             partial
         };
-        #[cfg(feature = "parallel")]
-        let total = {
-            use rayon::prelude::*;
-            elements
-                .par_chunks(CHUNK_ELEMENTS)
-                .map(chunk)
-                .reduce(Partial::default, Partial::merge)
-        };
-        #[cfg(not(feature = "parallel"))]
-        let total = elements
-            .chunks(CHUNK_ELEMENTS)
-            .map(chunk)
-            .fold(Partial::default(), Partial::merge);
-        total.finish::<T>(elements.len() as u64)
+        reduce_chunks(elements, CHUNK_ELEMENTS, chunk).finish::<T>(elements.len() as u64)
     }
 }
 
@@ -149,20 +136,32 @@ impl Stats {
             progress(elements.len());
             partial
         };
-        #[cfg(feature = "parallel")]
-        let total = {
-            use rayon::prelude::*;
-            bytes
-                .par_chunks(chunk_bytes)
-                .map(chunk)
-                .reduce(Partial::default, Partial::merge)
-        };
-        #[cfg(not(feature = "parallel"))]
-        let total = bytes
-            .chunks(chunk_bytes)
+        Ok(reduce_chunks(bytes, chunk_bytes, chunk)
+            .finish::<T>((bytes.len() / T::TYPE.size()) as u64))
+    }
+}
+
+/// Maps each `chunk_len` chunk of `items` to a partial and merges them: on
+/// every core with the `parallel` feature, in order without it.
+fn reduce_chunks<U: Sync>(
+    items: &[U],
+    chunk_len: usize,
+    chunk: impl Fn(&[U]) -> Partial + Sync + Send,
+) -> Partial {
+    #[cfg(feature = "parallel")]
+    {
+        use rayon::prelude::*;
+        items
+            .par_chunks(chunk_len)
             .map(chunk)
-            .fold(Partial::default(), Partial::merge);
-        Ok(total.finish::<T>((bytes.len() / T::TYPE.size()) as u64))
+            .reduce(Partial::default, Partial::merge)
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        items
+            .chunks(chunk_len)
+            .map(chunk)
+            .fold(Partial::default(), Partial::merge)
     }
 }
 

@@ -99,6 +99,35 @@ pub fn parse_dtype(s: &str) -> Result<DType, String> {
         .map_err(|e| format!("{e}; use a numpy type string such as <f4 or a name such as float32"))
 }
 
+/// The arguments that describe an array's layout, shared by `create` and
+/// `sidecar`.
+#[derive(clap::Args)]
+pub struct LayoutArgs {
+    /// Element type: a numpy type string (<f4, >i8, |u1) or name (float32).
+    #[arg(long, value_parser = parse_dtype)]
+    pub dtype: DType,
+    /// Comma-separated dimensions, e.g. 1000,3 (empty for a 0-d array).
+    #[arg(long, value_parser = parse_shape, allow_hyphen_values = true)]
+    pub shape: std::vec::Vec<usize>,
+    /// Memory order.
+    #[arg(long, default_value = "C", value_parser = parse_order)]
+    pub order: Order,
+}
+
+/// One line saying what was written: `{verb} PATH (format, dtype shape order, size)`.
+pub fn summary(verb: &str, info: &mmarray::ArrayInfo) -> String {
+    let layout = info.layout();
+    format!(
+        "{verb} {} ({}, {} {:?} {} order, {})\n",
+        info.path().display(),
+        info.format(),
+        layout.dtype(),
+        layout.shape(),
+        layout.order(),
+        human_bytes(layout.nbytes() as u64)
+    )
+}
+
 /// A `--dtype` argument, remembering whether it spelled out a byte order
 /// (`>f4`) or left it open (`float32`, `f4`).
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use mmarray::{ByteOrder, ConvertOptions, Order};
 
-use crate::common::{self, CliError, DTypeArg, human_bytes, print_out, progress_bar};
+use crate::common::{self, CliError, DTypeArg, print_out, progress_bar};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -53,14 +53,5 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     );
     let info = mmarray::convert(&args.src, &args.dst, &options, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
-    let layout = info.layout();
-    print_out(&format!(
-        "wrote {} ({}, {} {:?} {} order, {})\n",
-        info.path().display(),
-        info.format(),
-        layout.dtype(),
-        layout.shape(),
-        layout.order(),
-        human_bytes(layout.nbytes() as u64)
-    ))
+    print_out(&common::summary("wrote", &info))
 }

@@ -2,23 +2,14 @@
 
 use std::path::PathBuf;
 
-use mmarray::{DType, Order};
-
 use crate::common::{self, CliError, print_out};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// An existing raw data file, e.g. numpy's `a.tofile(PATH)` output.
     path: PathBuf,
-    /// Element type: a numpy type string (<f4, >i8, |u1) or name (float32).
-    #[arg(long, value_parser = common::parse_dtype)]
-    dtype: DType,
-    /// Comma-separated dimensions, e.g. 1000,3 (empty for a 0-d array).
-    #[arg(long, value_parser = common::parse_shape, allow_hyphen_values = true)]
-    shape: std::vec::Vec<usize>,
-    /// Memory order.
-    #[arg(long, default_value = "C", value_parser = common::parse_order)]
-    order: Order,
+    #[command(flatten)]
+    layout: common::LayoutArgs,
     /// Byte offset of element 0 in the file.
     #[arg(long, default_value_t = 0)]
     offset: u64,
@@ -30,9 +21,9 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<(), CliError> {
     let info = mmarray::sidecar::describe(
         &args.path,
-        args.dtype,
-        &args.shape,
-        args.order,
+        args.layout.dtype,
+        &args.layout.shape,
+        args.layout.order,
         args.offset,
         args.force,
     )?;
