@@ -1,0 +1,811 @@
+//! Behaviour across real processes: shared mappings seen by both sides, the
+//! lock that keeps a mapped file from being shrunk or replaced, concurrent
+//! writers, and appends killed with `SIGKILL` at random instants.
+//!
+//! Every test re-runs this test binary as its child process:
+//! `current_exe() --exact child_process --nocapture --test-threads=1`, with
+//! the job in `MMARRAY_CHILD_*` environment variables. [`child_process`] is
+//! a test that does nothing unless those are set. Parent and child talk
+//! through pipes: the child prints `@mmarray:<message>` lines on stdout and
+//! reads commands from stdin, one per line. Nothing is synchronised by
+//! sleeping. Every wait is bounded: the parent fails a test after
+//! [`TIMEOUT`], and a child exits on its own after [`CHILD_LIFETIME`] even if
+//! its parent is gone. A [`Kid`] kills and reaps its process when dropped, so
+//! a failed assertion leaves neither zombies nor stray writers behind.
+
+use std::fmt::Display;
+use std::fs;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::ops::Range;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use mmarray::{CreateOptions, Error, MappedArray};
+use ndarray::{Array2, Ix2, s};
+
+/// The test that runs the child's side.
+const CHILD_TEST: &str = "child_process";
+const ENV_ROLE: &str = "MMARRAY_CHILD_ROLE";
+const ENV_PATH: &str = "MMARRAY_CHILD_PATH";
+/// Whitespace-separated integers: the role's parameters.
+const ENV_ARGS: &str = "MMARRAY_CHILD_ARGS";
+/// Marks the child's messages among the test harness's own output (which
+/// may precede a message on the same line).
+const MARK: &str = "@mmarray:";
+/// How long the parent waits for any one message or exit.
+const TIMEOUT: Duration = Duration::from_secs(20);
+/// A child exits by itself after this long, whatever its parent does.
+const CHILD_LIFETIME: Duration = Duration::from_secs(60);
+/// Elements per row in every array here.
+const COLS: usize = 16;
+const SIGKILL: i32 = 9;
+
+// ---------------------------------------------------------------------------
+// Values
+
+/// Element `(row, col)` of the pattern `salt`: distinct for each salt, row
+/// and column, and never zero for `salt >= 1`. Salt 0 is the crash test's
+/// `row * 16 + col`, which is just the element's C-order index.
+fn cell(salt: u64, row: usize, col: usize) -> u64 {
+    (salt << 48) | (row * COLS + col) as u64
+}
+
+fn pattern(salt: u64, rows: Range<usize>) -> Array2<u64> {
+    Array2::from_shape_fn((rows.len(), COLS), |(r, c)| cell(salt, rows.start + r, c))
+}
+
+/// The first element of `elements` (rows from `first_row` on, C order) that
+/// differs from the pattern `salt`, described.
+fn first_mismatch(elements: &[u64], salt: u64, first_row: usize) -> Option<String> {
+    let (k, &found) = elements
+        .iter()
+        .enumerate()
+        .find(|&(k, &x)| x != cell(salt, first_row, 0) + k as u64)?;
+    let (row, col) = (first_row + k / COLS, k % COLS);
+    Some(format!(
+        "row {row}, column {col}: found {found:#x}, expected {:#x}",
+        cell(salt, row, col)
+    ))
+}
+
+/// A small deterministic generator (SplitMix64).
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform enough in `0..n` for test purposes.
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn sidecar_of(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".json");
+    PathBuf::from(s)
+}
+
+/// The names of the files in `dir`, sorted.
+fn dir_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Temporary files left next to `name` by an interrupted atomic write.
+fn is_temp_of(file: &str, name: &str) -> bool {
+    file.starts_with(&format!(".{name}")) && file.contains(".tmp-")
+}
+
+// ---------------------------------------------------------------------------
+// The parent's side: a child process and its pipes
+
+/// Held while spawning a child. Between fork and exec a new process holds a
+/// copy of every descriptor of this test process, including the data files
+/// that other tests have open and locked; exec closes them (they are
+/// close-on-exec) and `Command::spawn` returns only after the exec. A test
+/// that needs the exclusive lock right after closing its own handles holds
+/// this too ([`no_spawn_in_flight`]), so that no half-spawned sibling keeps
+/// a copy of a closed handle's shared lock alive for a moment.
+static SPAWNING: Mutex<()> = Mutex::new(());
+
+fn no_spawn_in_flight() -> MutexGuard<'static, ()> {
+    SPAWNING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A child process running one role of [`child_process`]. Dropping it kills
+/// and reaps the process.
+struct Kid {
+    label: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    messages: Receiver<String>,
+    stderr: Option<JoinHandle<String>>,
+    status: Option<ExitStatus>,
+}
+
+impl Kid {
+    fn spawn(role: &str, path: &Path, args: &[u64]) -> Kid {
+        let args: Vec<String> = args.iter().map(u64::to_string).collect();
+        let spawning = no_spawn_in_flight();
+        let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
+            .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
+            .env(ENV_ROLE, role)
+            .env(ENV_PATH, path)
+            .env(ENV_ARGS, args.join(" "))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawning the child process");
+        drop(spawning);
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, messages) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(at) = line.find(MARK)
+                    && tx.send(line[at + MARK.len()..].to_string()).is_err()
+                {
+                    break;
+                }
+            }
+        });
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let stderr = thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Kid {
+            label: format!("{role} {} (pid {})", args.join(" "), child.id()),
+            stdin: child.stdin.take(),
+            child,
+            messages,
+            stderr: Some(stderr),
+            status: None,
+        }
+    }
+
+    /// Kills and reaps the child, then panics with `what` and its stderr.
+    #[track_caller]
+    fn fail(&mut self, what: &str) -> ! {
+        let status = self.kill();
+        let stderr = self.take_stderr();
+        panic!(
+            "child {}: {what} (exit: {status})\n--- its stderr ---\n{stderr}",
+            self.label
+        );
+    }
+
+    /// The next message, within [`TIMEOUT`].
+    #[track_caller]
+    fn recv(&mut self) -> String {
+        match self.messages.recv_timeout(TIMEOUT) {
+            Ok(message) => message,
+            Err(RecvTimeoutError::Timeout) => self.fail("timed out waiting for a message"),
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.wait();
+                self.fail(&format!("exited ({status}) instead of sending a message"))
+            }
+        }
+    }
+
+    /// The next message, which must start with `word`; returns the rest.
+    #[track_caller]
+    fn expect(&mut self, word: &str) -> String {
+        let message = self.recv();
+        match message.strip_prefix(word) {
+            Some(rest) => rest.trim().to_string(),
+            None => self.fail(&format!("expected `{word} ...`, got `{message}`")),
+        }
+    }
+
+    /// Like [`expect`](Self::expect), parsing the rest as a number.
+    #[track_caller]
+    fn expect_number(&mut self, word: &str) -> usize {
+        let rest = self.expect(word);
+        match rest.parse() {
+            Ok(n) => n,
+            Err(_) => self.fail(&format!("`{word} {rest}`: not a number")),
+        }
+    }
+
+    /// Sends one command line.
+    #[track_caller]
+    fn send(&mut self, command: impl Display) {
+        let stdin = self.stdin.as_mut().expect("stdin is open until finish");
+        if let Err(e) = writeln!(stdin, "{command}").and_then(|()| stdin.flush()) {
+            self.fail(&format!("could not be sent `{command}`: {e}"));
+        }
+    }
+
+    /// Waits for the child to exit, within [`TIMEOUT`].
+    #[track_caller]
+    fn wait(&mut self) -> ExitStatus {
+        if let Some(status) = self.status {
+            return status;
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => {
+                    self.status = Some(status);
+                    return status;
+                }
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
+                Ok(None) => self.fail("did not exit in time"),
+                Err(e) => panic!("waiting for child {}: {e}", self.label),
+            }
+        }
+    }
+
+    /// Closes the child's stdin (its signal to finish) and asserts that it
+    /// exits successfully.
+    #[track_caller]
+    fn finish(mut self) {
+        self.stdin = None;
+        let status = self.wait();
+        if !status.success() {
+            self.fail("failed");
+        }
+    }
+
+    /// Kills the child with `SIGKILL` (a no-op if it has exited) and reaps it.
+    fn kill(&mut self) -> ExitStatus {
+        if let Some(status) = self.status {
+            return status;
+        }
+        let _ = self.child.kill();
+        let status = self.child.wait().expect("reaping the child");
+        self.status = Some(status);
+        status
+    }
+
+    /// Every message the (dead) child sent that was not received yet.
+    fn remaining_messages(&mut self) -> Vec<String> {
+        assert!(self.status.is_some(), "the child is still running");
+        let mut rest = vec![];
+        loop {
+            match self.messages.recv_timeout(TIMEOUT) {
+                Ok(message) => rest.push(message),
+                Err(RecvTimeoutError::Disconnected) => return rest,
+                Err(RecvTimeoutError::Timeout) => panic!("the dead child's stdout stays open"),
+            }
+        }
+    }
+
+    fn take_stderr(&mut self) -> String {
+        self.stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Kid {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The child's side
+
+/// The child processes' entry point: a no-op unless run by a [`Kid`].
+#[test]
+fn child_process() {
+    let Ok(role) = std::env::var(ENV_ROLE) else {
+        return;
+    };
+    thread::spawn(|| {
+        thread::sleep(CHILD_LIFETIME);
+        eprintln!("child watchdog: still running after {CHILD_LIFETIME:?}, exiting");
+        std::process::exit(3);
+    });
+    let path = PathBuf::from(std::env::var_os(ENV_PATH).expect("MMARRAY_CHILD_PATH"));
+    let args: Vec<u64> = std::env::var(ENV_ARGS)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|a| a.parse().expect("numeric child arguments"))
+        .collect();
+    match role.as_str() {
+        "writer" => child_writer(&path),
+        "checker" => child_checker(&path),
+        "reader" => child_reader(&path, args[0]),
+        "rows" => child_row_writer(&path, args[0], args[1] as usize, args[2] as usize),
+        "appender" => child_appender(&path, args[0]),
+        other => panic!("unknown child role {other:?}"),
+    }
+}
+
+/// Sends a message to the parent.
+fn say(message: impl Display) {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{MARK}{message}").unwrap();
+    out.flush().unwrap();
+}
+
+/// The parent's next command; `None` when it closed our stdin.
+fn command() -> Option<String> {
+    let mut line = String::new();
+    match io::stdin().read_line(&mut line).expect("reading stdin") {
+        0 => None,
+        _ => Some(line.trim_end().to_string()),
+    }
+}
+
+/// Commands read on a thread, for a child that works while it waits.
+fn commands_in_background() -> Receiver<Option<String>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        loop {
+            let next = command();
+            let done = next.is_none();
+            if tx.send(next).is_err() || done {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Maps the array read-write, then on each `write <salt>` fills it with
+/// that pattern and flushes.
+fn child_writer(path: &Path) {
+    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    let rows = a.shape()[0];
+    say("mapped");
+    while let Some(cmd) = command() {
+        let salt: u64 = cmd.strip_prefix("write ").unwrap().parse().unwrap();
+        a.view_mut_dim::<Ix2>()
+            .unwrap()
+            .assign(&pattern(salt, 0..rows));
+        a.flush().unwrap();
+        say(format_args!("written {salt}"));
+    }
+}
+
+/// Maps the array read-only (it is all zeros then), and on each
+/// `check <salt>` reports whether this same mapping now shows that pattern.
+fn child_checker(path: &Path) {
+    let a = MappedArray::<u64>::open(path).unwrap();
+    assert!(a.as_slice().iter().all(|&x| x == 0), "not zero when mapped");
+    say(format_args!("mapped {}", a.shape()[0]));
+    while let Some(cmd) = command() {
+        let salt: u64 = cmd.strip_prefix("check ").unwrap().parse().unwrap();
+        match first_mismatch(a.as_slice(), salt, 0) {
+            None => say(format_args!("ok {salt}")),
+            Some(m) => say(format_args!("bad {salt}: {m}")),
+        }
+    }
+}
+
+/// Maps the array read-only and reads every element, over and over, until
+/// told to stop; then reads it all once more and reports the passes.
+fn child_reader(path: &Path, salt: u64) {
+    let a = MappedArray::<u64>::open(path).unwrap();
+    let commands = commands_in_background();
+    let verify = || {
+        if let Some(m) = first_mismatch(a.as_slice(), salt, 0) {
+            panic!("{m}");
+        }
+    };
+    verify();
+    say(format_args!("mapped {}", a.shape()[0]));
+    let mut passes = 0u64;
+    loop {
+        let stopping = match commands.try_recv() {
+            Ok(Some(cmd)) => {
+                assert_eq!(cmd, "stop");
+                true
+            }
+            Ok(None) => panic!("stdin closed before `stop`"),
+            Err(TryRecvError::Empty) => false,
+            Err(TryRecvError::Disconnected) => panic!("the stdin thread died"),
+        };
+        // A pass that starts after `stop` arrived: every element is still
+        // readable after everything the parent tried.
+        verify();
+        passes += 1;
+        if stopping {
+            break;
+        }
+    }
+    say(format_args!("passes {passes}"));
+}
+
+/// Maps the array read-write and, on `go`, writes rows `first..end` with the
+/// pattern `salt` in chunks, flushing each.
+fn child_row_writer(path: &Path, salt: u64, first: usize, end: usize) {
+    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    say("ready");
+    assert_eq!(command().as_deref(), Some("go"));
+    for start in (first..end).step_by(97) {
+        let stop = (start + 97).min(end);
+        a.view_mut_dim::<Ix2>()
+            .unwrap()
+            .slice_mut(s![start..stop, ..])
+            .assign(&pattern(salt, start..stop));
+        a.flush_range(start * COLS..stop * COLS).unwrap();
+    }
+    a.flush().unwrap();
+    say("done");
+}
+
+/// Appends rows `len..` of the crash pattern forever, in batches of random
+/// size, committing (or flushing, which commits too) every few batches and
+/// reporting each committed length.
+fn child_appender(path: &Path, seed: u64) -> ! {
+    let mut rng = SplitMix64(seed.wrapping_mul(0xA076_1D64_78BD_642F));
+    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    assert_eq!(a.shape()[1], COLS);
+    let mut len = a.shape()[0];
+    say(format_args!("start {len}"));
+    let mut until_commit = 1 + rng.below(4);
+    loop {
+        let n = 1 + rng.below(63) as usize;
+        a.append(&pattern(0, len..len + n)).unwrap();
+        len += n;
+        until_commit -= 1;
+        if until_commit == 0 {
+            if rng.below(4) == 0 {
+                a.flush().unwrap();
+            } else {
+                a.commit().unwrap();
+            }
+            say(format_args!("committed {len}"));
+            until_commit = 1 + rng.below(4);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The tests
+
+/// A child writes through its read-write mapping and flushes; the parent's
+/// read-only mapping, opened before any of it, shows each round of writes
+/// without reopening.
+#[test]
+fn writes_in_a_child_are_seen_by_a_mapping_opened_before_them() {
+    const ROWS: usize = 300; // several pages
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.dat");
+    drop(MappedArray::<u64>::create(&path, &[ROWS, COLS]).unwrap());
+    let reader = MappedArray::<u64>::open(&path).unwrap();
+    assert!(reader.as_slice().iter().all(|&x| x == 0));
+
+    let mut kid = Kid::spawn("writer", &path, &[]);
+    kid.expect("mapped");
+    for salt in 1..=3 {
+        kid.send(format_args!("write {salt}"));
+        assert_eq!(kid.expect("written"), salt.to_string());
+        assert_eq!(
+            first_mismatch(reader.as_slice(), salt, 0),
+            None,
+            "round {salt}"
+        );
+        assert_eq!(reader.shape(), &[ROWS, COLS]);
+    }
+    kid.finish();
+}
+
+/// The parent writes and flushes; a child's read-only mapping, opened before
+/// the writes, shows each round without reopening, and the child reports so
+/// on stdout and exits successfully.
+#[test]
+fn writes_in_the_parent_are_seen_by_a_child_mapping_opened_before_them() {
+    const ROWS: usize = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shared.dat");
+    let mut w = MappedArray::<u64>::create(&path, &[ROWS, COLS]).unwrap();
+
+    // The child checks that it maps zeros: it opened before any write.
+    let mut kid = Kid::spawn("checker", &path, &[]);
+    assert_eq!(kid.expect_number("mapped"), ROWS);
+    for salt in 1..=3 {
+        w.view_mut_dim::<Ix2>()
+            .unwrap()
+            .assign(&pattern(salt, 0..ROWS));
+        w.flush().unwrap();
+        kid.send(format_args!("check {salt}"));
+        assert_eq!(kid.recv(), format!("ok {salt}"));
+    }
+    kid.finish();
+}
+
+/// Shrinking (`resize` down) and replacing (`overwrite(true).create`) an
+/// array that another process maps are refused with `Error::Busy` naming the
+/// file; nothing on disk changes; the other process reads every element
+/// throughout and exits successfully (no `SIGBUS`). Once it has exited, both
+/// succeed.
+#[test]
+fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
+    const ROWS: usize = 500;
+    const SALT: u64 = 7;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("busy.dat");
+    let sidecar = sidecar_of(&path);
+    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    a.append(&pattern(SALT, 0..ROWS)).unwrap();
+    a.commit().unwrap();
+    let data_before = fs::read(&path).unwrap();
+    let sidecar_before = fs::read_to_string(&sidecar).unwrap();
+    let inode_before = fs::metadata(&path).unwrap().ino();
+    let unchanged = |what: &str| {
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!(meta.ino(), inode_before, "{what}: the file was replaced");
+        assert_eq!(meta.len(), data_before.len() as u64, "{what}: length");
+        assert!(fs::read(&path).unwrap() == data_before, "{what}: contents");
+        assert_eq!(fs::read_to_string(&sidecar).unwrap(), sidecar_before);
+        assert_eq!(dir_names(dir.path()), ["busy.dat", "busy.dat.json"]);
+    };
+
+    let mut kid = Kid::spawn("reader", &path, &[SALT]);
+    assert_eq!(kid.expect_number("mapped"), ROWS);
+
+    let err = a.resize(1).unwrap_err();
+    assert!(
+        matches!(&err, Error::Busy { path: p, action: "resized" } if p == &path),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    unchanged("after the refused shrink");
+    // This handle is intact too, and keeps its (shared) lock: still busy.
+    assert_eq!(a.shape(), &[ROWS, COLS]);
+    assert_eq!(first_mismatch(a.as_slice(), SALT, 0), None);
+    assert!(matches!(a.resize(0), Err(Error::Busy { .. })));
+    drop(a);
+
+    // Now only the child maps it.
+    let err = CreateOptions::new()
+        .overwrite(true)
+        .create::<u64>(&path, &[1, COLS])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Busy { path: p, action: "replaced" } if p == &path),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "{err}"
+    );
+    unchanged("after the refused replacement");
+
+    kid.send("stop");
+    let passes = kid.expect_number("passes");
+    assert!(passes >= 2, "{passes}");
+    kid.finish();
+
+    // Nobody maps it now: the shrink goes through.
+    let quiet = no_spawn_in_flight();
+    let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+    a.resize(2).unwrap();
+    drop(a);
+    assert_eq!(fs::metadata(&path).unwrap().len(), (2 * COLS * 8) as u64);
+    let r = MappedArray::<u64>::open(&path).unwrap();
+    assert_eq!(r.shape(), &[2, COLS]);
+    assert_eq!(first_mismatch(r.as_slice(), SALT, 0), None);
+    drop(r);
+    let fresh = CreateOptions::new()
+        .overwrite(true)
+        .create::<u64>(&path, &[1, COLS])
+        .unwrap();
+    assert_eq!(fresh.shape(), &[1, COLS]);
+    assert!(fresh.as_slice().iter().all(|&x| x == 0));
+    drop(quiet);
+}
+
+/// Four processes write disjoint row ranges of one array at the same time
+/// (the ranges are not page-aligned, so neighbours share pages), each
+/// flushing as it goes; afterwards every row is exactly right, both through
+/// a mapping the parent held all along and through a fresh one.
+#[test]
+fn writers_in_several_processes_fill_disjoint_rows() {
+    const WRITERS: usize = 4;
+    const ROWS_EACH: usize = 1000; // 1000 rows of 128 bytes: not whole pages
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.dat");
+    drop(MappedArray::<u64>::create(&path, &[WRITERS * ROWS_EACH, COLS]).unwrap());
+    let held = MappedArray::<u64>::open(&path).unwrap();
+
+    let mut kids: Vec<Kid> = (0..WRITERS)
+        .map(|k| {
+            let range = [k * ROWS_EACH, (k + 1) * ROWS_EACH].map(|r| r as u64);
+            Kid::spawn("rows", &path, &[k as u64 + 1, range[0], range[1]])
+        })
+        .collect();
+    // All map first, then all write at once.
+    kids.iter_mut()
+        .for_each(|kid| assert_eq!(kid.recv(), "ready"));
+    kids.iter_mut().for_each(|kid| kid.send("go"));
+    kids.iter_mut()
+        .for_each(|kid| assert_eq!(kid.recv(), "done"));
+    kids.into_iter().for_each(Kid::finish);
+
+    let fresh = MappedArray::<u64>::open(&path).unwrap();
+    for a in [&held, &fresh] {
+        let v = a.view_dim::<Ix2>().unwrap();
+        assert_eq!(v.shape(), &[WRITERS * ROWS_EACH, COLS]);
+        for k in 0..WRITERS {
+            let first = k * ROWS_EACH;
+            let rows = v.slice(s![first..first + ROWS_EACH, ..]);
+            let rows = rows.as_slice().unwrap();
+            assert_eq!(
+                first_mismatch(rows, k as u64 + 1, first),
+                None,
+                "writer {k}"
+            );
+        }
+    }
+}
+
+/// A child keeps reading its rows through a read-only mapping while the
+/// parent appends to the array, growing the file past several capacities
+/// (each a new mapping in the parent); the child's mapping stays valid, and
+/// a mapping it opens afterwards sees every row.
+#[test]
+fn a_mapping_in_another_process_survives_the_file_growing() {
+    const FIRST: usize = 100;
+    const TOTAL: usize = 40_100; // about 5 MB: past 1, 2 and 4 MiB capacities
+    const SALT: u64 = 5;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("grow.dat");
+    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    a.append(&pattern(SALT, 0..FIRST)).unwrap();
+    a.commit().unwrap();
+
+    let mut kid = Kid::spawn("reader", &path, &[SALT]);
+    assert_eq!(kid.expect_number("mapped"), FIRST);
+    let mut capacities = vec![a.capacity()];
+    let mut len = FIRST;
+    for batch in 0.. {
+        let n = 1000.min(TOTAL - len);
+        if n == 0 {
+            break;
+        }
+        a.append(&pattern(SALT, len..len + n)).unwrap();
+        len += n;
+        capacities.push(a.capacity());
+        if batch % 5 == 0 {
+            a.commit().unwrap();
+        }
+    }
+    a.commit().unwrap();
+    capacities.dedup();
+    assert!(capacities.len() >= 4, "{capacities:?}");
+    kid.send("stop");
+    assert!(kid.expect_number("passes") >= 2);
+    kid.finish();
+
+    // Another process sees all the rows the parent committed.
+    drop(a);
+    let r = MappedArray::<u64>::open(&path).unwrap();
+    assert_eq!(r.shape(), &[TOTAL, COLS]);
+    assert_eq!(first_mismatch(r.as_slice(), SALT, 0), None);
+}
+
+/// A child appends rows forever (random batch sizes, committing or flushing
+/// every few batches); the parent kills it with `SIGKILL` at a random
+/// instant, reopens the array, and checks it: it opens, every row of its
+/// recorded shape is exactly right, and every length the child reported as
+/// committed is there. The next child carries on from that length. Stray
+/// temporary sidecars (one planted, others from kills mid-commit) never get
+/// in the way.
+#[test]
+fn appends_killed_at_random_instants_leave_a_consistent_array() {
+    const KILLS: u64 = 100;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crash.dat");
+    drop(MappedArray::<u64>::create(&path, &[0, COLS]).unwrap());
+    // What a kill in the middle of writing a sidecar leaves behind.
+    fs::write(
+        dir.path().join(".crash.dat.json.tmp-1-0-0"),
+        r#"{"version": 1, "dtype": "<u8", "sha"#,
+    )
+    .unwrap();
+
+    let started = Instant::now();
+    let mut len = 0;
+    let mut grew = 0;
+    let mut killed_after_commits = 0;
+    let mut most_temps = 0;
+    for iteration in 0..KILLS {
+        let mut rng = SplitMix64(0x6d6d_6172_7261_7900 ^ iteration);
+        let mut kid = Kid::spawn("appender", &path, &[iteration]);
+        assert_eq!(kid.expect_number("start"), len, "iteration {iteration}");
+        thread::sleep(Duration::from_micros(rng.below(20_000)));
+        let status = kid.kill();
+        assert_eq!(
+            status.signal(),
+            Some(SIGKILL),
+            "iteration {iteration}: the child ended by itself ({status}): {}",
+            kid.take_stderr()
+        );
+        let committed: Vec<usize> = kid
+            .remaining_messages()
+            .iter()
+            .map(|m| m.strip_prefix("committed ").unwrap().parse().unwrap())
+            .collect();
+        if !committed.is_empty() {
+            killed_after_commits += 1;
+        }
+        drop(kid);
+
+        let temps = dir_names(dir.path())
+            .into_iter()
+            .filter(|f| is_temp_of(f, "crash.dat.json"))
+            .count();
+        most_temps = most_temps.max(temps);
+        let a = MappedArray::<u64>::open(&path).unwrap_or_else(|e| {
+            panic!(
+                "iteration {iteration}: the array does not reopen ({temps} temporary files): {e}"
+            )
+        });
+        assert_eq!(a.shape()[1], COLS);
+        let now = a.shape()[0];
+        assert!(
+            now >= len && now >= committed.last().copied().unwrap_or(0),
+            "iteration {iteration}: {now} rows recorded, but {len} were there and the child committed {committed:?}"
+        );
+        if let Some(m) = first_mismatch(a.as_slice(), 0, 0) {
+            panic!("iteration {iteration}, {now} rows: {m}");
+        }
+        if now > len {
+            grew += 1;
+        }
+        len = now;
+    }
+    eprintln!(
+        "crash test: {KILLS} kills, {len} rows, {grew} kills after growth, \
+         {killed_after_commits} after commits, up to {most_temps} temporary files, {:?}",
+        started.elapsed()
+    );
+    // Not vacuous: the children ran, committed, and were killed while at it.
+    assert!(len >= 1000, "only {len} rows");
+    assert!(grew >= KILLS / 10, "the length grew in only {grew} runs");
+    assert!(
+        killed_after_commits >= KILLS / 10,
+        "only {killed_after_commits} children committed before being killed"
+    );
+    assert!(most_temps >= 1, "the planted temporary file is gone");
+
+    // Clean up the strays; the array is still whole, and grows on.
+    for name in dir_names(dir.path()) {
+        if is_temp_of(&name, "crash.dat.json") {
+            fs::remove_file(dir.path().join(name)).unwrap();
+        } else {
+            assert!(
+                ["crash.dat", "crash.dat.json"].contains(&name.as_str()),
+                "{name}"
+            );
+        }
+    }
+    let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+    a.append(&pattern(0, len..len + 3)).unwrap();
+    a.commit().unwrap();
+    drop(a);
+    assert_eq!(dir_names(dir.path()), ["crash.dat", "crash.dat.json"]);
+    let a = MappedArray::<u64>::open(&path).unwrap();
+    assert_eq!(a.shape(), &[len + 3, COLS]);
+    assert_eq!(first_mismatch(a.as_slice(), 0, 0), None);
+}
