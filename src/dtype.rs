@@ -234,6 +234,7 @@ pub enum Scalar {
 impl Scalar {
     /// The value as an `f64`: integers rounded to nearest, complex numbers
     /// by their real part.
+    #[inline(always)]
     pub fn as_f64(self) -> f64 {
         match self {
             Scalar::Int(i) => i as f64,

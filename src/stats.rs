@@ -141,6 +141,98 @@ impl Stats {
     }
 }
 
+/// Independent accumulators per loop: enough for the compiler to fill SIMD
+/// registers and hide add latency.
+const LANES: usize = 8;
+
+/// Per-lane float accumulators.
+struct Lanes {
+    sum: [f64; LANES],
+    sum_d: [f64; LANES],
+    sum_d2: [f64; LANES],
+    min: [f64; LANES],
+    max: [f64; LANES],
+    nan: [u64; LANES],
+}
+
+impl Default for Lanes {
+    fn default() -> Self {
+        Lanes {
+            sum: [0.0; LANES],
+            sum_d: [0.0; LANES],
+            sum_d2: [0.0; LANES],
+            min: [f64::INFINITY; LANES],
+            max: [f64::NEG_INFINITY; LANES],
+            nan: [0; LANES],
+        }
+    }
+}
+
+/// Calls `f(lane, x)` for every element, `lane` cycling through
+/// `0..LANES`: whole blocks as fixed-size arrays (so the lane indices are
+/// constants and the loop vectorises), then the remainder.
+#[inline(always)]
+fn for_each_lane<T: Element>(chunk: &[T], mut f: impl FnMut(usize, T)) {
+    let (blocks, rest) = chunk.as_chunks::<LANES>();
+    for block in blocks {
+        for (lane, &x) in block.iter().enumerate() {
+            f(lane, x);
+        }
+    }
+    for (lane, &x) in rest.iter().enumerate() {
+        f(lane, x);
+    }
+}
+
+/// Integer accumulators for [`Partial::of_ints`].
+trait IntAccumulator: Copy + PartialOrd {
+    const ZERO: Self;
+    const MIN: Self;
+    const MAX: Self;
+    fn from_i128(v: i128) -> Self;
+    fn to_i128(self) -> i128;
+    fn add(self, other: Self) -> Self;
+}
+
+impl IntAccumulator for i64 {
+    const ZERO: i64 = 0;
+    const MIN: i64 = i64::MIN;
+    const MAX: i64 = i64::MAX;
+    #[inline(always)]
+    fn from_i128(v: i128) -> i64 {
+        // Only used for types of at most 32 bits: exact.
+        v as i64
+    }
+    #[inline(always)]
+    fn to_i128(self) -> i128 {
+        i128::from(self)
+    }
+    #[inline(always)]
+    fn add(self, other: i64) -> i64 {
+        // A chunk holds at most CHUNK_ELEMENTS (2^15) values below 2^32 in
+        // magnitude: the lane sums stay far below 2^63.
+        self + other
+    }
+}
+
+impl IntAccumulator for i128 {
+    const ZERO: i128 = 0;
+    const MIN: i128 = i128::MIN;
+    const MAX: i128 = i128::MAX;
+    #[inline(always)]
+    fn from_i128(v: i128) -> i128 {
+        v
+    }
+    #[inline(always)]
+    fn to_i128(self) -> i128 {
+        self
+    }
+    #[inline(always)]
+    fn add(self, other: i128) -> i128 {
+        self + other
+    }
+}
+
 /// Maps each `chunk_len` chunk of `items` to a partial and merges them: on
 /// every core with the `parallel` feature, in order without it.
 fn reduce_chunks<U: Sync>(
@@ -205,57 +297,120 @@ impl Default for Partial {
 
 impl Partial {
     fn of<T: Element>(chunk: &[T]) -> Partial {
-        let mut p = Partial::default();
-        let kind = T::TYPE.kind();
-        if kind == 'c' {
-            for &x in chunk {
-                if let Scalar::Complex(re, im) = x.to_scalar() {
-                    if re.is_nan() || im.is_nan() {
-                        p.nan += 1;
-                    } else {
-                        p.n += 1;
-                        p.sum_re += re;
-                        p.sum_im += im;
-                    }
-                }
-            }
-            return p;
+        match T::TYPE.kind() {
+            'c' => Partial::of_complex(chunk),
+            'f' => Partial::of_floats(chunk),
+            _ if T::TYPE.size() <= 4 => Partial::of_ints::<T, i64>(chunk),
+            _ => Partial::of_ints::<T, i128>(chunk),
         }
-        if kind == 'f' {
-            for &x in chunk {
-                let v = x.to_scalar().as_f64();
-                if v.is_nan() {
+    }
+
+    fn of_complex<T: Element>(chunk: &[T]) -> Partial {
+        let mut p = Partial::default();
+        for &x in chunk {
+            if let Scalar::Complex(re, im) = x.to_scalar() {
+                if re.is_nan() || im.is_nan() {
                     p.nan += 1;
                 } else {
                     p.n += 1;
-                    p.sum_re += v;
-                    p.float_min = p.float_min.min(v);
-                    p.float_max = p.float_max.max(v);
+                    p.sum_re += re;
+                    p.sum_im += im;
                 }
             }
-        } else {
-            for &x in chunk {
-                if let Scalar::Int(i) = x.to_scalar() {
-                    p.int_sum += i;
-                    p.int_min = p.int_min.min(i);
-                    p.int_max = p.int_max.max(i);
-                }
-            }
-            p.n = chunk.len() as u64;
-            p.sum_re = p.int_sum as f64;
-        }
-        if p.n > 0 {
-            // Second pass over the cache-resident chunk: squared deviations
-            // from the chunk's own mean.
-            p.mean = p.sum_re / p.n as f64;
-            p.m2 = chunk
-                .iter()
-                .map(|&x| x.to_scalar().as_f64())
-                .filter(|v| !v.is_nan())
-                .map(|v| (v - p.mean) * (v - p.mean))
-                .sum();
         }
         p
+    }
+
+    /// Floats in one pass: per lane the sum, min, max, NaN count, and the
+    /// sum and sum of squares of deviations from a shift `k` (the chunk's
+    /// first non-NaN value). With `k` close to the data, M2 = Σd² − (Σd)²/n
+    /// does not cancel the way Σx² − (Σx)²/n does. No branches: NaNs are
+    /// skipped by selects and by `<` being false, so the loop vectorises.
+    fn of_floats<T: Element>(chunk: &[T]) -> Partial {
+        let Some(k) = chunk
+            .iter()
+            .map(|x| x.to_scalar().as_f64())
+            .find(|v| !v.is_nan())
+        else {
+            return Partial {
+                nan: chunk.len() as u64,
+                ..Partial::default()
+            };
+        };
+        let mut acc = Lanes::default();
+        for_each_lane(chunk, |lane, x| {
+            let v = x.to_scalar().as_f64();
+            let is_nan = v.is_nan();
+            let d = if is_nan { 0.0 } else { v - k };
+            acc.nan[lane] += u64::from(is_nan);
+            acc.sum[lane] += if is_nan { 0.0 } else { v };
+            acc.sum_d[lane] += d;
+            acc.sum_d2[lane] += d * d;
+            acc.min[lane] = if v < acc.min[lane] { v } else { acc.min[lane] };
+            acc.max[lane] = if v > acc.max[lane] { v } else { acc.max[lane] };
+        });
+        let nan: u64 = acc.nan.iter().sum();
+        let mut p = Partial {
+            n: chunk.len() as u64 - nan,
+            nan,
+            sum_re: acc.sum.iter().sum(),
+            float_min: acc.min.iter().copied().fold(f64::INFINITY, f64::min),
+            float_max: acc.max.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            ..Partial::default()
+        };
+        p.set_moments(k, &acc);
+        p
+    }
+
+    /// Bools and integers in one pass: exact sums, min and max in lanes of
+    /// `A` (`i64` when a chunk's sum cannot overflow it, `i128` for 64-bit
+    /// types), and shifted deviations in `f64` for the variance.
+    fn of_ints<T: Element, A: IntAccumulator>(chunk: &[T]) -> Partial {
+        let Some(first) = chunk.first() else {
+            return Partial::default();
+        };
+        let k = first.to_scalar().as_f64();
+        let mut sum = [A::ZERO; LANES];
+        let mut min = [A::MAX; LANES];
+        let mut max = [A::MIN; LANES];
+        let mut acc = Lanes::default();
+        for_each_lane(chunk, |lane, x| {
+            let scalar = x.to_scalar();
+            let v = match scalar {
+                Scalar::Int(i) => A::from_i128(i),
+                _ => A::ZERO,
+            };
+            sum[lane] = sum[lane].add(v);
+            min[lane] = if v < min[lane] { v } else { min[lane] };
+            max[lane] = if v > max[lane] { v } else { max[lane] };
+            let d = scalar.as_f64() - k;
+            acc.sum_d[lane] += d;
+            acc.sum_d2[lane] += d * d;
+        });
+        let int_sum: i128 = sum.iter().map(|s| s.to_i128()).sum();
+        let mut p = Partial {
+            n: chunk.len() as u64,
+            int_sum,
+            int_min: min.iter().map(|m| m.to_i128()).min().unwrap_or(i128::MAX),
+            int_max: max.iter().map(|m| m.to_i128()).max().unwrap_or(i128::MIN),
+            sum_re: int_sum as f64,
+            ..Partial::default()
+        };
+        p.set_moments(k, &acc);
+        p
+    }
+
+    /// Mean and M2 from the shifted sums: mean = k + Σd/n,
+    /// M2 = Σd² − (Σd)²/n.
+    fn set_moments(&mut self, k: f64, acc: &Lanes) {
+        if self.n == 0 {
+            return;
+        }
+        let n = self.n as f64;
+        let sum_d: f64 = acc.sum_d.iter().sum();
+        let sum_d2: f64 = acc.sum_d2.iter().sum();
+        self.mean = k + sum_d / n;
+        self.m2 = (sum_d2 - sum_d * sum_d / n).max(0.0);
     }
 
     /// Combines two partials (Chan, Golub and LeVeque's pairwise update for
