@@ -28,8 +28,12 @@ impl CliError {
                 let mut line = e.to_string();
                 let mut source = e.source();
                 while let Some(s) = source {
-                    line.push_str(": ");
-                    line.push_str(&s.to_string());
+                    // Some messages already end with their source's text.
+                    let text = s.to_string();
+                    if !line.ends_with(&text) {
+                        line.push_str(": ");
+                        line.push_str(&text);
+                    }
                     source = s.source();
                 }
                 eprintln!("mmarray: error: {line}");

@@ -5,12 +5,18 @@
 //! thin layer over the `mmarray` library. Errors print as one line on stderr;
 //! the exit code is 1 for bad input and 2 for bad usage.
 
+mod arrayprint;
+mod canvas;
 mod common;
 mod convert;
 mod create;
 mod demo;
 mod info;
+mod plot;
+mod render;
+mod show;
 mod sidecar;
+mod slice;
 mod stats;
 
 use std::process::ExitCode;
@@ -39,6 +45,10 @@ enum Command {
     Convert(convert::Args),
     /// Create, fill, flush, reopen and summarise an array, with timings.
     Demo(demo::Args),
+    /// Print an array, or a slice of it, as numpy prints arrays.
+    Show(show::Args),
+    /// Draw a 1-D array (or slice) as a line plot, a 2-D one as a heatmap, into a PNG.
+    Plot(plot::Args),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +68,8 @@ fn main() -> ExitCode {
         Command::Sidecar(args) => sidecar::run(args),
         Command::Convert(args) => convert::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Show(args) => show::run(args),
+        Command::Plot(args) => plot::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,525 @@
+//! `mmarray plot PATH -o OUT.png [--slice EXPR]`: a 1-D array (or slice)
+//! as a line plot, a 2-D one as a heatmap.
+//!
+//! This module owns the command and the one pass over the data that reduces
+//! a view of any size to what the picture can show:
+//!
+//! - 1-D: the minimum and maximum of each pixel column's share of the
+//!   points (or the points themselves when there are few), so that a
+//!   billion points cost one streaming pass and a few thousand numbers;
+//! - 2-D: the mean of each pixel's block of elements (or the elements
+//!   themselves when the array is smaller than the picture).
+//!
+//! Values are plotted as `f64`: booleans as 0/1, complex numbers as their
+//! magnitude. NaNs are skipped (gaps in a line, their own colour in a
+//! heatmap). The pass runs on all cores, a pixel column or row per task,
+//! with a progress bar for over 256 MiB. Drawing is [`crate::render`]'s.
+
+use std::path::{Path, PathBuf};
+
+use mmarray::{DynArray, Element, ElementType, Scalar, dispatch};
+use ndarray::{Array2, ArrayView, ArrayView1, ArrayView2, ArrayViewD, Dimension, Ix1, Ix2, s};
+use rayon::prelude::*;
+
+use crate::common::{CliError, progress_bar, usage};
+use crate::render;
+use crate::slice;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// A .npy file, a raw data file with a sidecar, or the sidecar.
+    path: PathBuf,
+    /// The PNG file to write (replaced if it exists).
+    #[arg(short, long, value_name = "OUT.png")]
+    output: PathBuf,
+    /// numpy basic indexing, as between the brackets of a[...], to pick a 1-D
+    /// or 2-D part of the array. Example: "0, :, 100:200".
+    #[arg(long, allow_hyphen_values = true, value_name = "EXPR")]
+    slice: Option<String>,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(320..=8192))]
+    width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(240..=8192))]
+    height: u32,
+}
+
+/// What the picture shows, reduced to its resolution.
+pub enum Reduced {
+    Line(LineData),
+    Heat(HeatData),
+}
+
+/// A 1-D array as points or per-pixel-column extremes.
+pub struct LineData {
+    /// How many elements the array has.
+    pub len: usize,
+    /// In index order. When `decimated`, each covers a run of elements
+    /// centred on `x`; otherwise each is one element (`min == max`).
+    pub columns: Vec<Column>,
+    pub decimated: bool,
+    pub stats: Acc,
+}
+
+/// The finite extremes of a run of elements at position `x`; NaN when the
+/// run has no finite value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Column {
+    pub x: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A 2-D array as a grid of block means (or the elements themselves).
+pub struct HeatData {
+    /// The array's shape.
+    pub rows: usize,
+    pub cols: usize,
+    /// One cell per block of elements: their mean; NaN when all are NaN.
+    pub grid: Array2<f64>,
+    pub stats: Acc,
+}
+
+/// Running summary of plotted values: finite extremes, finite-or-infinite
+/// sum and count (for means), NaN count.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Acc {
+    pub min: f64,
+    pub max: f64,
+    pub sum: f64,
+    pub count: u64,
+    pub nan: u64,
+    pub inf: u64,
+}
+
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            sum: 0.0,
+            count: 0,
+            nan: 0,
+            inf: 0,
+        }
+    }
+}
+
+impl Acc {
+    #[inline]
+    fn add(&mut self, v: f64) {
+        if v.is_nan() {
+            self.nan += 1;
+            return;
+        }
+        if v.is_finite() {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        } else {
+            self.inf += 1;
+        }
+        self.sum += v;
+        self.count += 1;
+    }
+
+    fn merge(&mut self, other: &Acc) {
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        self.sum += other.sum;
+        self.count += other.count;
+        self.nan += other.nan;
+        self.inf += other.inf;
+    }
+
+    /// The finite range, if any value was finite.
+    pub fn range(&self) -> Option<(f64, f64)> {
+        (self.min <= self.max).then_some((self.min, self.max))
+    }
+
+    /// The mean, NaN when every value was NaN.
+    fn mean(&self) -> f64 {
+        if self.count == 0 {
+            f64::NAN
+        } else {
+            self.sum / self.count as f64
+        }
+    }
+
+    /// The extremes as a column at `x` (NaN when nothing was finite).
+    fn column(&self, x: f64) -> Column {
+        match self.range() {
+            Some((min, max)) => Column { x, min, max },
+            None => Column {
+                x,
+                min: f64::NAN,
+                max: f64::NAN,
+            },
+        }
+    }
+}
+
+/// The value plotted for an element: bools 0/1, integers as the nearest
+/// `f64`, complex numbers by magnitude.
+#[inline(always)]
+fn plotted<T: Element>(x: T) -> f64 {
+    match x.to_scalar() {
+        Scalar::Int(i) => i as f64,
+        Scalar::Float(f) => f,
+        Scalar::Complex(re, im) => re.hypot(im),
+    }
+}
+
+/// Adds every element of `v`, in memory order (ndarray's `fold` walks
+/// contiguous runs as slices, whatever the layout).
+fn fold<T: Element, D: Dimension>(acc: &mut Acc, v: ArrayView<'_, T, D>) {
+    *acc = v.fold(*acc, |mut acc, &x| {
+        acc.add(plotted(x));
+        acc
+    });
+}
+
+/// The start of part `k` of `n` items split into `parts` nearly equal runs.
+fn split_point(k: usize, n: usize, parts: usize) -> usize {
+    (k as u128 * n as u128 / parts.max(1) as u128) as usize
+}
+
+/// Reduces a 1-D view to at most `columns` pixel columns (or its points,
+/// when there are no more than two per column).
+pub fn reduce_line<T: Element>(
+    v: ArrayView1<'_, T>,
+    columns: usize,
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> LineData {
+    let len = v.len();
+    if len <= 2 * columns {
+        let mut stats = Acc::default();
+        let columns = v
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| {
+                let mut one = Acc::default();
+                one.add(plotted(x));
+                stats.merge(&one);
+                one.column(i as f64)
+            })
+            .collect();
+        on_progress(len as u64);
+        return LineData {
+            len,
+            columns,
+            decimated: false,
+            stats,
+        };
+    }
+    let parts: Vec<(Column, Acc)> = (0..columns)
+        .into_par_iter()
+        .map(|c| {
+            let (lo, hi) = (
+                split_point(c, len, columns),
+                split_point(c + 1, len, columns),
+            );
+            let mut acc = Acc::default();
+            fold(&mut acc, v.slice(s![lo..hi]));
+            on_progress((hi - lo) as u64);
+            (acc.column((lo + hi - 1) as f64 / 2.0), acc)
+        })
+        .collect();
+    let mut stats = Acc::default();
+    parts.iter().for_each(|(_, acc)| stats.merge(acc));
+    LineData {
+        len,
+        columns: parts.into_iter().map(|(c, _)| c).collect(),
+        decimated: true,
+        stats,
+    }
+}
+
+/// Reduces a 2-D view to a grid of at most `rows` × `cols` block means.
+pub fn reduce_heat<T: Element>(
+    v: ArrayView2<'_, T>,
+    (rows, cols): (usize, usize),
+    on_progress: &(dyn Fn(u64) + Sync),
+) -> HeatData {
+    let (n_rows, n_cols) = v.dim();
+    let (g_rows, g_cols) = (n_rows.min(rows).max(1), n_cols.min(cols).max(1));
+    let grid_rows: Vec<Vec<Acc>> = (0..g_rows)
+        .into_par_iter()
+        .map(|gr| {
+            let mut cells = vec![Acc::default(); g_cols];
+            let (lo, hi) = (
+                split_point(gr, n_rows, g_rows),
+                split_point(gr + 1, n_rows, g_rows),
+            );
+            for (gc, cell) in cells.iter_mut().enumerate() {
+                let (c_lo, c_hi) = (
+                    split_point(gc, n_cols, g_cols),
+                    split_point(gc + 1, n_cols, g_cols),
+                );
+                fold(cell, v.slice(s![lo..hi, c_lo..c_hi]));
+            }
+            on_progress(((hi - lo) * n_cols) as u64);
+            cells
+        })
+        .collect();
+    let mut stats = Acc::default();
+    let mut grid = Array2::from_elem((g_rows, g_cols), f64::NAN);
+    for (r, cells) in grid_rows.iter().enumerate() {
+        for (c, cell) in cells.iter().enumerate() {
+            stats.merge(cell);
+            grid[[r, c]] = cell.mean();
+        }
+    }
+    HeatData {
+        rows: n_rows,
+        cols: n_cols,
+        grid,
+        stats,
+    }
+}
+
+/// What the title says about the data.
+pub struct Title {
+    /// The file name, with the slice in brackets if one was given.
+    pub name: String,
+    /// The dtype, or what was taken of it (`magnitude of complex64`).
+    pub what: String,
+    /// The plotted shape, as numpy writes it (`(1000,)`).
+    pub shape: String,
+    /// The name of what is drawn on the value axis or colour bar.
+    pub value: &'static str,
+}
+
+impl Title {
+    fn new(path: &Path, slice: Option<&str>, element: ElementType, shape: &[usize]) -> Title {
+        let file = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let name = match slice.map(str::trim) {
+            Some(s) if !s.is_empty() => format!("{file}[{s}]"),
+            _ => file,
+        };
+        let what = if element.is_complex() {
+            format!("magnitude of {element}")
+        } else if element == ElementType::Bool {
+            "bool as 0/1".to_string()
+        } else {
+            element.to_string()
+        };
+        let value = if element.is_complex() {
+            "|value|"
+        } else {
+            "value"
+        };
+        Title {
+            name,
+            what,
+            shape: numpy_shape(shape),
+            value,
+        }
+    }
+}
+
+impl std::fmt::Display for Title {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}  ·  {}  ·  shape {}",
+            self.name, self.what, self.shape
+        )
+    }
+}
+
+/// A shape as numpy writes it: `()`, `(7,)`, `(2, 3)`.
+fn numpy_shape(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    match dims.as_slice() {
+        [one] => format!("({one},)"),
+        _ => format!("({})", dims.join(", ")),
+    }
+}
+
+/// Reduces the view for the picture, or says why it cannot be plotted.
+fn reduce<T: Element>(view: ArrayViewD<'_, T>, size: (u32, u32)) -> Result<Reduced, CliError> {
+    let shape = view.shape().to_vec();
+    if view.is_empty() {
+        return Err(usage(format!(
+            "nothing to plot: the selected array, of shape {}, has no elements",
+            numpy_shape(&shape)
+        )));
+    }
+    let bar = progress_bar(view.len() as u64, T::TYPE.size(), false, "plot");
+    let progress = |n: u64| bar.inc(n);
+    let (area_w, area_h) = render::plot_area(size, view.ndim());
+    let reduced = match view.ndim() {
+        1 => {
+            let v = view
+                .into_dimensionality::<Ix1>()
+                .map_err(|e| usage(e.to_string()))?;
+            Reduced::Line(reduce_line(v, area_w, &progress))
+        }
+        2 => {
+            let v = view
+                .into_dimensionality::<Ix2>()
+                .map_err(|e| usage(e.to_string()))?;
+            Reduced::Heat(reduce_heat(v, (area_h, area_w), &progress))
+        }
+        0 => {
+            return Err(usage(
+                "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the selection is a \
+                 single value (0-D); leave one or two axes unindexed in --slice",
+            ));
+        }
+        n => {
+            return Err(usage(format!(
+                "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the array is {n}-D \
+                 with shape {}; pick a 1-D or 2-D part with --slice, e.g. --slice \"{}\"",
+                numpy_shape(&shape),
+                example_slice(n),
+            )));
+        }
+    };
+    bar.finish_and_clear();
+    Ok(reduced)
+}
+
+/// A slice that leaves the last two axes of an `n`-D array (`0, :, :`).
+fn example_slice(n: usize) -> String {
+    let mut items = vec!["0"; n.saturating_sub(2)];
+    items.extend([":", ":"]);
+    items.join(", ")
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let array = DynArray::open(&args.path)?;
+    let expr = args.slice.as_deref().unwrap_or("");
+    let size = (args.width, args.height);
+    let (reduced, shape) = dispatch!(&array, |a| {
+        let view = slice::apply(a.view(), expr).map_err(usage)?;
+        let shape = view.shape().to_vec();
+        (reduce(view, size)?, shape)
+    });
+    let title = Title::new(
+        &args.path,
+        args.slice.as_deref(),
+        array.element_type(),
+        &shape,
+    );
+    render::draw(&args.output, &reduced, &title, size)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array1, Array2, array};
+    use num_complex::Complex;
+
+    fn none(_: u64) {}
+
+    #[test]
+    fn small_lines_keep_every_point() {
+        let a = array![1.0f64, f64::NAN, 3.0];
+        let d = reduce_line(a.view(), 100, &none);
+        assert!(!d.decimated);
+        assert_eq!(d.len, 3);
+        assert_eq!(
+            d.columns[0],
+            Column {
+                x: 0.0,
+                min: 1.0,
+                max: 1.0
+            }
+        );
+        assert!(d.columns[1].min.is_nan());
+        assert_eq!(d.stats.range(), Some((1.0, 3.0)));
+        assert_eq!(d.stats.nan, 1);
+    }
+
+    #[test]
+    fn long_lines_keep_extremes_per_column() {
+        let a = Array1::from_iter((0..1000).map(|i| if i == 503 { 1e6 } else { i as f32 }));
+        let d = reduce_line(a.view(), 10, &none);
+        assert!(d.decimated);
+        assert_eq!(d.columns.len(), 10);
+        assert_eq!(
+            d.columns[0],
+            Column {
+                x: 49.5,
+                min: 0.0,
+                max: 99.0
+            }
+        );
+        assert_eq!(d.columns[5].max, 1e6);
+        assert_eq!(d.columns[9].min, 900.0);
+        assert_eq!(d.stats.range(), Some((0.0, 1e6)));
+        assert_eq!(d.stats.count, 1000);
+        // Strided and reversed views give the same extremes.
+        let rev = a.slice(s![..;-1]);
+        let d = reduce_line(rev, 10, &none);
+        assert_eq!(
+            d.columns[0],
+            Column {
+                x: 49.5,
+                min: 900.0,
+                max: 999.0
+            }
+        );
+    }
+
+    #[test]
+    fn all_nan_columns_are_gaps() {
+        let a = Array1::from_elem(100, f64::NAN);
+        let d = reduce_line(a.view(), 10, &none);
+        assert!(d.columns.iter().all(|c| c.min.is_nan() && c.max.is_nan()));
+        assert_eq!(d.stats.range(), None);
+        assert_eq!(d.stats.nan, 100);
+    }
+
+    #[test]
+    fn complex_and_bool_values() {
+        assert_eq!(plotted(Complex::new(3.0f32, 4.0)), 5.0);
+        assert_eq!(plotted(true), 1.0);
+        assert_eq!(plotted(false), 0.0);
+        assert_eq!(plotted(-7i16), -7.0);
+    }
+
+    #[test]
+    fn heat_blocks_are_means() {
+        let a = Array2::from_shape_fn((4, 6), |(r, c)| (r * 6 + c) as f64);
+        let d = reduce_heat(a.view(), (2, 3), &none);
+        assert_eq!(d.grid.dim(), (2, 3));
+        assert_eq!(d.grid[[0, 0]], (0.0 + 1.0 + 6.0 + 7.0) / 4.0);
+        assert_eq!(d.stats.range(), Some((0.0, 23.0)));
+        // Small arrays are kept as they are.
+        let d = reduce_heat(a.view(), (100, 100), &none);
+        assert_eq!(d.grid, a);
+        // Blocks of NaN stay NaN; NaNs elsewhere are left out of the mean.
+        let mut a = a;
+        a[[0, 0]] = f64::NAN;
+        a[[3, 5]] = f64::NAN;
+        a[[3, 4]] = f64::NAN;
+        let d = reduce_heat(a.view(), (4, 3), &none);
+        assert_eq!(d.grid[[0, 0]], 1.0);
+        assert!(d.grid[[3, 2]].is_nan());
+        assert_eq!(d.stats.nan, 3);
+    }
+
+    #[test]
+    fn titles() {
+        let t = Title::new(
+            Path::new("/tmp/x/a.npy"),
+            Some(" 0, : "),
+            ElementType::C64,
+            &[7],
+        );
+        assert_eq!(
+            t.to_string(),
+            "a.npy[0, :]  ·  magnitude of complex64  ·  shape (7,)"
+        );
+        let t = Title::new(Path::new("b.dat"), None, ElementType::Bool, &[2, 3]);
+        assert_eq!(t.to_string(), "b.dat  ·  bool as 0/1  ·  shape (2, 3)");
+        assert_eq!(example_slice(3), "0, :, :");
+        assert_eq!(numpy_shape(&[]), "()");
+        assert_eq!(numpy_shape(&[4, 5]), "(4, 5)");
+    }
+}
