@@ -233,7 +233,8 @@ fn draw_line(
         .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
         .map_err(draw_err)?;
     let x_fmt = |v: &f64| integer_label(*v);
-    let y_fmt = |v: &f64| number_label(*v);
+    let span = y_hi - y_lo;
+    let y_fmt = move |v: &f64| axis_label(*v, span);
     chart
         .configure_mesh()
         .bold_line_style(GRID_BOLD)
@@ -472,6 +473,13 @@ fn integer_label(v: f64) -> String {
     format!("{sign}{}", group(r.abs() as u64))
 }
 
+/// A tick label on a value axis spanning `span`. Tick positions come from
+/// repeated addition, so a tick meant to be 0 can arrive as -1.1e-16:
+/// anything within a billionth of the span is labelled 0.
+fn axis_label(v: f64, span: f64) -> String {
+    number_label(if v.abs() < span.abs() * 1e-9 { 0.0 } else { v })
+}
+
 /// A number in at most 6 significant digits, without trailing zeros:
 /// `0.3`, `12345.5`, `-2.5e-7`, `1.2346e9`.
 pub fn number_label(v: f64) -> String {
@@ -513,6 +521,13 @@ fn group(n: u64) -> String {
 mod tests {
     use super::*;
     use crate::plot::{Acc, Column};
+
+    #[test]
+    fn axis_labels_snap_rounding_noise_to_zero() {
+        assert_eq!(axis_label(-1.1102e-16, 1.5), "0");
+        assert_eq!(axis_label(0.2, 1.5), "0.2");
+        assert_eq!(axis_label(3e-12, 1e-9), "3e-12");
+    }
 
     #[test]
     fn number_labels() {
