@@ -8,7 +8,7 @@
 //! [`ByteOrder`].
 //!
 //! The Rust types that can be viewed in place implement [`Element`]. All of
-//! this is generated from **one table** ([`for_each_element_type!`]), so a new
+//! this is generated from **one table** ([`for_each_element_type!`](crate::for_each_element_type)), so a new
 //! element type is one line there and nowhere else.
 //!
 //! This module knows nothing of files; it only names and checks types.
