@@ -285,6 +285,21 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         &self.info
     }
 
+    /// If the length changed since the sidecar was written: flush the data,
+    /// then atomically rewrite the sidecar with the new shape. The one place
+    /// a growable array's length becomes durable (`flush`, `commit`, drop).
+    pub(crate) fn commit_length(&mut self) -> Result<()> {
+        if !self.uncommitted {
+            return Ok(());
+        }
+        M::flush(&self.map).at(&self.info.path, "flushing the mapping")?;
+        if let Some(sidecar) = &self.info.sidecar {
+            Sidecar::write(sidecar, &self.info.layout, &self.info.attrs)?;
+        }
+        self.uncommitted = false;
+        Ok(())
+    }
+
     fn dimension_mismatch<D: Dimension>(&self, found: usize) -> Error {
         Error::DimensionMismatch {
             path: self.info.path.clone(),
@@ -332,9 +347,6 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     /// dimensions.
     pub fn view_mut_dim<D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, T, D>> {
         let found = self.info.layout.ndim();
-        if D::NDIM.is_some_and(|n| n != found) {
-            return Err(self.dimension_mismatch::<D>(found));
-        }
         let path = self.info.path.clone();
         self.view_mut()
             .into_dimensionality::<D>()
@@ -371,7 +383,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// An I/O error from the operating system.
     pub fn flush(&mut self) -> Result<()> {
         if self.uncommitted {
-            return self.commit();
+            return self.commit_length();
         }
         self.map.flush().at(&self.info.path, "flushing the mapping")
     }
@@ -806,12 +818,7 @@ pub(crate) fn format_for_path(path: &Path) -> Format {
 /// `flush` to see them). Nothing else is flushed on drop.
 impl<T: Element, M: Mode> Drop for MappedArray<T, M> {
     fn drop(&mut self) {
-        if self.uncommitted
-            && M::flush(&self.map).is_ok()
-            && let Some(sidecar) = &self.info.sidecar
-        {
-            let _ = Sidecar::write(sidecar, &self.info.layout, &self.info.attrs);
-        }
+        let _ = self.commit_length();
     }
 }
 

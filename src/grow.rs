@@ -143,16 +143,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// I/O errors flushing or writing the sidecar; the length on disk is
     /// then the previous one.
     pub fn commit(&mut self) -> Result<()> {
-        self.map
-            .flush()
-            .at(&self.info.path, "flushing the mapping")?;
-        if self.uncommitted {
-            if let Some(sidecar) = &self.info.sidecar {
-                Sidecar::write(sidecar, &self.info.layout, &self.info.attrs)?;
-            }
-            self.uncommitted = false;
-        }
-        Ok(())
+        self.flush()
     }
 
     /// How many rows fit in the current mapping without growing the file.

@@ -43,6 +43,26 @@ pub fn has_magic(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
+/// Whether the open file `file` (at `path`) starts with the `.npy` magic.
+/// Reads from the start of the file, whatever its position.
+pub(crate) fn sniff(path: &Path, mut file: &File) -> Result<bool> {
+    file.seek(SeekFrom::Start(0))
+        .at(path, "reading the data file")?;
+    let mut magic = Vec::with_capacity(MAGIC.len());
+    file.take(MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .at(path, "reading the data file")?;
+    Ok(has_magic(&magic))
+}
+
+/// The error for a file that should be `.npy` but lacks the magic.
+pub(crate) fn missing_magic(path: &Path) -> Error {
+    Error::MalformedNpy {
+        path: path.to_path_buf(),
+        message: "missing the \\x93NUMPY magic".into(),
+    }
+}
+
 /// Reads and parses the header of the `.npy` file `file` (at `path`).
 pub(crate) fn read_header(path: &Path, mut file: &File) -> Result<Layout> {
     file.seek(SeekFrom::Start(0))
@@ -69,7 +89,7 @@ fn parse_preamble(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
         message,
     };
     if !has_magic(bytes) {
-        return Err(malformed("missing the \\x93NUMPY magic".into()));
+        return Err(missing_magic(path));
     }
     if bytes.len() < 8 {
         return Err(malformed("truncated before the format version".into()));

@@ -96,13 +96,8 @@ pub fn describe(
 ) -> Result<crate::ArrayInfo> {
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let layout = Layout::new(data_path, dtype, &dims, order, offset)?;
-    let mut file = crate::source::open_data_file(data_path, false)?;
-    let mut magic = Vec::new();
-    (&mut file)
-        .take(crate::npy::MAGIC.len() as u64)
-        .read_to_end(&mut magic)
-        .at(data_path, "reading the data file")?;
-    if crate::npy::has_magic(&magic) {
+    let file = crate::source::open_data_file(data_path, false)?;
+    if crate::npy::sniff(data_path, &file)? {
         return Err(Error::InvalidArgument {
             path: data_path.to_path_buf(),
             message: "this is a .npy file, which describes itself; it needs no sidecar".into(),

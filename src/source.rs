@@ -14,7 +14,6 @@
 //! This module reads files but never maps them.
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
@@ -129,12 +128,7 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)>
         return Ok((raw_info(data_path, path.to_path_buf(), sidecar), file));
     }
     let file = open_data_file(path, write)?;
-    let mut magic = Vec::with_capacity(npy::MAGIC.len());
-    (&file)
-        .take(npy::MAGIC.len() as u64)
-        .read_to_end(&mut magic)
-        .at(path, "reading the data file")?;
-    if npy::has_magic(&magic) {
+    if npy::sniff(path, &file)? {
         let layout = npy::read_header(path, &file)?;
         let info = ArrayInfo {
             path: path.to_path_buf(),
@@ -149,10 +143,7 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)>
     if crate::array::format_for_path(path) == Format::Npy && !sidecar_path.exists() {
         // Named like a .npy file, with no sidecar: the likely problem is the
         // content, so say that rather than ask for a sidecar.
-        return Err(Error::MalformedNpy {
-            path: path.to_path_buf(),
-            message: "missing the \\x93NUMPY magic".into(),
-        });
+        return Err(npy::missing_magic(path));
     }
     let sidecar = Sidecar::read(&sidecar_path)?;
     Ok((raw_info(path.to_path_buf(), sidecar_path, sidecar), file))
