@@ -52,6 +52,9 @@ fn scans(c: &mut Criterion) {
     group.bench_function("mapped lane sum", |b| {
         b.iter(|| lane_sum(black_box(mapped.as_slice())))
     });
+    group.bench_function("Vec Stats::compute", |b| {
+        b.iter(|| Stats::compute(black_box(&vec), |_| {}))
+    });
     group.bench_function("mapped Stats::compute", |b| {
         b.iter(|| Stats::compute(black_box(mapped.as_slice()), |_| {}))
     });
