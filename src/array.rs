@@ -17,7 +17,7 @@ use crate::dtype::{self, ByteOrder, DType, Element, Scalar};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::layout::{Layout, Order};
-use crate::mapping::{self, CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
+use crate::mapping::{self, Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 use crate::npy;
 use crate::sidecar::{self, Attrs, Sidecar};
 use crate::source::{self, ArrayInfo, Format};
@@ -230,6 +230,62 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         }
     }
 
+    /// Tells the kernel how the whole array is going to be accessed; see
+    /// [`Access`]. Advice changes speed, never what is read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the kernel rejects the advice (for example
+    /// [`Access::HugePages`] on a kernel without transparent huge pages).
+    pub fn advise(&self, access: Access) -> Result<()> {
+        self.advise_range(access, 0..self.len())
+    }
+
+    /// [`advise`](Self::advise) for the elements `range`, counted in memory
+    /// order (the order of [`as_slice`](Self::as_slice)). The kernel works
+    /// in pages, so the advice covers the pages that hold the range.
+    ///
+    /// ```
+    /// use mmarray::{Access, MappedArray};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("a.dat");
+    /// # MappedArray::<f64>::create(&path, &[1 << 20])?;
+    /// let a = MappedArray::<f64>::open(&path)?;
+    /// a.advise_range(Access::WillNeed, 0..4096)?; // start reading the head now
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if the range goes past the end of the
+    /// array, and as [`advise`](Self::advise).
+    pub fn advise_range(&self, access: Access, range: Range<usize>) -> Result<()> {
+        let (offset, len) = self.byte_range(range)?;
+        mapping::advise::<M>(&self.map, &self.info.path, access, offset, len)
+    }
+
+    /// Reads every page of the array into memory now (`MADV_POPULATE_READ`;
+    /// read-ahead on kernels before 5.14), so that later accesses do not
+    /// wait for the disk or take page faults. Takes time and memory in
+    /// proportion to the array: for arrays that fit in memory and will be
+    /// read whole, or before timing-sensitive work.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the kernel cannot read the pages in.
+    pub fn populate(&self) -> Result<()> {
+        let (offset, len) = self.byte_range(0..self.len())?;
+        mapping::populate::<M>(&self.map, &self.info.path, offset, len)
+    }
+
+    /// The offset and length in the mapping of the elements `range`.
+    fn byte_range(&self, range: Range<usize>) -> Result<(usize, usize)> {
+        self.check_range(&range)?;
+        let item = T::TYPE.size();
+        Ok((range.start * item, (range.end - range.start) * item))
+    }
+
     /// Dtype, shape, order and offset.
     pub fn layout(&self) -> &Layout {
         &self.info.layout
@@ -321,6 +377,58 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
             });
         }
         Ok(())
+    }
+}
+
+impl<T: Element, M: Shared> MappedArray<T, M> {
+    /// Drops the array's pages from this process's memory
+    /// (`MADV_DONTNEED`). The data is not lost: pages are read back from the
+    /// file (or the page cache) when next touched, and writes made through a
+    /// [`ReadWrite`] mapping stay in the file. Use it to keep the resident
+    /// memory of a scan over an array larger than RAM small, releasing what
+    /// is behind the cursor with [`release_range`](Self::release_range).
+    ///
+    /// Only read-only and read-write mappings have it: releasing a page of a
+    /// [`CopyOnWrite`] mapping would throw away the writes made to it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the kernel refuses.
+    pub fn release(&self) -> Result<()> {
+        self.release_range(0..self.len())
+    }
+
+    /// [`release`](Self::release) for the elements `range`, in memory order.
+    /// The kernel works in whole pages: the pages that hold the range are
+    /// released, including the parts of the first and last page outside it
+    /// (they too are read back when touched).
+    ///
+    /// ```
+    /// use mmarray::{Access, MappedArray};
+    ///
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("a.dat");
+    /// # MappedArray::<f32>::create(&path, &[1 << 22])?;
+    /// let a = MappedArray::<f32>::open(&path)?;
+    /// a.advise(Access::Sequential)?;
+    /// let mut total = 0.0f64;
+    /// let step = 1 << 20;
+    /// for start in (0..a.len()).step_by(step) {
+    ///     let end = (start + step).min(a.len());
+    ///     total += a.as_slice()[start..end].iter().map(|&x| x as f64).sum::<f64>();
+    ///     a.release_range(start..end)?; // resident memory stays at one step
+    /// }
+    /// # assert_eq!(total, 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if the range goes past the end of the
+    /// array, and as [`release`](Self::release).
+    pub fn release_range(&self, range: Range<usize>) -> Result<()> {
+        let (offset, len) = self.byte_range(range)?;
+        mapping::release::<M>(&self.map, &self.info.path, offset, len)
     }
 }
 
@@ -443,12 +551,6 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         Sidecar::write(sidecar, &self.info.layout, &attrs)?;
         self.info.attrs = attrs;
         Ok(())
-    }
-
-    fn byte_range(&self, range: Range<usize>) -> Result<(usize, usize)> {
-        self.check_range(&range)?;
-        let item = T::TYPE.size();
-        Ok((range.start * item, (range.end - range.start) * item))
     }
 }
 

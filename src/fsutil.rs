@@ -47,7 +47,21 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Replaces `path` with `contents` atomically: write a temporary file in the
 /// same directory, fsync it, rename it over `path`, fsync the directory.
+/// Survives a machine crash: afterwards `path` holds the old or the new
+/// contents.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+    replace(path, contents, true)
+}
+
+/// [`write_atomic`] without the fsyncs: every process (and this one, after a
+/// restart) sees the old or the new contents, never a mix, but after a
+/// machine crash the rename may be lost or reach the disk before other
+/// writes did.
+pub(crate) fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> Result<()> {
+    replace(path, contents, false)
+}
+
+fn replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
     let tmp = temp_path_for(path);
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -57,14 +71,19 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
             .at(&tmp, "creating a temporary file")?;
         file.write_all(contents)
             .at(&tmp, "writing a temporary file")?;
-        file.sync_all().at(&tmp, "syncing a temporary file")?;
+        if durable {
+            file.sync_all().at(&tmp, "syncing a temporary file")?;
+        }
         fs::rename(&tmp, path).at(path, "renaming a temporary file into place")
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result?;
-    sync_dir(parent_dir(path))
+    if durable {
+        sync_dir(parent_dir(path))?;
+    }
+    Ok(())
 }
 
 /// Removes `path`, treating "already gone" as success.

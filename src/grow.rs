@@ -17,6 +17,11 @@
 //! inside its recorded shape holds exactly what was written: rows appended
 //! since the last commit are simply not part of it.
 //!
+//! [`publish`](crate::MappedArray::publish) is the same atomic sidecar
+//! rewrite without the flush and the fsyncs: consistent after this process
+//! crashes or is killed (the rows are in the page cache before the sidecar
+//! names them), at memory speed, but not durable against a machine crash.
+//!
 //! # Shrinking and other processes
 //!
 //! [`resize`](crate::MappedArray::resize) to fewer rows truncates the file,
@@ -144,6 +149,51 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// then the previous one.
     pub fn commit(&mut self) -> Result<()> {
         self.flush()
+    }
+
+    /// Publishes the current length without waiting for the disk: atomically
+    /// rewrites the sidecar, with no `msync` and no `fsync`.
+    ///
+    /// Other processes that open the array from then on see the new rows,
+    /// and if this process crashes or is killed, the array reopens with
+    /// them, each holding what was written: rows written through a shared
+    /// mapping are in the page cache before the sidecar is renamed. What it
+    /// does not survive is a machine crash or power loss, after which the
+    /// sidecar may have reached the disk before the rows. Call it after each
+    /// batch of appends for process-crash consistency at memory speed, and
+    /// [`commit`](Self::commit) (which also flushes) where the rows must
+    /// survive a machine crash.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::Array2;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<f32>::create(&path, &[0, 4])?;
+    /// for batch in 0..10 {
+    ///     a.append(&Array2::from_elem((100, 4), batch as f32))?;
+    ///     a.publish()?; // readers opening now see every finished batch
+    /// }
+    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[1000, 4]);
+    /// a.commit()?; // and now they survive a power cut
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// I/O errors writing the sidecar; the published length is then the
+    /// previous one.
+    pub fn publish(&mut self) -> Result<()> {
+        if !self.uncommitted {
+            return Ok(());
+        }
+        match &self.info.sidecar {
+            Some(sidecar) => Sidecar::write_unsynced(sidecar, &self.info.layout, &self.info.attrs),
+            None => Ok(()),
+        }
+        // `uncommitted` stays set: the length is published, not durable,
+        // until `commit` or `flush`.
     }
 
     /// How many rows fit in the current mapping without growing the file.

@@ -62,6 +62,8 @@ pub mod grow;
 pub mod layout;
 pub mod mapping;
 pub mod npy;
+#[cfg(feature = "parallel")]
+pub mod parallel;
 mod read;
 mod shard;
 pub mod sidecar;
@@ -75,7 +77,7 @@ pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar}
 pub use dynamic::DynArray;
 pub use error::{Error, Result};
 pub use layout::{Layout, Order};
-pub use mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite, Writable};
+pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 pub use read::read_array;
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};

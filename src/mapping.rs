@@ -12,8 +12,11 @@
 //! for views, flushing and metadata is written once; only methods that make
 //! sense for a mode exist on it.
 //!
+//! It also owns access advice ([`Access`], passed to the kernel with
+//! `madvise`) and the release of mapped pages ([`Shared`] modes only).
+//!
 //! This is the only module with `unsafe` code: the three calls that create a
-//! mapping. Each checks, on the same open file handle, that the file holds
+//! mapping, and the one that releases pages. Each checks, on the same open file handle, that the file holds
 //! every byte it maps, so no access through the mapping can fault at the
 //! time of mapping. What no check can prevent is another program shrinking the
 //! file afterwards; see [`MappedArray`](crate::MappedArray#safety).
@@ -23,7 +26,7 @@ use std::io;
 use std::ops::Deref;
 use std::path::Path;
 
-use memmap2::{Mmap, MmapMut, MmapOptions};
+use memmap2::{Advice, Mmap, MmapMut, MmapOptions, UncheckedAdvice};
 
 use crate::error::{Error, IoContext, Result};
 use crate::layout::Layout;
@@ -52,6 +55,134 @@ pub trait Mode: sealed::Sealed + Send + Sync + 'static {
     /// mappings that never write to the file).
     #[doc(hidden)]
     fn flush(map: &Self::Map) -> io::Result<()>;
+
+    /// Passes `advice` for `len` bytes from `offset` of the mapping.
+    #[doc(hidden)]
+    fn advise(map: &Self::Map, advice: Advice, offset: usize, len: usize) -> io::Result<()>;
+}
+
+/// Modes whose pages are the file's pages: [`ReadOnly`] and [`ReadWrite`]
+/// (shared mappings). Only these can [release](crate::MappedArray::release)
+/// pages: a released page is read back from the file on the next access,
+/// with the same bytes. A [`CopyOnWrite`] page that was written exists
+/// nowhere else, and releasing it would silently undo the writes, so the
+/// method does not exist there:
+///
+/// ```compile_fail
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("a.dat");
+/// # mmarray::MappedArray::<f32>::create(&path, &[2]).unwrap();
+/// let mut a = mmarray::MappedArray::<f32>::open_copy(&path).unwrap();
+/// a.as_slice_mut()[0] = 1.0;
+/// a.release().unwrap(); // no `release` on a copy-on-write mapping
+/// ```
+pub trait Shared: Mode {
+    /// Drops `len` bytes from `offset` of the mapping from this process's
+    /// memory.
+    #[doc(hidden)]
+    fn release(map: &Self::Map, offset: usize, len: usize) -> io::Result<()>;
+}
+
+/// How a program is going to touch a mapped array: advice to the kernel,
+/// which reads ahead, keeps or drops pages accordingly (`madvise`). Advice
+/// never changes what a view reads, only how fast.
+///
+/// ```
+/// use mmarray::{Access, MappedArray};
+///
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("a.dat");
+/// # MappedArray::<f32>::create(&path, &[1 << 20])?;
+/// let a = MappedArray::<f32>::open(&path)?;
+/// a.advise(Access::Sequential)?; // one pass, front to back
+/// let total: f32 = a.as_slice().iter().sum();
+/// # assert_eq!(total, 0.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Access {
+    /// No particular pattern: the kernel's default read-ahead.
+    Normal,
+    /// Front to back, once: read ahead aggressively and drop pages soon
+    /// after they are read (`MADV_SEQUENTIAL`).
+    Sequential,
+    /// Scattered single elements: no read-ahead (`MADV_RANDOM`).
+    Random,
+    /// Will be read soon: start reading it in now, in the background
+    /// (`MADV_WILLNEED`).
+    WillNeed,
+    /// Back the mapping with transparent huge pages where the file system
+    /// and kernel allow it (`MADV_HUGEPAGE`): fewer page faults and TLB
+    /// misses for large scans. Anonymous and tmpfs memory mostly; an error
+    /// on kernels built without transparent huge pages.
+    HugePages,
+    /// Undo [`HugePages`](Access::HugePages) (`MADV_NOHUGEPAGE`).
+    NoHugePages,
+}
+
+impl Access {
+    fn advice(self) -> Advice {
+        match self {
+            Access::Normal => Advice::Normal,
+            Access::Sequential => Advice::Sequential,
+            Access::Random => Advice::Random,
+            Access::WillNeed => Advice::WillNeed,
+            Access::HugePages => Advice::HugePage,
+            Access::NoHugePages => Advice::NoHugePage,
+        }
+    }
+}
+
+/// Passes `access` for `len` bytes from `offset` of `map`; nothing to do
+/// for an empty range.
+pub(crate) fn advise<M: Mode>(
+    map: &M::Map,
+    path: &Path,
+    access: Access,
+    offset: usize,
+    len: usize,
+) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    M::advise(map, access.advice(), offset, len)
+        .map_err(|source| Error::io(path, "advising the kernel on the mapping", source))
+}
+
+/// Faults in `len` bytes from `offset` of `map` for reading
+/// (`MADV_POPULATE_READ`), or on kernels older than 5.14 asks for them to
+/// be read ahead (`MADV_WILLNEED`).
+pub(crate) fn populate<M: Mode>(
+    map: &M::Map,
+    path: &Path,
+    offset: usize,
+    len: usize,
+) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    M::advise(map, Advice::PopulateRead, offset, len)
+        .or_else(|e| match e.kind() {
+            // EINVAL: a kernel that does not know the advice.
+            io::ErrorKind::InvalidInput => M::advise(map, Advice::WillNeed, offset, len),
+            _ => Err(e),
+        })
+        .map_err(|source| Error::io(path, "populating the mapping", source))
+}
+
+/// Releases `len` bytes from `offset` of `map` from this process's memory;
+/// nothing to do for an empty range.
+pub(crate) fn release<M: Shared>(
+    map: &M::Map,
+    path: &Path,
+    offset: usize,
+    len: usize,
+) -> Result<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    M::release(map, offset, len).map_err(|source| Error::io(path, "releasing mapped pages", source))
 }
 
 /// Modes that hand out mutable views: [`ReadWrite`] and [`CopyOnWrite`].
@@ -84,6 +215,10 @@ impl Mode for ReadOnly {
         Ok(())
     }
 
+    fn advise(map: &Mmap, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+        map.advise_range(advice, offset, len)
+    }
+
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<Mmap> {
         // SAFETY: the only caller, `map_unlocked`, runs after its callers
         // checked, under a lock they hold on this same handle, that the file
@@ -104,6 +239,10 @@ impl Mode for ReadWrite {
         map.flush()
     }
 
+    fn advise(map: &MmapMut, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+        map.advise_range(advice, offset, len)
+    }
+
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<MmapMut> {
         // SAFETY: as for `ReadOnly`; the file was opened read-write, which a
         // shared writable mapping requires.
@@ -120,6 +259,10 @@ impl Mode for CopyOnWrite {
         Ok(())
     }
 
+    fn advise(map: &MmapMut, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+        map.advise_range(advice, offset, len)
+    }
+
     fn map_file(options: &MmapOptions, file: &File) -> io::Result<MmapMut> {
         // SAFETY: as for `ReadOnly`. A private mapping never writes to the
         // file, so a read-only handle suffices.
@@ -129,6 +272,26 @@ impl Mode for CopyOnWrite {
 
 impl Writable for ReadWrite {}
 impl Writable for CopyOnWrite {}
+
+impl Shared for ReadOnly {
+    fn release(map: &Mmap, offset: usize, len: usize) -> io::Result<()> {
+        // SAFETY: `MADV_DONTNEED` on a shared file mapping only unmaps the
+        // pages from this process: the next access faults them back in from
+        // the page cache, which is the file, so every view keeps reading
+        // the file's bytes, as before the call. memmap2 checks the range
+        // against the mapping.
+        unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) }
+    }
+}
+
+impl Shared for ReadWrite {
+    fn release(map: &MmapMut, offset: usize, len: usize) -> io::Result<()> {
+        // SAFETY: as for `ReadOnly`. Pages written through a shared mapping
+        // are the page cache's pages: unmapping them keeps the writes, which
+        // reach the file as usual and are read back on the next access.
+        unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) }
+    }
+}
 
 /// Maps exactly the bytes of `layout` in `file` (read from `path`), after
 /// taking a shared lock on the file and checking that it is long enough.

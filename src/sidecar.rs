@@ -247,9 +247,16 @@ impl Sidecar {
         String::from_utf8(buf).unwrap_or_default()
     }
 
-    /// Writes the sidecar for `layout` and `attrs` to `path` atomically.
+    /// Writes the sidecar for `layout` and `attrs` to `path` atomically and
+    /// durably.
     pub(crate) fn write(path: &Path, layout: &Layout, attrs: &Attrs) -> Result<()> {
         fsutil::write_atomic(path, Sidecar::to_json(layout, attrs).as_bytes())
+    }
+
+    /// [`write`](Self::write) without fsync: atomic for every process, not
+    /// durable against a machine crash.
+    pub(crate) fn write_unsynced(path: &Path, layout: &Layout, attrs: &Attrs) -> Result<()> {
+        fsutil::write_atomic_unsynced(path, Sidecar::to_json(layout, attrs).as_bytes())
     }
 }
 

@@ -21,20 +21,35 @@
 //!
 //! The array is visited in memory order in chunks of [`CHUNK_ELEMENTS`],
 //! split across cores with rayon when the `parallel` feature is on. Memory
-//! use is constant whatever the array's size.
+//! use is constant whatever the array's size: [`Stats::of_path`] advises the
+//! kernel that it reads sequentially and, for arrays over 1 GiB, releases
+//! the pages behind it as it goes, so even an array larger than RAM is
+//! scanned with a resident set of about 64 MiB.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use std::ops::Range;
 use std::path::Path;
 
 use crate::dtype::{self, ByteOrder, DType, Element, ElementType, Scalar};
 use crate::error::{Error, Result};
-use crate::mapping::{self, ReadOnly};
+use crate::mapping::{self, Access, ReadOnly};
 use crate::source;
 
-/// Elements per chunk: 32 Ki, small enough to stay in L2 cache between a
-/// chunk's two passes.
+/// Elements per chunk: 32 Ki. Chunks are the unit of parallel work and of
+/// progress reports.
 pub const CHUNK_ELEMENTS: usize = 32 << 10;
+
+/// Bytes [`Stats::of_path`] works through at a time: 64 MiB, a whole number
+/// of chunks of every element size.
+const WINDOW_BYTES: usize = 64 << 20;
+
+/// Arrays larger than this (1 GiB) have each window's pages released from
+/// the process's memory once the window is done, so that the resident set
+/// of a scan stays at about one window however large the array (even
+/// larger than RAM). Smaller arrays keep their pages mapped: releasing
+/// costs a little time and buys nothing there.
+const RELEASE_ABOVE: usize = 1 << 30;
 
 /// Summary statistics of an array. See the [module docs](self) for the
 /// semantics.
@@ -105,11 +120,21 @@ impl Stats {
     pub fn of_path(path: impl AsRef<Path>, progress: impl Fn(usize) + Sync) -> Result<Stats> {
         let (info, file) = source::open_source(path.as_ref(), false)?;
         let map = mapping::map_layout::<ReadOnly>(&file, &info.path, &info.layout)?;
+        // Advice is a hint: a kernel that ignores it reads the same bytes.
+        let _ = mapping::advise::<ReadOnly>(&map, &info.path, Access::Sequential, 0, map.len());
+        let release_behind = map.len() > RELEASE_ABOVE;
+        let done = |range: Range<usize>| {
+            if release_behind {
+                // As above: failing to release costs memory, never data.
+                let _ = mapping::release::<ReadOnly>(&map, &info.path, range.start, range.len());
+            }
+        };
         let dtype = info.layout.dtype();
         crate::dispatch_type!(dtype.element_type(), |T| Stats::of_bytes::<T>(
             &map,
             dtype.byte_order(),
-            &progress
+            &progress,
+            &done
         ))
         .map_err(|index| Error::InvalidBool {
             path: info.path.clone(),
@@ -120,29 +145,46 @@ impl Stats {
 
     /// Statistics of elements stored as `bytes` in `byte_order`; `Err` holds
     /// the index of an invalid bool.
+    ///
+    /// Works through [`WINDOW_BYTES`] at a time, each window split across
+    /// cores, and calls `done` with each window's byte range when it is
+    /// finished. Native, aligned windows are reduced in place; others are
+    /// decoded chunk by chunk into a small buffer.
     fn of_bytes<T: Element>(
         bytes: &[u8],
         byte_order: ByteOrder,
         progress: &(impl Fn(usize) + Sync),
+        done: &dyn Fn(Range<usize>),
     ) -> Result<Stats, usize> {
         let native = DType::new(T::TYPE, byte_order).is_native();
-        if native && let Some(elements) = T::cast_bytes(bytes) {
-            return Ok(Stats::compute(elements, progress));
-        }
-        if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, bytes) {
-            return Err(index);
-        }
         let chunk_bytes = CHUNK_ELEMENTS * T::TYPE.size();
-        let chunk = |c: &[u8]| {
-            let mut elements = Vec::with_capacity(CHUNK_ELEMENTS);
-            // Bool bytes were validated above, so decoding cannot fail.
-            let _ = dtype::decode_into::<T>(c, byte_order, &mut elements);
-            let partial = Partial::of(&elements);
-            progress(elements.len());
+        let in_place = |c: &[T]| {
+            let partial = Partial::of(c);
+            progress(c.len());
             partial
         };
-        Ok(reduce_chunks(bytes, chunk_bytes, chunk)
-            .finish::<T>((bytes.len() / T::TYPE.size()) as u64))
+        let decoded = |c: &[u8]| {
+            let mut elements = Vec::with_capacity(CHUNK_ELEMENTS);
+            // Bool bytes were validated first, so decoding cannot fail.
+            let _ = dtype::decode_into::<T>(c, byte_order, &mut elements);
+            in_place(&elements)
+        };
+        let mut total = Partial::default();
+        for (w, window) in bytes.chunks(WINDOW_BYTES).enumerate() {
+            let start = w * WINDOW_BYTES;
+            let partial = match T::cast_bytes(window).filter(|_| native) {
+                Some(elements) => reduce_chunks(elements, CHUNK_ELEMENTS, in_place),
+                None => {
+                    if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, window) {
+                        return Err(start + index);
+                    }
+                    reduce_chunks(window, chunk_bytes, decoded)
+                }
+            };
+            total = Partial::merge(total, partial);
+            done(start..start + window.len());
+        }
+        Ok(total.finish::<T>((bytes.len() / T::TYPE.size()) as u64))
     }
 }
 
