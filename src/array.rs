@@ -92,6 +92,9 @@ pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
     pub(crate) info: ArrayInfo,
     /// The length (axis 0) changed since the sidecar was last written.
     pub(crate) uncommitted: bool,
+    /// Growth has reserved disk space up to this byte of the file (at least
+    /// the array's end): rows written below it cannot find the disk full.
+    pub(crate) reserved_end: u64,
     _element: PhantomData<T>,
 }
 
@@ -185,6 +188,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         Ok(MappedArray {
             map,
             file,
+            reserved_end: info.layout.end(),
             info,
             uncommitted: false,
             _element: PhantomData,
