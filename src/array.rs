@@ -821,6 +821,16 @@ impl CreateOptions {
             Ok(file)
         };
         let file = if self.overwrite {
+            // Only a file is replaced: renaming over a directory would fail
+            // late, after the old sidecar was removed.
+            if let Ok(meta) = fs::symlink_metadata(path)
+                && meta.is_dir()
+            {
+                return Err(Error::InvalidArgument {
+                    path: path.to_path_buf(),
+                    message: "is a directory, not an array; refusing to replace it".into(),
+                });
+            }
             // Refuse while anyone maps the old file (held until the rename).
             let _old = mapping::lock_existing_exclusive(path, "replaced")?;
             // Build under a temporary name and rename into place: even a
