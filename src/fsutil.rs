@@ -53,6 +53,14 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
 
 /// Replaces `path` with `contents` atomically: write a temporary file in the
 /// same directory, fsync it, rename it over `path`, fsync the directory.
+///
+/// A process killed between creating the temporary file and renaming it
+/// leaves the temporary file behind. Such strays are harmless and left
+/// alone: hidden (`.name.tmp-<pid>-<n>-<nanos>`), never read by `open`,
+/// skipped by `Store::list`, and unique, so never reused; deleting one is
+/// safe once its writer is gone. Removing them automatically would need to
+/// tell a dead writer's file from a live one's (another process may be
+/// between the same two steps), which nothing in the name can.
 pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     let tmp = temp_path_for(path);
     let result = (|| {
