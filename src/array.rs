@@ -92,6 +92,9 @@ pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
     pub(crate) info: ArrayInfo,
     /// The length (axis 0) changed since the sidecar was last written.
     pub(crate) uncommitted: bool,
+    /// Growth has reserved disk space up to this byte of the file (at least
+    /// the array's end): rows written below it cannot find the disk full.
+    pub(crate) reserved_end: u64,
     _element: PhantomData<T>,
 }
 
@@ -185,6 +188,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         Ok(MappedArray {
             map,
             file,
+            reserved_end: info.layout.end(),
             info,
             uncommitted: false,
             _element: PhantomData,
@@ -578,10 +582,11 @@ pub struct CreateOptions {
     attrs: Attrs,
     format: Option<Format>,
     byte_order: Option<ByteOrder>,
+    preallocate: bool,
 }
 
 impl CreateOptions {
-    /// C order, no overwriting, no attrs, format from the file name.
+    /// C order, no overwriting, no attrs, format from the file name, sparse.
     pub fn new() -> Self {
         Self::default()
     }
@@ -623,11 +628,65 @@ impl CreateOptions {
         self
     }
 
+    /// Whether to reserve the array's disk space when it is created (default
+    /// `false`: the data file is sparse).
+    ///
+    /// A new array is normally a sparse file: creating it is O(1) and it
+    /// takes no disk space until written. The space is then found page by
+    /// page as the mapping is first written, and a write that finds the disk
+    /// full (or a quota used up) has no way to report an error: the kernel
+    /// kills the process with `SIGBUS`. With `preallocate(true)` the file
+    /// system allocates every byte of the array before
+    /// [`create`](Self::create) returns (`fallocate(2)`), so a disk that
+    /// cannot hold the array is an [`Error::Io`] from `create`, naming the
+    /// file, whose [`source`](std::error::Error::source) has
+    /// [`ErrorKind::StorageFull`](std::io::ErrorKind::StorageFull) (or
+    /// [`FileTooLarge`](std::io::ErrorKind::FileTooLarge) past a file-size
+    /// limit), and no array is left at the path; with
+    /// [`overwrite`](Self::overwrite), the old array is left as it was.
+    ///
+    /// **Use it** when the array will be written in full and the disk may
+    /// fill up (shared disks, quotas, long jobs): the failure comes at
+    /// create time, not as a crash hours into filling the array. **Leave it
+    /// off** for arrays that stay mostly zero or are written sparsely.
+    ///
+    /// **Costs:** the space is taken at once (`du` counts the whole array).
+    /// Creating stays fast where the file system implements `fallocate`
+    /// (ext4, XFS, btrfs, tmpfs, NFS 4.2) and takes O(size) time elsewhere
+    /// (other file systems and operating systems), where zeros are written
+    /// instead. On copy-on-write file systems (ZFS, btrfs snapshots) and
+    /// with compression, no preallocation can promise room for later
+    /// overwrites.
+    ///
+    /// Growing an array ([`append`](MappedArray::append),
+    /// [`resize`](MappedArray::resize)) always reserves the rows it is
+    /// about to write, with or without this option (see
+    /// [`grow`](crate::grow#full-disks)). [`write`](Self::write) and
+    /// non-zero fills of [`create_filled`](Self::create_filled) write every
+    /// byte, which allocates it and reports a full disk as an error anyway.
+    ///
+    /// ```
+    /// use mmarray::CreateOptions;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut a = CreateOptions::new()
+    ///     .preallocate(true)
+    ///     .create::<f64>(dir.path().join("dense.dat"), &[1000, 8])?;
+    /// a.view_mut().fill(1.0); // cannot find the disk full now
+    /// a.flush()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
+        self.preallocate = preallocate;
+        self
+    }
+
     /// Creates a zero-filled array of `shape` at `path` and maps it
     /// read-write.
     ///
     /// The data file is created sparse at its full size (it takes no disk
-    /// space until written), and for a raw file the sidecar is written last,
+    /// space until written; see [`preallocate`](Self::preallocate) to
+    /// reserve the space instead), and for a raw file the sidecar is written last,
     /// atomically, so an interrupted create never leaves a sidecar describing
     /// a file that is not there.
     ///
@@ -637,7 +696,8 @@ impl CreateOptions {
     /// overwriting was not asked for; [`Error::ShapeOverflow`] or
     /// [`Error::TooManyDimensions`] for a shape that cannot be mapped;
     /// [`Error::NonNativeByteOrder`] if a non-native
-    /// [`byte_order`](Self::byte_order) was set; I/O errors.
+    /// [`byte_order`](Self::byte_order) was set; I/O errors, among them
+    /// a full disk or a file-size limit when preallocating.
     pub fn create<T: Element>(
         &self,
         path: impl AsRef<Path>,
@@ -652,8 +712,7 @@ impl CreateOptions {
             });
         }
         let (info, file) = self.create_file(path, dtype, shape, |file, layout| {
-            file.set_len(layout.end())
-                .at(path, "setting the data file's length")
+            self.size_data_file(file, path, layout)
         })?;
         MappedArray::map_opened(info, file)
     }
@@ -666,6 +725,23 @@ impl CreateOptions {
     /// Whether overwriting was asked for.
     pub(crate) fn overwrites(&self) -> bool {
         self.overwrite
+    }
+
+    /// Gives a new, zero-filled data file (holding at most its header) its
+    /// full length: sparse, or with the array's bytes allocated first when
+    /// preallocating (errors name `path`, the file the user asked for).
+    fn size_data_file(&self, file: &File, path: &Path, layout: &Layout) -> Result<()> {
+        if self.preallocate {
+            fsutil::allocate(
+                file,
+                path,
+                layout.offset(),
+                layout.nbytes() as u64,
+                "reserving disk space for the array (preallocate)",
+            )?;
+        }
+        file.set_len(layout.end())
+            .at(path, "setting the data file's length")
     }
 
     /// Creates an array of `dtype` (any byte order) and `shape` at `path`
@@ -700,9 +776,7 @@ impl CreateOptions {
             || fill == Scalar::Complex(0.0, 0.0);
         let (info, _file) = self.create_file(path, dtype, shape, |file, layout| {
             if is_zero {
-                return file
-                    .set_len(layout.end())
-                    .at(path, "setting the data file's length");
+                return self.size_data_file(file, path, layout);
             }
             let mut chunk = Vec::with_capacity(64 << 10);
             crate::dispatch_type!(dtype.element_type(), |T| {
@@ -849,6 +923,16 @@ impl CreateOptions {
             Ok(file)
         };
         let file = if self.overwrite {
+            // Only a file is replaced: renaming over a directory would fail
+            // late, after the old sidecar was removed.
+            if let Ok(meta) = fs::symlink_metadata(path)
+                && meta.is_dir()
+            {
+                return Err(Error::InvalidArgument {
+                    path: path.to_path_buf(),
+                    message: "is a directory, not an array; refusing to replace it".into(),
+                });
+            }
             // Refuse while anyone maps the old file (held until the rename).
             let _old = mapping::lock_existing_exclusive(path, "replaced")?;
             // Build under a temporary name and rename into place: even a

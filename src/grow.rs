@@ -30,12 +30,35 @@
 //! [`Error::Busy`] while any other mapping (in this process or another)
 //! exists. Growing needs no exclusive lock: other mappings of the shorter
 //! file stay valid.
+//!
+//! # Full disks
+//!
+//! The file grows sparse, but before rows are written into the new space,
+//! the disk blocks under them are reserved (`fallocate(2)`, or writing zeros
+//! where the file system has no `fallocate`). Without that, a write through
+//! the mapping into a sparse page of a full disk could not fail: the kernel
+//! would kill the process with `SIGBUS`. With it, a full disk, a quota or a
+//! file-size limit (`ulimit -f`) makes `append` or `resize` return an
+//! [`Error::Io`] naming the file, and the array keeps the rows it had.
+//!
+//! This is always on, whatever [`CreateOptions::preallocate`] said: appends
+//! write the new rows at once, so the space would be taken a moment later
+//! anyway. It costs one `fallocate` call per MiB appended (tens of
+//! microseconds, against the milliseconds it takes to write the MiB), and
+//! takes disk space only for the rows written plus at most 1 MiB ahead,
+//! never for the whole geometric capacity, which stays sparse. Where zeros
+//! must be written instead, the new space is written twice. When doubling
+//! the capacity would pass a file-size limit, the file grows by exactly the
+//! rows asked for, so appends go on right up to the limit.
+//!
+//! [`CreateOptions::preallocate`]: crate::CreateOptions::preallocate
 
 use ndarray::{ArrayBase, Data, Dimension};
 
 use crate::array::MappedArray;
 use crate::dtype::Element;
 use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
 use crate::layout::{Layout, Order};
 use crate::mapping::{self, ReadWrite};
 use crate::sidecar::Sidecar;
@@ -71,7 +94,9 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [`Error::ShapeMismatch`] if the rows' other extents differ;
     /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
     /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
-    /// growing the file.
+    /// growing the file or reserving disk space for the rows (a full disk:
+    /// see [Full disks](crate::grow#full-disks)). After an error the array
+    /// holds the rows it had before the call.
     pub fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
     where
         S: Data<Elem = T>,
@@ -272,7 +297,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     }
 
     /// Makes the mapping hold at least `rows` rows, growing the file
-    /// geometrically (sparse) and remapping when it does not.
+    /// geometrically (sparse) and remapping when it does not, and reserves
+    /// disk space for all of them.
     fn reserve_rows(&mut self, rows: usize) -> Result<()> {
         let row_bytes = self.row_len() * T::TYPE.size();
         let needed = rows
@@ -281,9 +307,16 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             .ok_or_else(|| self.overflow(rows))?;
         // Validates the shape as a whole (offset + size within u64 too).
         self.layout_with_rows(rows)?;
-        if needed <= self.map.len() {
-            return Ok(());
+        if needed > self.map.len() {
+            self.grow_mapping(needed, row_bytes)?;
         }
+        // Within u64: the layout with `rows` rows was validated above.
+        self.reserve_disk(self.info.layout.offset() + needed as u64)
+    }
+
+    /// Grows the file (sparse) and the mapping to hold `needed` bytes of
+    /// rows of `row_bytes` (not zero) each, doubling the capacity.
+    fn grow_mapping(&mut self, needed: usize, row_bytes: usize) -> Result<()> {
         let path = self.info.path.clone();
         let offset = self.info.layout.offset();
         let have = self.bytes_after_offset()?;
@@ -292,16 +325,51 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             .max(self.map.len().saturating_mul(2))
             .max(MIN_GROWTH_BYTES)
             .min(isize::MAX as usize);
-        // Rows of zero bytes need no capacity and returned above, so
-        // `row_bytes` is not zero here.
-        let target = target / row_bytes * row_bytes;
-        if have < target {
-            self.file
-                .set_len(offset + target as u64)
-                .at(&path, "growing the data file")?;
+        let mut target = target / row_bytes * row_bytes;
+        if have < target
+            && let Err(e) = self.file.set_len(offset + target as u64)
+        {
+            // A file-size limit may leave room for the rows but not for the
+            // doubled capacity: then grow by exactly what is needed.
+            if needed.max(have) >= target {
+                return Err(Error::io(&path, "growing the data file", e));
+            }
+            if have < needed {
+                self.file
+                    .set_len(offset + needed as u64)
+                    .at(&path, "growing the data file")?;
+            }
+            target = needed;
         }
         let capacity = have.max(target).min(isize::MAX as usize) / row_bytes * row_bytes;
         self.map = mapping::map_bytes::<ReadWrite>(&self.file, &path, offset, capacity)?;
+        Ok(())
+    }
+
+    /// Reserves disk space for the file up to byte `end` (within the
+    /// mapping), unless growth did already: in steps of at least
+    /// MIN_GROWTH_BYTES where the mapping allows, and exactly up to `end`
+    /// when a whole step does not fit on the disk.
+    fn reserve_disk(&mut self, end: u64) -> Result<()> {
+        const ACTION: &str = "reserving disk space for the rows being written";
+        let start = self.reserved_end;
+        if end <= start {
+            return Ok(());
+        }
+        let mapped_end = self.info.layout.offset() + self.map.len() as u64;
+        let step_end = end
+            .max(start.saturating_add(MIN_GROWTH_BYTES as u64))
+            .min(mapped_end);
+        let path = &self.info.path;
+        let reached = match fsutil::allocate(&self.file, path, start, step_end - start, ACTION) {
+            Ok(()) => step_end,
+            Err(_) if step_end > end => {
+                fsutil::allocate(&self.file, path, start, end - start, ACTION)?;
+                end
+            }
+            Err(e) => return Err(e),
+        };
+        self.reserved_end = reached;
         Ok(())
     }
 
@@ -332,6 +400,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
                 offset,
                 self.info.layout.nbytes(),
             )?;
+            self.reserved_end = self.reserved_end.min(self.info.layout.end());
             self.file
                 .set_len(self.info.layout.end())
                 .at(&path, "truncating the data file")
@@ -371,6 +440,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             .unwrap_or(usize::MAX)
             .min(self.shape()[0]);
         self.map = mapping::map_unlocked::<ReadWrite>(&self.file, &path, offset, rows * row_bytes)?;
+        self.reserved_end = self.reserved_end.min(offset + available as u64);
         if rows < self.shape()[0] {
             self.info.layout = self.layout_with_rows(rows)?;
         }

@@ -346,7 +346,8 @@ pub(crate) fn map_unlocked<M: Mode>(
 }
 
 /// Takes a shared lock on `file`, waiting while another handle holds the
-/// exclusive one (which is only ever held for the moments of a resize).
+/// exclusive one (which mmarray holds only within one call: a shrink, the
+/// building and renaming of a replacement, or a removal).
 pub(crate) fn lock_shared_blocking(file: &File, path: &Path) -> Result<()> {
     file.lock_shared().at(path, "locking the data file")
 }

@@ -7,11 +7,16 @@
 //! - the sidecar itself (a path ending in `.json` that has no sidecar of its
 //!   own), standing for the data file it describes.
 //!
-//! [`open_source`] opens the data file once and reads the description through
-//! that same handle, so the length check made before mapping is made on the
-//! file that is mapped, even if the path is replaced meanwhile.
+//! [`open_source`] opens the data file once, takes its shared lock, and only
+//! then reads the description, through that same handle for `.npy` files.
+//! So the length check made before mapping is made on the file that is
+//! mapped, even if the path is replaced meanwhile, and no cooperating
+//! process can shrink the file between the description being read and the
+//! file being mapped: a shrink rewrites the sidecar and truncates the file
+//! under the exclusive lock, so an open that meets one waits for it to
+//! finish and reads the new, shorter length.
 //!
-//! This module reads files but never maps them.
+//! This module reads and locks files but never maps them.
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -116,18 +121,70 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<ArrayInfo> {
     Ok(info)
 }
 
-/// Resolves `path`, opens the data file (for writing if `write`), and reads
-/// the array's description through that handle.
+/// How many times [`open_source`] starts over when the path turns out to
+/// name another file than the one it opened and locked.
+const OPEN_ATTEMPTS: usize = 8;
+
+/// Resolves `path`, opens the data file (for writing if `write`), takes its
+/// shared lock (waiting while a cooperating process holds the exclusive
+/// lock to shrink, replace or remove it), and reads the array's
+/// description. The returned handle holds the shared lock.
 pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)> {
     // A sidecar given directly: `x.dat.json` with no `x.dat.json.json`.
-    if let Some(data_path) = sidecar::data_path_for(path)
-        && !sidecar::sidecar_path(path).exists()
-    {
-        let sidecar = Sidecar::read(path)?;
+    let (data_path, sidecar) = match sidecar::data_path_for(path) {
+        Some(data_path) if !sidecar::sidecar_path(path).exists() => {
+            (data_path, Some(path.to_path_buf()))
+        }
+        _ => (path.to_path_buf(), None),
+    };
+    for _ in 0..OPEN_ATTEMPTS {
         let file = open_data_file(&data_path, write)?;
-        return Ok((raw_info(data_path, path.to_path_buf(), sidecar), file));
+        crate::mapping::lock_shared_blocking(&file, &data_path)?;
+        // Replaced (or removed) between being opened and being locked, as
+        // `overwrite(true)` and `Store::remove` do under the exclusive lock
+        // this waited for: the sidecar now describes another file.
+        if !still_at(&data_path, &file)? {
+            continue;
+        }
+        if let Some(sidecar) = sidecar {
+            let described = Sidecar::read(&sidecar)?;
+            return Ok((raw_info(data_path, sidecar, described), file));
+        }
+        return describe(path, file);
     }
-    let file = open_data_file(path, write)?;
+    Err(Error::io(
+        &data_path,
+        "opening the data file",
+        std::io::Error::other(format!(
+            "the path was replaced by another file {OPEN_ATTEMPTS} times while it was being opened"
+        )),
+    ))
+}
+
+/// Whether `path` still names the open `file` (the same inode).
+#[cfg(unix)]
+fn still_at(path: &Path, file: &File) -> Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let ours = file
+        .metadata()
+        .at(path, "reading the data file's metadata")?;
+    match std::fs::metadata(path) {
+        Ok(now) => Ok(now.dev() == ours.dev() && now.ino() == ours.ino()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(path, "reading the data file's metadata", e)),
+    }
+}
+
+/// Without inode numbers, trust the handle: the length check before
+/// mapping still holds.
+#[cfg(not(unix))]
+fn still_at(_path: &Path, _file: &File) -> Result<bool> {
+    Ok(true)
+}
+
+/// Reads the description of the data file `file` opened at `path`: its
+/// `.npy` header, or its sidecar.
+fn describe(path: &Path, file: File) -> Result<(ArrayInfo, File)> {
     if npy::sniff(path, &file)? {
         let layout = npy::read_header(path, &file)?;
         let info = ArrayInfo {

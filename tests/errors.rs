@@ -316,10 +316,3 @@ fn read_write_on_a_read_only_file_is_an_io_error() {
         matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
     );
 }
-
-/// Whether the tests run as root, from the owner of a file we just made.
-fn running_as_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let f = tempfile::NamedTempFile::new().unwrap();
-    f.as_file().metadata().unwrap().uid() == 0
-}

@@ -331,6 +331,7 @@ fn child_process() {
         "reader" => child_reader(&path, args[0]),
         "rows" => child_row_writer(&path, args[0], args[1] as usize, args[2] as usize),
         "appender" => child_appender(&path, args[0]),
+        "shrinker" => child_shrinker(&path, args[0], args[1] as usize),
         other => panic!("unknown child role {other:?}"),
     }
 }
@@ -476,6 +477,39 @@ fn child_appender(path: &Path, seed: u64) -> ! {
             until_commit = 1 + rng.below(4);
         }
     }
+}
+
+/// Maps the array read-write and, until told to stop, shrinks it to
+/// `small` rows and appends its rows back (pattern `salt`), committing,
+/// over and over; a shrink refused as busy (the parent maps it) is retried.
+/// Then reports how many shrinks went through and how many were refused.
+fn child_shrinker(path: &Path, salt: u64, small: usize) {
+    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    let full = a.shape()[0];
+    let commands = commands_in_background();
+    say(format_args!("mapped {full}"));
+    let (mut shrinks, mut refused) = (0u64, 0u64);
+    loop {
+        match commands.try_recv() {
+            Ok(Some(cmd)) => {
+                assert_eq!(cmd, "stop");
+                break;
+            }
+            Ok(None) => panic!("stdin closed before `stop`"),
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => panic!("the stdin thread died"),
+        }
+        match a.resize(small) {
+            Ok(()) => {
+                shrinks += 1;
+                a.append(&pattern(salt, small..full)).unwrap();
+                a.commit().unwrap();
+            }
+            Err(Error::Busy { .. }) => refused += 1,
+            Err(e) => panic!("shrinking: {e}"),
+        }
+    }
+    say(format_args!("shrinks {shrinks} {refused}"));
 }
 
 // ---------------------------------------------------------------------------
@@ -810,4 +844,61 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
     let a = MappedArray::<u64>::open(&path).unwrap();
     assert_eq!(a.shape(), &[len + 3, COLS]);
     assert_eq!(first_mismatch(a.as_slice(), 0, 0), None);
+}
+
+/// A child shrinks an array and appends its rows back, committing, as fast
+/// as it can, while the parent opens the array over and over. Every open
+/// succeeds and shows one of the two committed lengths with every row
+/// exactly right: an open never reads the long sidecar and then finds the
+/// file already truncated (no spurious `DataTooShort`), because it takes
+/// the file's shared lock before reading the sidecar, and waits out a
+/// shrink in progress.
+#[test]
+fn opening_while_another_process_shrinks_never_sees_a_short_file() {
+    const FULL: usize = 600;
+    const SMALL: usize = 10;
+    const SALT: u64 = 3;
+    /// Opens at least this many times, and until both lengths were seen
+    /// this often (or `MAX_OPENS` is reached).
+    const MIN_OPENS: usize = 2000;
+    const MIN_EACH: usize = 20;
+    const MAX_OPENS: usize = 200_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinking.dat");
+    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    a.append(&pattern(SALT, 0..FULL)).unwrap();
+    drop(a);
+
+    let mut kid = Kid::spawn("shrinker", &path, &[SALT, SMALL as u64]);
+    assert_eq!(kid.expect_number("mapped"), FULL);
+    let (mut opens, mut full_seen, mut small_seen) = (0, 0, 0);
+    while opens < MAX_OPENS && (opens < MIN_OPENS || full_seen < MIN_EACH || small_seen < MIN_EACH)
+    {
+        let r = match MappedArray::<u64>::open(&path) {
+            Ok(r) => r,
+            Err(e) => kid.fail(&format!(
+                "open {opens} failed while the child resized: {e:?}"
+            )),
+        };
+        match r.shape() {
+            [FULL, COLS] => full_seen += 1,
+            [SMALL, COLS] => small_seen += 1,
+            other => kid.fail(&format!("open {opens}: shape {other:?}")),
+        }
+        if let Some(m) = first_mismatch(r.as_slice(), SALT, 0) {
+            kid.fail(&format!("open {opens}: {m}"));
+        }
+        opens += 1;
+    }
+    kid.send("stop");
+    let counts = kid.expect("shrinks");
+    kid.finish();
+    eprintln!(
+        "{opens} opens: {full_seen} of {FULL} rows, {small_seen} of {SMALL}; child shrinks, refused: {counts}"
+    );
+    // Not vacuous: the opens met the array at both lengths.
+    assert!(
+        full_seen >= MIN_EACH && small_seen >= MIN_EACH,
+        "{full_seen}, {small_seen}"
+    );
 }

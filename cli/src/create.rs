@@ -1,4 +1,4 @@
-//! `mmarray create PATH --dtype DT --shape D0,D1,... [--order C|F] [--fill VALUE] [--npy] [--force]`.
+//! `mmarray create PATH --dtype DT --shape D0,D1,... [--order C|F] [--fill VALUE] [--npy] [--force] [--preallocate]`.
 
 use std::path::PathBuf;
 
@@ -21,11 +21,17 @@ pub struct Args {
     /// Replace an existing array at PATH.
     #[arg(long)]
     force: bool,
+    /// Reserve the disk space for every element now, so that a full disk is an error here rather than a crash (SIGBUS) in whatever later writes the array.
+    #[arg(long)]
+    preallocate: bool,
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let mut options = CreateOptions::new();
-    options.order(args.layout.order).overwrite(args.force);
+    options
+        .order(args.layout.order)
+        .overwrite(args.force)
+        .preallocate(args.preallocate);
     if args.npy {
         options.format(Format::Npy);
     }

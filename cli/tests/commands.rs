@@ -427,3 +427,39 @@ fn demo_runs_and_reports_each_step() {
         "the 64 GiB demo file is removed"
     );
 }
+
+#[test]
+fn create_preallocate_reserves_the_space_or_fails_cleanly() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("dense.dat");
+    let args = ["--dtype", "float64", "--shape", "1000,64", "--preallocate"];
+    let out = mmarray(&[&["create", p(&a)][..], &args].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(std::fs::metadata(&a).unwrap().blocks() * 512 >= 512_000);
+    assert!(
+        MappedArray::<f64>::open(&a)
+            .unwrap()
+            .as_slice()
+            .iter()
+            .all(|&x| x == 0.0)
+    );
+
+    // Past a file-size limit of 64 KiB (SIGXFSZ ignored, so that the limit
+    // is an error): one line naming the file, exit 1, nothing left behind.
+    let big = dir.path().join("big.dat");
+    let out = Command::new("sh")
+        .args(["-c", "trap '' XFSZ; ulimit -f 128 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_mmarray"))
+        .args([&["create", p(&big)][..], &args].concat())
+        .output()
+        .unwrap();
+    assert_fails(&out, 1, "big.dat");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("reserving disk space"), "{stderr}");
+    assert!(!big.exists() && !dir.path().join("big.dat.json").exists());
+}

@@ -206,3 +206,11 @@ pub fn file_hash(path: &Path) -> u64 {
             (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
         })
 }
+
+/// Whether the tests run as root (who ignores file permissions), from the
+/// owner of a file just made.
+pub fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let f = tempfile::NamedTempFile::new().unwrap();
+    f.as_file().metadata().unwrap().uid() == 0
+}
