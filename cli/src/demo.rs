@@ -60,15 +60,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
 
     // 2. Fill in parallel, row by row, straight into the file's pages.
     let t = Instant::now();
-    array
-        .as_slice_mut()
-        .par_chunks_mut(COLS)
-        .enumerate()
-        .for_each(|(r, row)| {
-            for (c, x) in row.iter_mut().enumerate() {
-                *x = ((r * COLS + c) % 1000) as f32;
-            }
-        });
+    const CHUNK: usize = 1 << 18; // 1 MiB of f32 per task, whole pages
+    array.par_chunks_mut(CHUNK).enumerate().for_each(|(c, xs)| {
+        for (i, x) in xs.iter_mut().enumerate() {
+            *x = ((c * CHUNK + i) % 1000) as f32;
+        }
+    });
     log.step(
         &format!(
             "filled in parallel on {} threads",
