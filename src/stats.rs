@@ -345,7 +345,10 @@ impl<R: Real> BlockLanes<R> {
 ///
 /// Compiled twice: for the baseline target and for AVX2 with FMA, chosen
 /// at run time.
-#[multiversion::multiversion(targets("x86_64+avx2+fma"))]
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512vl+avx512bw+avx512dq",
+    "x86_64+avx2+fma"
+))]
 fn of_reals<R: Real>(chunk: &[R]) -> Partial {
     let Some(start) = chunk.iter().position(|v| !v.is_nan()) else {
         return Partial {
