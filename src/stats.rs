@@ -343,8 +343,8 @@ impl<R: Real> BlockLanes<R> {
 /// whose sums come out NaN is folded again skipping NaNs, so only blocks
 /// holding a NaN pay for them.
 ///
-/// Compiled twice: for the baseline target and for AVX2 with FMA, chosen
-/// at run time.
+/// Compiled three times, for the baseline target, AVX2 with FMA and
+/// AVX-512; the best the CPU supports is chosen at run time.
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512vl+avx512bw+avx512dq",
     "x86_64+avx2+fma"
