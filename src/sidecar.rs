@@ -173,8 +173,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Sidecar> {
             bytes.len()
         )));
     }
-    let raw: RawSidecar =
-        serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    let raw: RawSidecar = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
     if raw.version != SIDECAR_VERSION {
         return Err(Error::UnsupportedVersion {
             path: path.to_path_buf(),
