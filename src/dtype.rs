@@ -99,6 +99,17 @@ macro_rules! define_element_types {
             }
         }
 
+        /// The Rust type of each element type, named by its variant, so that
+        /// [`dispatch_type!`](crate::dispatch_type) can name the types from
+        /// crates that do not themselves depend on `half` or `num-complex`.
+        #[doc(hidden)]
+        pub mod rust_type {
+            $(
+                #[allow(missing_docs)]
+                pub type $variant = $ty;
+            )*
+        }
+
         $(
             impl sealed::Sealed for $ty {}
             impl Element for $ty {

@@ -163,7 +163,7 @@ macro_rules! __dispatch_type_arms {
             let value = match $element {
                 $($crate::ElementType::$variant => {
                     #[allow(dead_code)]
-                    type $t = $ty;
+                    type $t = $crate::dtype::rust_type::$variant;
                     $body
                 })*
                 other => unreachable!("element type {other:?} is missing from the dtype table"),

@@ -184,7 +184,9 @@ impl<T: Element> ShardedArray<T> {
         let views = self.row_views(range.clone())?;
         let mut shape = vec![range.end - range.start];
         shape.extend_from_slice(&self.row_shape);
-        let mut elements = Vec::with_capacity(shape.iter().product());
+        // The views' lengths, not the shape's product: that can overflow
+        // for rows of zero elements, which any number of shards may claim.
+        let mut elements = Vec::with_capacity(views.iter().map(|v| v.len()).sum());
         for view in &views {
             elements.extend(view.iter().copied());
         }

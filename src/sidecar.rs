@@ -23,7 +23,8 @@
 //! string, never a name.
 //!
 //! Parsing is bounded: a sidecar over [`MAX_SIDECAR_BYTES`] is refused before
-//! it is read. This module owns the format; it never maps anything.
+//! it is read. [`parse`] validates sidecar JSON held in memory. This module
+//! owns the format; it never maps anything.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -127,7 +128,75 @@ pub fn describe(
     })
 }
 
-/// A parsed and validated sidecar.
+/// Parses and validates sidecar JSON, as opening a raw file does, without
+/// touching the file system. `path` is only used to name the sidecar in
+/// errors.
+///
+/// Useful to check a sidecar written by another program (or about to be
+/// written) before any data file exists. The layout is validated on its own
+/// (dtype, at most [`MAX_DIMS`](crate::layout::MAX_DIMS) dimensions, sizes
+/// that fit in memory); whether a data file is long enough for it is checked
+/// when the file is opened.
+///
+/// ```
+/// use std::path::Path;
+/// use mmarray::{Error, Order};
+///
+/// let json = br#"{"version": 1, "dtype": "<f4", "shape": [1000, 3], "order": "F", "attrs": {"units": "K"}}"#;
+/// let sidecar = mmarray::sidecar::parse(Path::new("temps.dat.json"), json)?;
+/// assert_eq!(sidecar.layout.shape(), &[1000, 3]);
+/// assert_eq!(sidecar.layout.order(), Order::F);
+/// assert_eq!(sidecar.layout.end(), 12_000);
+/// assert_eq!(sidecar.attrs["units"], "K");
+///
+/// let typo = br#"{"version": 1, "dtype": "<f4", "shap": [3]}"#;
+/// let err = mmarray::sidecar::parse(Path::new("temps.dat.json"), typo).unwrap_err();
+/// assert!(matches!(err, Error::MalformedSidecar { .. }));
+/// # Ok::<(), mmarray::Error>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::MalformedSidecar`] for input over [`MAX_SIDECAR_BYTES`], JSON
+/// that is not a sidecar object (wrong or missing field, unknown key) or an
+/// order other than `"C"` / `"F"`; [`Error::UnsupportedVersion`];
+/// [`Error::UnknownDtype`]; [`Error::TooManyDimensions`] and
+/// [`Error::ShapeOverflow`] for a shape that cannot be mapped.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<Sidecar> {
+    let malformed = |message: String| Error::MalformedSidecar {
+        path: path.to_path_buf(),
+        message,
+    };
+    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
+        return Err(malformed(format!(
+            "{} bytes is larger than the {MAX_SIDECAR_BYTES}-byte limit for a sidecar",
+            bytes.len()
+        )));
+    }
+    let raw: RawSidecar = serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
+    if raw.version != SIDECAR_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_path_buf(),
+            found: raw.version,
+            supported: SIDECAR_VERSION,
+        });
+    }
+    let dtype: DType = raw.dtype.parse().map_err(|_| Error::UnknownDtype {
+        path: path.to_path_buf(),
+        dtype: raw.dtype.clone(),
+    })?;
+    let order = match raw.order.as_deref() {
+        None => Order::C,
+        Some(s) => s.parse().map_err(malformed)?,
+    };
+    let layout = Layout::new(path, dtype, &raw.shape, order, raw.offset)?;
+    Ok(Sidecar {
+        layout,
+        attrs: raw.attrs,
+    })
+}
+
+/// A parsed and validated sidecar, as [`parse`] returns it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sidecar {
     /// Where the elements are.
@@ -187,43 +256,7 @@ impl Sidecar {
         file.take(MAX_SIDECAR_BYTES + 1)
             .read_to_end(&mut bytes)
             .at(path, "reading the sidecar")?;
-        Sidecar::parse(path, &bytes)
-    }
-
-    /// Parses and validates sidecar JSON read from `path`.
-    pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Sidecar> {
-        let malformed = |message: String| Error::MalformedSidecar {
-            path: path.to_path_buf(),
-            message,
-        };
-        if bytes.len() as u64 > MAX_SIDECAR_BYTES {
-            return Err(malformed(format!(
-                "{} bytes is larger than the {MAX_SIDECAR_BYTES}-byte limit for a sidecar",
-                bytes.len()
-            )));
-        }
-        let raw: RawSidecar =
-            serde_json::from_slice(bytes).map_err(|e| malformed(e.to_string()))?;
-        if raw.version != SIDECAR_VERSION {
-            return Err(Error::UnsupportedVersion {
-                path: path.to_path_buf(),
-                found: raw.version,
-                supported: SIDECAR_VERSION,
-            });
-        }
-        let dtype: DType = raw.dtype.parse().map_err(|_| Error::UnknownDtype {
-            path: path.to_path_buf(),
-            dtype: raw.dtype.clone(),
-        })?;
-        let order = match raw.order.as_deref() {
-            None => Order::C,
-            Some(s) => s.parse().map_err(malformed)?,
-        };
-        let layout = Layout::new(path, dtype, &raw.shape, order, raw.offset)?;
-        Ok(Sidecar {
-            layout,
-            attrs: raw.attrs,
-        })
+        parse(path, &bytes)
     }
 
     /// The sidecar as one line of JSON (with `", "` and `": "` separators, as
@@ -290,7 +323,7 @@ mod tests {
     use super::*;
 
     fn parse(json: &str) -> Result<Sidecar> {
-        Sidecar::parse(Path::new("x.dat.json"), json.as_bytes())
+        super::parse(Path::new("x.dat.json"), json.as_bytes())
     }
 
     #[test]
