@@ -628,8 +628,11 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     unchanged("after the refused replacement");
 
     kid.send("stop");
+    // The child's last pass started after `stop`, i.e. after every refused
+    // attempt: it read every element then, and exits cleanly (no SIGBUS).
+    // How many passes came before depends on scheduling, not on mmarray.
     let passes = kid.expect_number("passes");
-    assert!(passes >= 2, "{passes}");
+    assert!(passes >= 1, "{passes}");
     kid.finish();
 
     // Nobody maps it now: the shrink goes through.
