@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{running_as_root, sidecar_json, sidecar_of, write_raw};
+use common::{dir_names, running_as_root, sidecar_json, sidecar_of, write_raw};
 use mmarray::{CreateOptions, Error, MappedArray};
 use ndarray::{Array2, Ix2};
 
@@ -77,16 +77,6 @@ fn assert_rows<M: mmarray::Mode>(a: &MappedArray<u64, M>, n: usize) {
     );
 }
 
-/// The names in `dir`, sorted.
-fn names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Asserts that `err` is an `Error::Io` about `path`, whose action contains
 /// `action` and whose source has `kind`, and that its message names the file.
 #[track_caller]
@@ -108,6 +98,23 @@ fn assert_io(err: &Error, path: &Path, action: &str, kind: ErrorKind) {
     }
     let name = path.file_name().unwrap().to_string_lossy();
     assert!(err.to_string().contains(&*name), "{err}");
+}
+
+/// Replacing an array in `dir` with a preallocated one of `shape` that
+/// cannot fit fails with `kind`, and leaves the old array (returned) as it
+/// was.
+fn a_failed_overwrite_keeps_the_old_array(dir: &Path, shape: &[usize], kind: ErrorKind) -> PathBuf {
+    let old = dir.join("old.dat");
+    small_array(&old, 4, 7.0);
+    let err = CreateOptions::new()
+        .overwrite(true)
+        .preallocate(true)
+        .create::<f64>(&old, shape)
+        .unwrap_err();
+    assert_io(&err, &old, "reserving disk space", kind);
+    assert_small_array(&old, 4, 7.0);
+    assert_eq!(dir_names(dir), ["old.dat", "old.dat.json"]);
+    old
 }
 
 /// A small raw `f32` array of `rows` x 4, every element `value`.
@@ -299,19 +306,14 @@ fn child_create_past_limit(dir: &Path) {
             .create::<f64>(&path, &shape)
             .unwrap_err();
         assert_io(&err, &path, action, ErrorKind::FileTooLarge);
-        assert_eq!(names(dir), Vec::<String>::new(), "left behind by {name}");
+        assert_eq!(
+            dir_names(dir),
+            Vec::<String>::new(),
+            "left behind by {name}"
+        );
     }
 
-    let old = dir.join("old.dat");
-    small_array(&old, 4, 7.0);
-    let err = CreateOptions::new()
-        .overwrite(true)
-        .preallocate(true)
-        .create::<f64>(&old, &shape)
-        .unwrap_err();
-    assert_io(&err, &old, "reserving disk space", ErrorKind::FileTooLarge);
-    assert_small_array(&old, 4, 7.0);
-    assert_eq!(names(dir), ["old.dat", "old.dat.json"]);
+    a_failed_overwrite_keeps_the_old_array(dir, &shape, ErrorKind::FileTooLarge);
     say("done");
 }
 
@@ -364,18 +366,13 @@ fn child_full_file_system(dir: &Path) {
             .create::<f64>(&path, &big)
             .unwrap_err();
         assert_io(&err, &path, "reserving disk space", ErrorKind::StorageFull);
-        assert_eq!(names(dir), Vec::<String>::new(), "left behind by {name}");
+        assert_eq!(
+            dir_names(dir),
+            Vec::<String>::new(),
+            "left behind by {name}"
+        );
     }
-    let old = dir.join("old.dat");
-    small_array(&old, 4, 7.0);
-    let err = CreateOptions::new()
-        .overwrite(true)
-        .preallocate(true)
-        .create::<f64>(&old, &big)
-        .unwrap_err();
-    assert_io(&err, &old, "reserving disk space", ErrorKind::StorageFull);
-    assert_small_array(&old, 4, 7.0);
-    assert_eq!(names(dir), ["old.dat", "old.dat.json"]);
+    let old = a_failed_overwrite_keeps_the_old_array(dir, &big, ErrorKind::StorageFull);
     fs::remove_file(&old).unwrap();
     fs::remove_file(sidecar_of(&old)).unwrap();
 
@@ -586,7 +583,7 @@ fn creating_past_a_file_size_limit_is_an_error_that_leaves_nothing() {
     );
     assert_eq!(reports(&out), ["done"]);
     // Seen from a process without the limit, too.
-    assert_eq!(names(dir.path()), ["old.dat", "old.dat.json"]);
+    assert_eq!(dir_names(dir.path()), ["old.dat", "old.dat.json"]);
     assert_small_array(&dir.path().join("old.dat"), 4, 7.0);
 }
 
@@ -624,7 +621,7 @@ fn a_full_file_system_is_an_error_at_create_and_append_not_a_sigbus() {
     let out = run_child("full file system", dir.path(), &as_strs(&wrapper));
     assert!(reported(&out, "committed") > 0);
     // The file system vanished with the child.
-    assert_eq!(names(dir.path()), Vec::<String>::new());
+    assert_eq!(dir_names(dir.path()), Vec::<String>::new());
 }
 
 /// On a file system without `fallocate` (a private ramfs), preallocating
@@ -674,7 +671,7 @@ fn permission_denied_is_an_io_error_naming_the_file() {
     }
     let out = run_child("permissions", dir.path(), wrapper);
     assert_eq!(reports(&out), ["done"]);
-    assert_eq!(names(&locked), Vec::<String>::new());
+    assert_eq!(dir_names(&locked), Vec::<String>::new());
     assert_eq!(
         fs::read(dir.path().join("readonly.dat")).unwrap(),
         [0u8; 8],
@@ -708,7 +705,7 @@ fn a_directory_as_data_file_or_sidecar_is_an_error() {
     assert!(err.to_string().contains("adir.dat"), "{err}");
     assert!(sub.is_dir());
     assert!(sidecar_of(&sub).is_file(), "the sidecar was removed");
-    assert_eq!(names(dir.path()), ["adir.dat", "adir.dat.json"]);
+    assert_eq!(dir_names(dir.path()), ["adir.dat", "adir.dat.json"]);
     assert!(matches!(
         MappedArray::<f32>::create(&sub, &[2]),
         Err(Error::AlreadyExists { .. })

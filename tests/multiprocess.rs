@@ -27,6 +27,9 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use mmarray::{CreateOptions, Error, MappedArray};
+
+mod common;
+use common::{dir_names, sidecar_of};
 use ndarray::{Array2, Ix2, s};
 
 /// The test that runs the child's side.
@@ -90,22 +93,6 @@ impl SplitMix64 {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
-}
-
-fn sidecar_of(path: &Path) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(".json");
-    PathBuf::from(s)
-}
-
-/// The names of the files in `dir`, sorted.
-fn dir_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Temporary files left next to `name` by an interrupted atomic write.
