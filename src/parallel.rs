@@ -16,7 +16,7 @@
 //!
 //! This module only splits; it never maps, flushes or changes the layout.
 
-use ndarray::{ArrayViewD, ArrayViewMut, ArrayViewMutD, IxDyn, Shape, ShapeBuilder};
+use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, IxDyn, Shape, ShapeBuilder};
 use rayon::iter::{Either, IndexedParallelIterator, IntoParallelIterator, ParallelIterator};
 use rayon::slice::{Chunks, ChunksMut, ParallelSlice, ParallelSliceMut};
 
@@ -25,11 +25,30 @@ use crate::dtype::Element;
 use crate::layout::{Layout, Order};
 use crate::mapping::{Mode, Writable};
 
-/// Whether the array is F order with more than one axis: its slowest axis
-/// is the last one, so it is split with its axes reversed and each piece
-/// turned back.
-fn reversed(layout: &Layout) -> bool {
-    layout.order() == Order::F && layout.ndim() > 1
+/// How [`par_outer`](MappedArray::par_outer) and
+/// [`par_outer_mut`](MappedArray::par_outer_mut) split an array: `count`
+/// pieces of `piece_len` consecutive elements, each of shape `shape` (the
+/// other axes, in the array's order). `None` for a 0-d array, which is one
+/// piece: itself.
+struct OuterSplit {
+    count: usize,
+    piece_len: usize,
+    shape: Shape<IxDyn>,
+}
+
+impl OuterSplit {
+    fn of(layout: &Layout) -> Option<OuterSplit> {
+        let shape = layout.shape();
+        let (outer, inner) = match layout.order() {
+            Order::C => (shape.first()?, shape.get(1..)?),
+            Order::F => shape.split_last()?,
+        };
+        Some(OuterSplit {
+            count: *outer,
+            piece_len: inner.iter().product(),
+            shape: IxDyn(inner).set_f(layout.order() == Order::F),
+        })
+    }
 }
 
 impl<T: Element, M: Mode> MappedArray<T, M> {
@@ -85,19 +104,25 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn par_outer(&self) -> impl IndexedParallelIterator<Item = ArrayViewD<'_, T>> {
-        let view = self.view();
-        let reversed = reversed(self.layout());
-        if view.ndim() == 0 {
-            return Either::Left(rayon::iter::once(view));
-        }
-        let view = if reversed { view.reversed_axes() } else { view };
-        Either::Right(view.into_outer_iter().into_par_iter().map(move |piece| {
-            if reversed {
-                piece.reversed_axes()
-            } else {
-                piece
-            }
-        }))
+        let Some(OuterSplit {
+            count,
+            piece_len,
+            shape,
+        }) = OuterSplit::of(self.layout())
+        else {
+            return Either::Left(rayon::iter::once(self.view()));
+        };
+        let view = move |elements| {
+            ArrayView::from_shape(shape.clone(), elements)
+                .expect("a piece holds the product of the inner axes' lengths")
+        };
+        let elements = self.as_slice();
+        Either::Right(if piece_len == 0 {
+            // Empty pieces: no elements to split, but still `count` of them.
+            Either::Left((0..count).into_par_iter().map(move |_| view(&[])))
+        } else {
+            Either::Right(elements.par_chunks(piece_len).map(view))
+        })
     }
 }
 
@@ -150,19 +175,14 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn par_outer_mut(&mut self) -> impl IndexedParallelIterator<Item = ArrayViewMutD<'_, T>> {
-        let layout = self.layout();
-        let (outer, inner) = match layout.order() {
-            Order::C => (layout.shape().first(), layout.shape().get(1..)),
-            Order::F => (
-                layout.shape().last(),
-                layout.shape().split_last().map(|(_, s)| s),
-            ),
-        };
-        let (Some(&count), Some(inner)) = (outer, inner) else {
+        let Some(OuterSplit {
+            count,
+            piece_len,
+            shape,
+        }) = OuterSplit::of(self.layout())
+        else {
             return Either::Left(rayon::iter::once(self.view_mut()));
         };
-        let piece_len: usize = inner.iter().product();
-        let shape = IxDyn(inner).set_f(layout.order() == Order::F);
         let elements = self.as_slice_mut();
         Either::Right(if piece_len == 0 {
             // Empty pieces: no elements to split, but still `count` of them.

@@ -172,7 +172,7 @@ impl Stats {
         let mut total = Partial::default();
         for (w, window) in bytes.chunks(WINDOW_BYTES).enumerate() {
             let start = w * WINDOW_BYTES;
-            let partial = match T::cast_bytes(window).filter(|_| native) {
+            let partial = match native.then(|| T::cast_bytes(window)).flatten() {
                 Some(elements) => reduce_chunks(elements, CHUNK_ELEMENTS, in_place),
                 None => {
                     if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, window) {

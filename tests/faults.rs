@@ -604,6 +604,17 @@ fn appending_past_a_file_size_limit_is_an_error_and_keeps_the_rows() {
     assert_rows(&a, committed);
 }
 
+/// Runs the child `role` in `dir` under `wrapper` (a command that mounts
+/// `what` for it), or prints why it cannot and returns `None` (skipped).
+fn run_child_in(role: &str, dir: &Path, wrapper: &[String], what: &str) -> Option<Output> {
+    let wrapper = as_strs(wrapper);
+    if let Err(why) = can_run(&wrapper, dir) {
+        eprintln!("skipped: cannot mount {what} without privileges: {why}");
+        return None;
+    }
+    Some(run_child(role, dir, &wrapper))
+}
+
 /// On a 2 MiB tmpfs of the child's own: creating an 8 MiB array with
 /// preallocation is an `Error::Io` naming the file with
 /// `ErrorKind::StorageFull` and leaves nothing (or, overwriting, the old
@@ -613,12 +624,14 @@ fn appending_past_a_file_size_limit_is_an_error_and_keeps_the_rows() {
 #[test]
 fn a_full_file_system_is_an_error_at_create_and_append_not_a_sigbus() {
     let dir = tempfile::tempdir().unwrap();
-    let wrapper = small_file_system();
-    if let Err(why) = can_run(&as_strs(&wrapper), dir.path()) {
-        eprintln!("skipped: cannot mount a small file system without privileges: {why}");
+    let Some(out) = run_child_in(
+        "full file system",
+        dir.path(),
+        &small_file_system(),
+        "a small file system",
+    ) else {
         return;
-    }
-    let out = run_child("full file system", dir.path(), &as_strs(&wrapper));
+    };
     assert!(reported(&out, "committed") > 0);
     // The file system vanished with the child.
     assert_eq!(dir_names(dir.path()), Vec::<String>::new());
@@ -630,12 +643,14 @@ fn a_full_file_system_is_an_error_at_create_and_append_not_a_sigbus() {
 #[test]
 fn without_fallocate_preallocation_writes_zeros_and_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
-    let wrapper = file_system_without_fallocate();
-    if let Err(why) = can_run(&as_strs(&wrapper), dir.path()) {
-        eprintln!("skipped: cannot mount a ramfs without privileges: {why}");
+    let Some(out) = run_child_in(
+        "no fallocate",
+        dir.path(),
+        &file_system_without_fallocate(),
+        "a ramfs",
+    ) else {
         return;
-    }
-    let out = run_child("no fallocate", dir.path(), &as_strs(&wrapper));
+    };
     assert_eq!(reports(&out), ["done"]);
 }
 
