@@ -95,6 +95,9 @@ pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
     /// Growth has reserved disk space up to this byte of the file (at least
     /// the array's end): rows written below it cannot find the disk full.
     pub(crate) reserved_end: u64,
+    /// Appended rows before this byte of the file have been handed to the
+    /// kernel's writeback (see [`crate::grow`]).
+    pub(crate) writeback_from: u64,
     _element: PhantomData<T>,
 }
 
@@ -189,6 +192,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
             map,
             file,
             reserved_end: info.layout.end(),
+            writeback_from: info.layout.end(),
             info,
             uncommitted: false,
             _element: PhantomData,

@@ -1,5 +1,5 @@
-//! Small file-system helpers: atomic replacement, directory sync and
-//! reserving disk space.
+//! Small file-system helpers: atomic replacement, directory sync,
+//! reserving disk space and starting writeback early.
 //!
 //! Everything that rewrites metadata (sidecars, `.npy` headers) goes through
 //! [`write_atomic`], so a crash leaves either the old file or the new one,
@@ -166,6 +166,35 @@ fn fallocate(file: &File, offset: u64, len: u64) -> Option<io::Result<()>> {
 fn fallocate(_file: &File, _offset: u64, _len: u64) -> Option<io::Result<()>> {
     None
 }
+
+/// Starts writing `len` bytes of `file` from `offset` back to disk, without
+/// waiting for the writes (`sync_file_range(2)` with
+/// `SYNC_FILE_RANGE_WRITE`), so that a later `fsync` finds them written or
+/// on their way.
+///
+/// A head start, not durability: only the `fsync` makes the bytes durable,
+/// and it reports any error of these writes, so this call's own result is
+/// not needed. A no-op where the call does not exist.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn start_writeback(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd;
+    let (Ok(offset), Ok(len)) = (
+        libc::off64_t::try_from(offset),
+        libc::off64_t::try_from(len),
+    ) else {
+        return;
+    };
+    // SAFETY: `sync_file_range` takes integers only and touches no memory
+    // of this process; the descriptor is valid, borrowed from `file` for
+    // the duration of the call.
+    let _ = unsafe {
+        libc::sync_file_range(file.as_raw_fd(), offset, len, libc::SYNC_FILE_RANGE_WRITE)
+    };
+}
+
+/// No `sync_file_range` here: writeback starts when the system decides.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn start_writeback(_file: &File, _offset: u64, _len: u64) {}
 
 /// Writes `len` zero bytes at `offset` in chunks of at most 1 MiB: what
 /// `posix_fallocate` itself falls back to. Moves the file position, which

@@ -38,7 +38,9 @@
 //! - [`dtype`]: element types and numpy type strings, from one table.
 //! - [`layout`]: dtype + shape + order + offset, shared by sidecars and `.npy`.
 //! - [`sidecar`] and [`npy`]: the two ways a layout is stored.
-//! - [`mapping`]: the access modes, and the crate's only `unsafe` code.
+//! - [`mapping`]: the access modes, and the crate's `unsafe` code (the
+//!   mapping calls, page release and a CPU prefetch hint) but for one
+//!   `sync_file_range` call in the file-system helpers.
 //! - [`MappedArray`]: the typed array over a mapping.
 //!
 //! # What memory mapping cannot protect against

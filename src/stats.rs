@@ -226,6 +226,20 @@ const REAL_LANES: usize = 16;
 /// moved into `f64`, so an `f32` sum suffers few roundings before widening.
 const BLOCK: usize = REAL_LANES * 64;
 
+/// How far ahead of its reads, in bytes, the float kernel asks the CPU to
+/// prefetch: one request per cache line it reads.
+///
+/// The kernel does five vector operations per line where a plain sum does
+/// one; left to the hardware prefetcher it then keeps fewer loads in flight
+/// and streams memory about 15% slower than the sum (BENCHMARKS.md). With
+/// explicit prefetches it streams as fast. 2 KiB was the best of 1 to 16 KiB
+/// tried, for a mapped file and a `Vec` alike; in cache it costs nothing
+/// measurable.
+const PREFETCH_DISTANCE: usize = 2048;
+
+/// The cache line size of the CPUs the prefetch distance was tuned on.
+const CACHE_LINE: usize = 64;
+
 /// How many leading values of a chunk are averaged for the float kernel's
 /// shift.
 const SHIFT_SAMPLE: usize = 64;
@@ -317,6 +331,10 @@ impl<R: Real> BlockLanes<R> {
         };
         let (groups, rest) = block.as_chunks::<REAL_LANES>();
         for group in groups {
+            let ahead = group.as_ptr().cast::<u8>().wrapping_add(PREFETCH_DISTANCE);
+            for line in (0..size_of_val(group)).step_by(CACHE_LINE) {
+                mapping::prefetch(ahead.wrapping_add(line));
+            }
             add(group);
         }
         add(rest);

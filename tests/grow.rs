@@ -170,3 +170,26 @@ fn one_dimensional_and_empty_rows() {
     b.commit().unwrap();
     assert_eq!(mmarray::inspect(&e).unwrap().layout().shape(), &[5, 0]);
 }
+
+/// Appends past several writeback steps (4 MiB), shrinking and growing
+/// again in between: every row reads back, through this mapping and after
+/// reopening, whatever the kernel had been asked to write back already.
+#[test]
+fn long_appends_with_writeback_keep_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.dat");
+    let mut a = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    // 24 bytes a row: 600,000 rows are 13.7 MiB, three steps and a bit.
+    for start in (0..600_000).step_by(10_000) {
+        a.append(&rows(start, 10_000)).unwrap();
+    }
+    a.resize(250_000).unwrap();
+    for start in (250_000..500_000).step_by(25_000) {
+        a.append(&rows(start, 25_000)).unwrap();
+    }
+    assert_eq!(a.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 500_000));
+    a.commit().unwrap();
+    drop(a);
+    let b = MappedArray::<u64>::open(&path).unwrap();
+    assert_eq!(b.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 500_000));
+}
