@@ -97,8 +97,10 @@ fn write_all_at(file: &std::fs::File, mut bytes: &[u8], mut offset: u64) -> std:
 /// The smallest growth step: capacity for at least this many bytes of rows.
 const MIN_GROWTH_BYTES: usize = 1 << 20;
 
-/// Appended bytes handed to the kernel's writeback at a time. Of 1 to 64 MiB
-/// tried, 4 MiB left the least for the final `fsync` (BENCHMARKS.md).
+/// Appended bytes handed to the kernel's writeback at a time. Writing
+/// 512 MiB in 512 KiB writes and then `fsync`ing took 190 ms with steps of
+/// 1 to 8 MiB alike, 200-240 ms with 16-64 MiB and 290-410 ms without (one
+/// run each on the machine in BENCHMARKS.md); 4 MiB keeps the calls few.
 const WRITEBACK_STEP: u64 = 4 << 20;
 
 impl<T: Element> MappedArray<T, ReadWrite> {
