@@ -29,7 +29,7 @@
 //! disk writes and does not wait for them). The disk then writes rows while
 //! the next ones are appended, and `commit` waits only for the last few MiB
 //! instead of everything appended since the previous commit: appending
-//! 512 MiB and committing takes about two thirds of the time it took
+//! 512 MiB and committing takes about three quarters of the time it took
 //! without (BENCHMARKS.md). It changes no guarantee: rows are durable after
 //! `commit` and not before, and an I/O error in this writeback is reported
 //! by the `commit` that follows.

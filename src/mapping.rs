@@ -15,10 +15,12 @@
 //! It also owns access advice ([`Access`], passed to the kernel with
 //! `madvise`) and the release of mapped pages ([`Shared`] modes only).
 //!
-//! This is the only module with `unsafe` code: the three calls that create a
-//! mapping, the one that releases pages, and a CPU prefetch hint. Each checks, on the same open file handle, that the file holds
-//! every byte it maps, so no access through the mapping can fault at the
-//! time of mapping. What no check can prevent is another program shrinking the
+//! This module holds the crate's `unsafe` code (but for one
+//! `sync_file_range` call in the file-system helpers): the three calls that
+//! create a mapping, the one that releases pages, and a CPU prefetch hint.
+//! Each mapping call checks, on the same open file handle, that the file
+//! holds every byte it maps, so no access through the mapping can fault at
+//! the time of mapping. What no check can prevent is another program shrinking the
 //! file afterwards; see [`MappedArray`](crate::MappedArray#safety).
 
 use std::fs::File;
