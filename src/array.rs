@@ -16,6 +16,7 @@ use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension};
 use crate::dtype::{self, ByteOrder, DType, Element, Scalar};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
+use crate::grow::Growth;
 use crate::layout::{Layout, Order};
 use crate::mapping::{self, Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 use crate::npy;
@@ -90,14 +91,9 @@ pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
     /// keeps cooperating processes from shrinking it lives on this handle.
     pub(crate) file: File,
     pub(crate) info: ArrayInfo,
-    /// The length (axis 0) changed since the sidecar was last written.
-    pub(crate) uncommitted: bool,
-    /// Growth has reserved disk space up to this byte of the file (at least
-    /// the array's end): rows written below it cannot find the disk full.
-    pub(crate) reserved_end: u64,
-    /// Appended rows before this byte of the file have been handed to the
-    /// kernel's writeback (see [`crate::grow`]).
-    pub(crate) writeback_from: u64,
+    /// Growth's state: uncommitted length, reserved space, writer claim
+    /// (see [`crate::grow`]).
+    pub(crate) growth: Growth,
     _element: PhantomData<T>,
 }
 
@@ -191,10 +187,8 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         Ok(MappedArray {
             map,
             file,
-            reserved_end: info.layout.end(),
-            writeback_from: info.layout.end(),
+            growth: Growth::new(info.layout.end()),
             info,
-            uncommitted: false,
             _element: PhantomData,
         })
     }
@@ -349,21 +343,6 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         &self.info
     }
 
-    /// If the length changed since the sidecar was written: flush the data,
-    /// then atomically rewrite the sidecar with the new shape. The one place
-    /// a growable array's length becomes durable (`flush`, `commit`, drop).
-    pub(crate) fn commit_length(&mut self) -> Result<()> {
-        if !self.uncommitted {
-            return Ok(());
-        }
-        M::flush(&self.map).at(&self.info.path, "flushing the mapping")?;
-        if let Some(sidecar) = &self.info.sidecar {
-            Sidecar::write(sidecar, &self.info.layout, &self.info.attrs)?;
-        }
-        self.uncommitted = false;
-        Ok(())
-    }
-
     fn dimension_mismatch<D: Dimension>(&self, found: usize) -> Error {
         Error::DimensionMismatch {
             path: self.info.path.clone(),
@@ -498,7 +477,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     ///
     /// An I/O error from the operating system.
     pub fn flush(&mut self) -> Result<()> {
-        if self.uncommitted {
+        if self.growth.is_uncommitted() {
             return self.commit_length();
         }
         self.map.flush().at(&self.info.path, "flushing the mapping")
@@ -715,7 +694,7 @@ impl CreateOptions {
                 dtype,
             });
         }
-        let (info, file) = self.create_file(path, dtype, shape, |file, layout| {
+        let (info, file) = self.create_file(path, dtype, shape, &[], |file, layout| {
             self.size_data_file(file, path, layout)
         })?;
         MappedArray::map_opened(info, file)
@@ -778,7 +757,7 @@ impl CreateOptions {
         let is_zero = matches!(fill, Scalar::Int(0))
             || fill == Scalar::Float(0.0)
             || fill == Scalar::Complex(0.0, 0.0);
-        let (info, _file) = self.create_file(path, dtype, shape, |file, layout| {
+        let (info, _file) = self.create_file(path, dtype, shape, &[], |file, layout| {
             if is_zero {
                 return self.size_data_file(file, path, layout);
             }
@@ -843,7 +822,7 @@ impl CreateOptions {
             Order::C => view,
             Order::F => view.reversed_axes(),
         };
-        let (info, _file) = self.create_file(path, dtype, array.shape(), |file, _| {
+        let (info, _file) = self.create_file(path, dtype, array.shape(), &[], |file, _| {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             let mut buf = Vec::with_capacity(64 << 10);
             let flat_chunks: Box<dyn Iterator<Item = Vec<T>>> = match in_memory_order.as_slice() {
@@ -867,14 +846,28 @@ impl CreateOptions {
     }
 
     /// Makes the file for an array of `dtype` and `shape` at `path`: header
-    /// (for `.npy`) then `fill` on a temporary file, fsync, then into place
-    /// (renamed over an old file when overwriting, created exclusively
-    /// otherwise), and the sidecar last.
+    /// (for `.npy`) then `fill` on a temporary file in the same directory,
+    /// fsync, then into place (renamed over an old file when overwriting,
+    /// renamed only if nothing is there otherwise), and the sidecar last.
+    ///
+    /// `reads` are the files the caller reads while writing (a conversion's
+    /// source and its sidecar): a destination that is one of them is
+    /// refused with [`Error::SameFile`], as is a sidecar that is the data
+    /// file itself.
+    ///
+    /// Until the sidecar is written, the new data file is held under its
+    /// exclusive lock, so an `open` racing the create (or a replace) waits
+    /// and then sees the whole new array, never a data file without its
+    /// sidecar. A failure at any step leaves nothing at `path` (when
+    /// overwriting: the old array as it was, unless the failure came after
+    /// the new data file was renamed into place, in which case neither is
+    /// left) and names `path` or its sidecar, never the temporary file.
     pub(crate) fn create_file(
         &self,
         path: &Path,
         dtype: DType,
         shape: &[usize],
+        reads: &[&Path],
         fill: impl FnOnce(&mut File, &Layout) -> Result<()>,
     ) -> Result<(ArrayInfo, File)> {
         let format = self.format.unwrap_or_else(|| format_for_path(path));
@@ -896,39 +889,28 @@ impl CreateOptions {
             Format::Raw => Vec::new(),
         };
         let sidecar = (format == Format::Raw).then(|| sidecar::sidecar_path(path));
+        let outputs: Vec<&Path> = std::iter::once(path).chain(sidecar.as_deref()).collect();
+        for &output in &outputs {
+            let others = reads.iter().chain(outputs.iter().filter(|&&o| o != output));
+            if let Some(input) = others.into_iter().find(|&&i| fsutil::same_file(output, i)) {
+                return Err(Error::SameFile {
+                    path: output.to_path_buf(),
+                    input: input.to_path_buf(),
+                });
+            }
+        }
         if !self.overwrite {
-            for existing in std::iter::once(path).chain(sidecar.as_deref()) {
+            for &existing in &outputs {
                 if fs::symlink_metadata(existing).is_ok() {
                     return Err(Error::AlreadyExists {
                         path: existing.to_path_buf(),
                     });
                 }
             }
-        }
-        let build = |target: &Path| -> Result<File> {
-            let mut file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create_new(true)
-                .open(target)
-                .map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
-                        path: target.to_path_buf(),
-                    },
-                    _ => Error::io(target, "creating the data file", e),
-                })?;
-            {
-                use std::io::Write;
-                file.write_all(&header)
-                    .at(target, "writing the .npy header")?;
-            }
-            fill(&mut file, &layout)?;
-            file.sync_all().at(target, "syncing the data file")?;
-            Ok(file)
-        };
-        let file = if self.overwrite {
+        } else {
             // Only a file is replaced: renaming over a directory would fail
-            // late, after the old sidecar was removed.
+            // late, after the old sidecar was removed; a FIFO or device is
+            // not an array to replace.
             if let Ok(meta) = fs::symlink_metadata(path)
                 && meta.is_dir()
             {
@@ -937,43 +919,76 @@ impl CreateOptions {
                     message: "is a directory, not an array; refusing to replace it".into(),
                 });
             }
-            // Refuse while anyone maps the old file (held until the rename).
-            let _old = mapping::lock_existing_exclusive(path, "replaced")?;
-            // Build under a temporary name and rename into place: even a
-            // non-cooperating reader of the old file keeps its old inode.
-            let tmp = fsutil::temp_path_for(path);
-            let built = build(&tmp).and_then(|file| {
+            for &output in &outputs {
+                fsutil::refuse_special(output)?;
+            }
+        }
+        // When overwriting, refuse while anyone maps the old file (held
+        // until the new array is complete).
+        let _old = match self.overwrite {
+            true => mapping::lock_existing_exclusive(path, "replaced")?,
+            false => None,
+        };
+        // Built under a temporary name: even a non-cooperating reader of an
+        // old file keeps its old inode, and a failure leaves nothing.
+        let tmp = fsutil::temp_path_for(path);
+        let built = (|| -> Result<File> {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .at(path, "creating the data file (under a temporary name)")?;
+            // Nobody else can know the file yet: this cannot be busy.
+            mapping::lock_exclusive(&file, path, "created")?;
+            {
+                use std::io::Write;
+                file.write_all(&header)
+                    .at(path, "writing the .npy header")?;
+            }
+            fill(&mut file, &layout)?;
+            file.sync_all().at(path, "syncing the data file")?;
+            if self.overwrite {
                 if let Some(sidecar) = &sidecar {
                     // Remove the old sidecar first, so that no crash can
                     // leave it describing the new data file.
                     fsutil::remove_if_exists(sidecar)?;
                 }
                 fs::rename(&tmp, path).at(path, "renaming the new data file into place")?;
-                Ok(file)
-            });
-            if built.is_err() {
+            } else {
+                fsutil::rename_new(&tmp, path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                        path: path.to_path_buf(),
+                    },
+                    _ => Error::io(path, "renaming the new data file into place", e),
+                })?;
+            }
+            Ok(file)
+        })();
+        let file = match built {
+            Ok(file) => file,
+            Err(e) => {
                 let _ = fs::remove_file(&tmp);
+                return Err(e);
             }
-            built?
-        } else {
-            // `create_new` refuses a file that appeared since the check above.
-            let built = build(path);
-            if let Err(e) = &built
-                && !matches!(e, Error::AlreadyExists { .. })
-            {
-                let _ = fs::remove_file(path);
-            }
-            built?
         };
-        fsutil::sync_dir(fsutil::parent_dir(path))?;
         let attrs = if format == Format::Raw {
             self.attrs.clone()
         } else {
             Attrs::new()
         };
-        if let Some(sidecar) = &sidecar {
-            Sidecar::write(sidecar, &layout, &attrs)?;
+        let described = fsutil::sync_dir(fsutil::parent_dir(path)).and_then(|()| match &sidecar {
+            Some(sidecar) => Sidecar::write(sidecar, &layout, &attrs),
+            None => Ok(()),
+        });
+        if let Err(e) = described {
+            // The data file is ours (we hold its exclusive lock): without
+            // its sidecar it is no array, so take it back.
+            let _ = fs::remove_file(path);
+            return Err(e);
         }
+        // The array is complete: let others map it, as this handle will.
+        mapping::lock_shared_blocking(&file, path)?;
         let info = ArrayInfo {
             path: path.to_path_buf(),
             sidecar,
@@ -1003,12 +1018,51 @@ pub(crate) fn format_for_path(path: &Path) -> Format {
     }
 }
 
-/// Dropping a mapping whose length changed commits the length, as
-/// [`commit`](MappedArray::commit) would, ignoring errors (call `commit` or
-/// `flush` to see them). Nothing else is flushed on drop.
+impl<T: Element, M: Mode> MappedArray<T, M> {
+    /// Closes the mapping and reports what dropping it would hide: flushes
+    /// a [`ReadWrite`] mapping (`msync`), records a changed length in the
+    /// sidecar, and cuts a growable file's spare capacity off, so that the
+    /// file is exactly `offset + nbytes` long (what `np.fromfile` and other
+    /// readers of the raw bytes expect). Returns the first error; the
+    /// mapping is gone either way. For read-only and copy-on-write mappings
+    /// there is nothing to write, and `close` is `drop`.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<f32>::create(&path, &[0, 3])?;
+    /// a.append(&array![[1.0, 2.0, 3.0]])?; // the file grows by 1 MiB at once
+    /// a.close()?;
+    /// assert_eq!(std::fs::metadata(&path)?.len(), 12); // and is trimmed back
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// I/O errors flushing, writing the sidecar or trimming the file. After
+    /// a failed commit the recorded length is the previous one.
+    pub fn close(mut self) -> Result<()> {
+        let flushed = M::flush(&self.map).at(&self.info.path, "flushing the mapping");
+        let committed = self.commit_length();
+        let trimmed = self.trim_capacity();
+        self.release_growth();
+        flushed.and(committed).and(trimmed)
+    }
+}
+
+/// Dropping a mapping is a best-effort [`close`](MappedArray::close)
+/// without the flush: a changed length is committed (as
+/// [`commit`](MappedArray::commit) would: the rows are flushed first) and a
+/// growable file's spare capacity is trimmed, ignoring errors (call `close`,
+/// `commit` or `flush` to see them). A mapping whose length did not change
+/// is not flushed on drop.
 impl<T: Element, M: Mode> Drop for MappedArray<T, M> {
     fn drop(&mut self) {
         let _ = self.commit_length();
+        let _ = self.trim_capacity();
     }
 }
 

@@ -123,7 +123,10 @@ pub fn convert(
         create.format(format);
     }
     let dst = dst.as_ref();
-    let (dst_info, _file) = create.create_file(dst, dst_dtype, src_layout.shape(), |file, _| {
+    let reads: Vec<&Path> = std::iter::once(info.path())
+        .chain(info.sidecar_path())
+        .collect();
+    let (dst_info, _file) = create.create_file(dst, dst_dtype, src_layout.shape(), &reads, |file, _| {
         let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
         let mut converted = Vec::with_capacity(CHUNK_ELEMENTS * dst_dtype.itemsize());
         let mut result = Ok(());

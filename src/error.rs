@@ -37,7 +37,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call on `path` failed; `action` says which one.
-    #[error("{}: {action} failed: {source}", path.display())]
+    #[error("{}: {action} failed: {source}", Escaped(path))]
     Io {
         /// The file or directory involved.
         path: PathBuf,
@@ -51,8 +51,8 @@ pub enum Error {
     /// A raw data file has no sidecar next to it (and is not a `.npy` file).
     #[error(
         "{}: no sidecar describes this file (looked for {}); write one with `mmarray sidecar` or open a .npy file",
-        path.display(),
-        sidecar.display()
+        Escaped(path),
+        Escaped(sidecar)
     )]
     SidecarMissing {
         /// The data file.
@@ -63,7 +63,7 @@ pub enum Error {
 
     /// The sidecar is not valid JSON, has a field of the wrong type, lacks a
     /// required field or has a field the schema does not know.
-    #[error("{}: malformed sidecar: {message}", path.display())]
+    #[error("{}: malformed sidecar: {message}", Escaped(path))]
     MalformedSidecar {
         /// The sidecar file.
         path: PathBuf,
@@ -72,7 +72,7 @@ pub enum Error {
     },
 
     /// The sidecar's `version` is not one this build reads.
-    #[error("{}: sidecar version {found} is not supported (this build reads version {supported})", path.display())]
+    #[error("{}: sidecar version {found} is not supported (this build reads version {supported})", Escaped(path))]
     UnsupportedVersion {
         /// The sidecar file.
         path: PathBuf,
@@ -83,7 +83,7 @@ pub enum Error {
     },
 
     /// A `.npy` file's magic, version or header is invalid.
-    #[error("{}: malformed .npy file: {message}", path.display())]
+    #[error("{}: malformed .npy file: {message}", Escaped(path))]
     MalformedNpy {
         /// The `.npy` file.
         path: PathBuf,
@@ -92,7 +92,7 @@ pub enum Error {
     },
 
     /// The dtype string is not one of the supported element types.
-    #[error("{}: unsupported dtype {dtype:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)", path.display())]
+    #[error("{}: unsupported dtype {dtype:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)", Escaped(path))]
     UnknownDtype {
         /// The file holding the dtype.
         path: PathBuf,
@@ -101,7 +101,7 @@ pub enum Error {
     },
 
     /// The array's element type differs from the Rust type it was opened as.
-    #[error("{}: the array holds {found} ({}) but was opened as {expected} ({})", path.display(), found.element_type().name(), expected.element_type().rust_name())]
+    #[error("{}: the array holds {found} ({}) but was opened as {expected} ({})", Escaped(path), found.element_type().name(), expected.element_type().rust_name())]
     DtypeMismatch {
         /// The file.
         path: PathBuf,
@@ -113,7 +113,7 @@ pub enum Error {
 
     /// The data is stored in the other byte order, so no zero-copy view of it
     /// can be given.
-    #[error("{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array` or convert the file with `mmarray convert --byte-order native`", path.display())]
+    #[error("{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array` or convert the file with `mmarray convert --byte-order native`", Escaped(path))]
     NonNativeByteOrder {
         /// The file.
         path: PathBuf,
@@ -123,7 +123,7 @@ pub enum Error {
 
     /// The number of elements times the element size does not fit in memory
     /// (`isize::MAX` bytes), or the shape has too many dimensions.
-    #[error("{}: shape {shape:?} of {itemsize}-byte elements overflows the address space", path.display())]
+    #[error("{}: shape {shape:?} of {itemsize}-byte elements overflows the address space", Escaped(path))]
     ShapeOverflow {
         /// The file.
         path: PathBuf,
@@ -134,7 +134,7 @@ pub enum Error {
     },
 
     /// The shape has more dimensions than numpy supports.
-    #[error("{}: shape has {ndim} dimensions, more than the {max} numpy supports", path.display())]
+    #[error("{}: shape has {ndim} dimensions, more than the {max} numpy supports", Escaped(path))]
     TooManyDimensions {
         /// The file.
         path: PathBuf,
@@ -145,7 +145,7 @@ pub enum Error {
     },
 
     /// The data file is shorter than `offset` plus the array's size.
-    #[error("{}: data file is too short: the array needs {needed} bytes (offset {offset} + {nbytes} bytes of data) but the file has {actual}", path.display())]
+    #[error("{}: data file is too short: the array needs {needed} bytes (offset {offset} + {nbytes} bytes of data) but the file has {actual}", Escaped(path))]
     DataTooShort {
         /// The data file.
         path: PathBuf,
@@ -161,7 +161,7 @@ pub enum Error {
 
     /// The byte offset of element 0 is not a multiple of the element type's
     /// alignment.
-    #[error("{}: offset {offset} is not a multiple of {align}, the alignment of {dtype}", path.display())]
+    #[error("{}: offset {offset} is not a multiple of {align}, the alignment of {dtype}", Escaped(path))]
     MisalignedOffset {
         /// The file.
         path: PathBuf,
@@ -174,7 +174,7 @@ pub enum Error {
     },
 
     /// A `bool` array holds a byte other than 0 or 1.
-    #[error("{}: element {index} of the bool array is the byte {byte}, not 0 or 1", path.display())]
+    #[error("{}: element {index} of the bool array is the byte {byte}, not 0 or 1", Escaped(path))]
     InvalidBool {
         /// The file.
         path: PathBuf,
@@ -186,7 +186,7 @@ pub enum Error {
 
     /// A view of a fixed number of dimensions was asked for an array with
     /// another number.
-    #[error("{}: the array has {found} dimensions, not {expected}", path.display())]
+    #[error("{}: the array has {found} dimensions, not {expected}", Escaped(path))]
     DimensionMismatch {
         /// The file.
         path: PathBuf,
@@ -198,25 +198,41 @@ pub enum Error {
 
     /// `create` was asked to write over an existing array without
     /// `overwrite(true)`.
-    #[error("{}: an array already exists here; pass overwrite(true) (CLI: --force) to replace it", path.display())]
+    #[error("{}: an array already exists here; pass overwrite(true) (CLI: --force) to replace it", Escaped(path))]
     AlreadyExists {
         /// The existing file.
         path: PathBuf,
     },
 
     /// The file is mapped by another process (or another handle in this
-    /// one), so it cannot be shrunk, replaced or removed now.
-    #[error("{}: the array is in use (mapped by another process or handle), so it cannot be {action} now; close the other mappings and retry", path.display())]
+    /// one), so it cannot be shrunk, replaced or removed now; or (action
+    /// `"grown"`) another handle holds the array's writer claim: it is
+    /// appending, and one appender at a time may change the length.
+    #[error("{}", busy_message(path, action))]
     Busy {
         /// The data file.
         path: PathBuf,
-        /// What was refused: `"resized"`, `"replaced"`, `"removed"`.
+        /// What was refused: `"resized"`, `"replaced"`, `"removed"`, or
+        /// `"grown"` for a second appender.
         action: &'static str,
+    },
+
+    /// A call would write over a file it reads: the destination of a
+    /// `convert`, `create` or sidecar is the same file as its source, its
+    /// sidecar or its own data file (compared by device and inode, after
+    /// following symlinks, so a symlink or hard link to an input counts).
+    /// No retry can succeed: write to another path.
+    #[error("{}: is the same file as {}, which this call reads or writes too; give a destination that is another file", Escaped(path), Escaped(input))]
+    SameFile {
+        /// The destination.
+        path: PathBuf,
+        /// The input (or other output) it is the same file as.
+        input: PathBuf,
     },
 
     /// A store was given an array name that could reach outside its
     /// directory or is otherwise unsafe as a file name.
-    #[error("{}: invalid array name {name:?}: {reason}", path.display())]
+    #[error("{}: invalid array name {name:?}: {reason}", Escaped(path))]
     InvalidName {
         /// The store's directory.
         path: PathBuf,
@@ -228,7 +244,7 @@ pub enum Error {
 
     /// Arrays that must agree in shape (shards of one array, rows being
     /// appended) do not.
-    #[error("{}: shape {found:?} does not match {expected:?}", path.display())]
+    #[error("{}: shape {found:?} does not match {expected:?}", Escaped(path))]
     ShapeMismatch {
         /// The file (or store) involved.
         path: PathBuf,
@@ -240,7 +256,7 @@ pub enum Error {
 
     /// An argument is out of range for the array, e.g. a flush range past its
     /// end.
-    #[error("{}: {message}", path.display())]
+    #[error("{}: {message}", Escaped(path))]
     InvalidArgument {
         /// The array's file.
         path: PathBuf,
@@ -275,6 +291,7 @@ impl Error {
             | Error::DimensionMismatch { path, .. }
             | Error::AlreadyExists { path }
             | Error::Busy { path, .. }
+            | Error::SameFile { path, .. }
             | Error::InvalidName { path, .. }
             | Error::ShapeMismatch { path, .. }
             | Error::InvalidArgument { path, .. } => path,
@@ -287,6 +304,41 @@ impl Error {
             action,
             source,
         }
+    }
+}
+
+fn busy_message(path: &Path, action: &str) -> String {
+    if action == crate::lock::GROWN {
+        format!(
+            "{}: another handle (in this or another process) is growing the array, so it cannot be grown now; one appender at a time: close the other appender and retry",
+            Escaped(path)
+        )
+    } else {
+        format!(
+            "{}: the array is in use (mapped by another process or handle), so it cannot be {action} now; close the other mappings and retry",
+            Escaped(path)
+        )
+    }
+}
+
+/// A path as error messages print it: as [`Path::display`] does, but with
+/// every control character (newline, tab, ESC, ...) shown as an escape
+/// (`\n`, `\t`, `\u{1b}`), so that a message is always one line and never
+/// sends terminal control sequences. Other characters, backslashes
+/// included, are printed as they are.
+pub(crate) struct Escaped<'a>(pub(crate) &'a Path);
+
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        for c in self.0.to_string_lossy().chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_debug())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -16,7 +16,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// The directory holding `path` (`.` for a bare file name).
 pub(crate) fn parent_dir(path: &Path) -> &Path {
@@ -76,17 +76,20 @@ pub(crate) fn write_atomic_unsynced(path: &Path, contents: &[u8]) -> Result<()> 
 }
 
 fn replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
+    // Errors name `path`, the file the caller asked for: the temporary file
+    // is an implementation detail, and is gone after a failure.
     let tmp = temp_path_for(path);
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .at(&tmp, "creating a temporary file")?;
+            .at(path, "creating a temporary file beside")?;
         file.write_all(contents)
-            .at(&tmp, "writing a temporary file")?;
+            .at(path, "writing (under a temporary name)")?;
         if durable {
-            file.sync_all().at(&tmp, "syncing a temporary file")?;
+            file.sync_all()
+                .at(path, "syncing (under a temporary name)")?;
         }
         fs::rename(&tmp, path).at(path, "renaming a temporary file into place")
     })();
@@ -98,6 +101,150 @@ fn replace(path: &Path, contents: &[u8], durable: bool) -> Result<()> {
         sync_dir(parent_dir(path))?;
     }
     Ok(())
+}
+
+/// Moves the new file `tmp` to `path`, failing with
+/// `io::ErrorKind::AlreadyExists` (and leaving `tmp` where it is) if
+/// anything is at `path` already: a rename that never replaces.
+///
+/// `renameat2(RENAME_NOREPLACE)` on Linux; where the file system does not
+/// support it, and elsewhere, a hard link (which refuses an existing name
+/// too) and the removal of `tmp`.
+pub(crate) fn rename_new(tmp: &Path, path: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{CWD, RenameFlags};
+        use rustix::io::Errno;
+        match rustix::fs::renameat_with(CWD, tmp, CWD, path, RenameFlags::NOREPLACE) {
+            Ok(()) => return Ok(()),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    fs::hard_link(tmp, path)?;
+    let _ = fs::remove_file(tmp);
+    Ok(())
+}
+
+/// Whether `a` and `b` name the same existing file (device and inode,
+/// after following symlinks): two names, a symlink or a hard link to one
+/// file. `false` when either does not exist.
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::metadata(a), fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match (fs::canonicalize(a), fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+    }
+}
+
+/// Opens the existing file at `path` for reading (and writing if `write`),
+/// refusing anything that is not a regular file, without ever blocking;
+/// returns the handle and its metadata.
+///
+/// Opening a FIFO for reading waits for a writer, forever if none comes,
+/// and opening a device can have effects of its own (a tape rewinds). So
+/// the path is looked at first (following symlinks) and a FIFO, socket or
+/// device is refused before it is opened; the open itself is non-blocking
+/// (`O_NONBLOCK`, which changes nothing for a regular file) and the handle
+/// is checked again, so a path swapped for a FIFO in between cannot hang
+/// the call either. Directories are left to the caller: opening one for
+/// writing fails with `EISDIR`, and so does reading it.
+///
+/// # Errors
+///
+/// [`Error::InvalidArgument`] naming `path` for a FIFO, socket or device; [`Error::Io`] with `action` when the operating system refuses
+/// (`NotFound` included: callers that expect it match on it).
+pub(crate) fn open_regular(
+    path: &Path,
+    write: bool,
+    action: &'static str,
+) -> Result<(File, fs::Metadata)> {
+    if let Ok(meta) = fs::metadata(path)
+        && let Some(kind) = special_kind(&meta.file_type())
+    {
+        return Err(not_regular(path, kind));
+    }
+    let mut options = OpenOptions::new();
+    options.read(true).write(write);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc_nonblock());
+    }
+    let file = options.open(path).at(path, action)?;
+    let meta = file.metadata().at(path, "reading the file's metadata")?;
+    if let Some(kind) = special_kind(&meta.file_type()) {
+        return Err(not_regular(path, kind));
+    }
+    Ok((file, meta))
+}
+
+/// `O_NONBLOCK`: opening a FIFO returns at once instead of waiting for a
+/// writer.
+#[cfg(unix)]
+fn libc_nonblock() -> i32 {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        libc::O_NONBLOCK
+    }
+    // The value on the BSDs and macOS.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        0x0004
+    }
+}
+
+/// What a FIFO, socket or device is called in messages; `None` for regular
+/// files, directories and symlinks.
+fn special_kind(file_type: &fs::FileType) -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if file_type.is_socket() {
+            return Some("a socket");
+        }
+        if file_type.is_char_device() {
+            return Some("a character device");
+        }
+        if file_type.is_block_device() {
+            return Some("a block device");
+        }
+    }
+    let _ = file_type;
+    None
+}
+
+fn not_regular(path: &Path, kind: &str) -> Error {
+    Error::InvalidArgument {
+        path: path.to_path_buf(),
+        message: format!("is {kind}, not a regular file"),
+    }
+}
+
+/// Whether `path` names something other than a regular file, a directory
+/// or a symlink (a FIFO, socket or device): such an entry is never read,
+/// replaced or removed as if it were an array.
+pub(crate) fn refuse_special(path: &Path) -> Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(meta) => match special_kind(&meta.file_type()) {
+            Some(kind) => Err(not_regular(path, kind)),
+            None => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
 }
 
 /// Removes `path`, treating "already gone" as success.

@@ -43,6 +43,39 @@
 //! exists. Growing needs no exclusive lock: other mappings of the shorter
 //! file stay valid.
 //!
+//! # One appender at a time
+//!
+//! Two handles growing one array at once would each record its own length
+//! over the other's, losing rows whose `publish` had returned. So the first
+//! call that changes the length ([`append`](crate::MappedArray::append),
+//! [`resize`](crate::MappedArray::resize),
+//! [`shrink_to_fit`](crate::MappedArray::shrink_to_fit); `publish` and
+//! `commit` only record what those did) takes the array's **writer claim**
+//! without waiting, and the mapping holds it until it is closed or dropped.
+//! A second appender, in this process or another, gets [`Error::Busy`]
+//! (action `"grown"`) at its first such call; nothing it had is changed.
+//! Readers, and read-write mappings that only write elements in place, take
+//! no claim and go on working meanwhile. On taking the claim a mapping
+//! adopts the length recorded in the sidecar, so an appender that opened
+//! the array before an earlier appender closed appends after that one's
+//! rows instead of over them. The claim is a record lock that never
+//! conflicts with the shared locks of mappings (see the `lock` module's
+//! notes in the source); it is enforced on Linux, and on other systems a
+//! single appender is up to the caller.
+//!
+//! # Closing: no spare capacity left behind
+//!
+//! The file grows geometrically, so after appends it is padded past the
+//! array's end (one append to a 48-byte file leaves 1 MiB). A mapping that
+//! grew the array cuts the padding off when it is
+//! [closed](crate::MappedArray::close) or dropped, and on
+//! [`shrink_to_fit`](crate::MappedArray::shrink_to_fit): a file closed
+//! normally is exactly `offset + nbytes` long, as numpy's `tofile` would
+//! have written it, and `np.fromfile` reads exactly the array. This needs
+//! no exclusive lock: other mappings never reach past the recorded length.
+//! After a crash the padding stays (invisible to every reader but raw
+//! `np.fromfile`) until the next appender closes.
+//!
 //! # Full disks
 //!
 //! The file grows sparse, but before rows are written into the new space,
@@ -72,9 +105,45 @@ use crate::dtype::Element;
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::layout::{Layout, Order};
-use crate::mapping::{self, ReadWrite};
+use crate::lock::WriterClaim;
+use crate::mapping::{self, Mode, ReadWrite};
 use crate::sidecar::Sidecar;
 use crate::source::Format;
+
+/// What a mapping tracks to grow: whether its length is recorded, how far
+/// disk space is reserved and writeback started, and the writer claim.
+/// Owned by this module; [`MappedArray`] holds one and never looks inside.
+#[derive(Debug)]
+pub(crate) struct Growth {
+    /// The length (axis 0) changed since the sidecar was last written.
+    uncommitted: bool,
+    /// Growth has reserved disk space up to this byte of the file (at least
+    /// the array's end): rows written below it cannot find the disk full.
+    reserved_end: u64,
+    /// Appended rows before this byte of the file have been handed to the
+    /// kernel's writeback (see [Writeback](self#writeback)).
+    writeback_from: u64,
+    /// Held from the first call that changes the length until the mapping
+    /// is closed or dropped (see [One appender at a time](self#one-appender-at-a-time)).
+    claim: Option<WriterClaim>,
+}
+
+impl Growth {
+    /// The state of a freshly opened array ending at byte `end`.
+    pub(crate) fn new(end: u64) -> Growth {
+        Growth {
+            uncommitted: false,
+            reserved_end: end,
+            writeback_from: end,
+            claim: None,
+        }
+    }
+
+    /// Whether the length changed since the sidecar was last written.
+    pub(crate) fn is_uncommitted(&self) -> bool {
+        self.uncommitted
+    }
+}
 
 #[cfg(unix)]
 fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
@@ -127,6 +196,9 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     ///
     /// # Errors
     ///
+    /// [`Error::Busy`] (action `"grown"`) if another handle, in this
+    /// process or another, is growing the array (see [One appender at a
+    /// time](crate::grow#one-appender-at-a-time));
     /// [`Error::ShapeMismatch`] if the rows' other extents differ;
     /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
     /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
@@ -139,6 +211,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         D: Dimension,
     {
         self.check_growable()?;
+        self.claim_growth()?;
         let shape = self.shape();
         if rows.ndim() != shape.len() || rows.shape()[1..] != shape[1..] {
             let mut expected = shape.to_vec();
@@ -181,9 +254,9 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [Writeback](crate::grow#writeback)).
     fn start_writeback_of_appended(&mut self) {
         let end = self.info.layout.end();
-        if end.saturating_sub(self.writeback_from) >= WRITEBACK_STEP {
-            fsutil::start_writeback(&self.file, self.writeback_from, end - self.writeback_from);
-            self.writeback_from = end;
+        if end.saturating_sub(self.growth.writeback_from) >= WRITEBACK_STEP {
+            fsutil::start_writeback(&self.file, self.growth.writeback_from, end - self.growth.writeback_from);
+            self.growth.writeback_from = end;
         }
     }
 
@@ -209,6 +282,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// file that is mapped elsewhere.
     pub fn resize(&mut self, new_rows: usize) -> Result<()> {
         self.check_growable()?;
+        self.claim_growth()?;
         let old_rows = self.shape()[0];
         if new_rows >= old_rows {
             self.reserve_rows(new_rows)?;
@@ -268,7 +342,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// I/O errors writing the sidecar; the published length is then the
     /// previous one.
     pub fn publish(&mut self) -> Result<()> {
-        if !self.uncommitted {
+        if !self.growth.uncommitted {
             return Ok(());
         }
         match &self.info.sidecar {
@@ -286,6 +360,93 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             return usize::MAX;
         }
         self.map.len() / row_bytes
+    }
+
+    /// Cuts the data file's spare capacity off now, so that it is exactly
+    /// `offset + nbytes` long, and maps only the array. The next append
+    /// grows it again. [`close`](MappedArray::close) and drop do this too.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<u8>::create(&path, &[0, 4])?;
+    /// a.append(&array![[1, 2, 3, 4]])?;
+    /// assert!(a.capacity() > 1);
+    /// a.shrink_to_fit()?;
+    /// assert_eq!((a.capacity(), std::fs::metadata(&path)?.len()), (1, 4));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`append`](Self::append) ([`Error::Busy`] while another handle
+    /// grows the array), and I/O errors trimming the file.
+    pub fn shrink_to_fit(&mut self) -> Result<()> {
+        self.check_growable()?;
+        self.claim_growth()?;
+        let nbytes = self.info.layout.nbytes();
+        if self.map.len() > nbytes {
+            let offset = self.info.layout.offset();
+            self.map = mapping::map_unlocked::<ReadWrite>(&self.file, &self.info.path, offset, nbytes)?;
+        }
+        self.trim_capacity()
+    }
+
+    /// Takes the array's writer claim, once per mapping, before the first
+    /// change of length; then adopts the length recorded in the sidecar, in
+    /// case another appender grew the array since this mapping read it (its
+    /// rows are the array's now: appending after our stale length would
+    /// overwrite them).
+    fn claim_growth(&mut self) -> Result<()> {
+        if self.growth.claim.is_some() {
+            return Ok(());
+        }
+        let claim = WriterClaim::try_claim(&self.file, &self.info.path)?;
+        self.adopt_recorded_length()?;
+        self.growth.claim = Some(claim);
+        Ok(())
+    }
+
+    /// Makes this mapping's length the one recorded in the sidecar (see
+    /// [`claim_growth`](Self::claim_growth)). Called before any change of
+    /// length, so there is nothing uncommitted to lose.
+    fn adopt_recorded_length(&mut self) -> Result<()> {
+        let Some(sidecar) = &self.info.sidecar else {
+            return Ok(());
+        };
+        let recorded = Sidecar::read(sidecar)?;
+        let (ours, theirs) = (&self.info.layout, &recorded.layout);
+        if theirs == ours {
+            return Ok(());
+        }
+        if theirs.dtype() != ours.dtype()
+            || theirs.offset() != ours.offset()
+            || theirs.ndim() != ours.ndim()
+            || theirs.shape()[1..] != ours.shape()[1..]
+        {
+            return Err(Error::InvalidArgument {
+                path: self.info.path.clone(),
+                message: "the sidecar now describes another array than the one opened (dtype, offset or row shape changed); open it again".into(),
+            });
+        }
+        let layout = self.layout_with_rows(theirs.shape()[0])?;
+        if layout.nbytes() > self.map.len() {
+            // Checks that the file holds the recorded rows before mapping.
+            self.map = mapping::map_bytes::<ReadWrite>(
+                &self.file,
+                &self.info.path,
+                layout.offset(),
+                layout.nbytes(),
+            )?;
+        }
+        self.growth.reserved_end = self.growth.reserved_end.max(layout.end());
+        self.growth.writeback_from = layout.end();
+        self.info.layout = layout;
+        self.info.attrs = recorded.attrs;
+        Ok(())
     }
 
     fn check_growable(&self) -> Result<()> {
@@ -340,7 +501,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
 
     fn set_rows(&mut self, rows: usize) -> Result<()> {
         self.info.layout = self.layout_with_rows(rows)?;
-        self.uncommitted = true;
+        self.growth.uncommitted = true;
         Ok(())
     }
 
@@ -410,7 +571,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// when a whole step does not fit on the disk.
     fn reserve_disk(&mut self, end: u64) -> Result<()> {
         const ACTION: &str = "reserving disk space for the rows being written";
-        let start = self.reserved_end;
+        let start = self.growth.reserved_end;
         if end <= start {
             return Ok(());
         }
@@ -427,7 +588,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             }
             Err(e) => return Err(e),
         };
-        self.reserved_end = reached;
+        self.growth.reserved_end = reached;
         Ok(())
     }
 
@@ -451,15 +612,15 @@ impl<T: Element> MappedArray<T, ReadWrite> {
                 Sidecar::write(sidecar, &new_layout, &self.info.attrs)?;
             }
             self.info.layout = new_layout;
-            self.uncommitted = false;
+            self.growth.uncommitted = false;
             self.map = mapping::map_unlocked::<ReadWrite>(
                 &self.file,
                 &path,
                 offset,
                 self.info.layout.nbytes(),
             )?;
-            self.reserved_end = self.reserved_end.min(self.info.layout.end());
-            self.writeback_from = self.writeback_from.min(self.info.layout.end());
+            self.growth.reserved_end = self.growth.reserved_end.min(self.info.layout.end());
+            self.growth.writeback_from = self.growth.writeback_from.min(self.info.layout.end());
             self.file
                 .set_len(self.info.layout.end())
                 .at(&path, "truncating the data file")
@@ -499,10 +660,63 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             .unwrap_or(usize::MAX)
             .min(self.shape()[0]);
         self.map = mapping::map_unlocked::<ReadWrite>(&self.file, &path, offset, rows * row_bytes)?;
-        self.reserved_end = self.reserved_end.min(offset + available as u64);
+        self.growth.reserved_end = self.growth.reserved_end.min(offset + available as u64);
         if rows < self.shape()[0] {
             self.info.layout = self.layout_with_rows(rows)?;
         }
         Ok(())
+    }
+}
+
+impl<T: Element, M: Mode> MappedArray<T, M> {
+    /// If the length changed since the sidecar was written: flush the data,
+    /// then atomically rewrite the sidecar with the new shape. The one place
+    /// a growable array's length becomes durable (`flush`, `commit`,
+    /// `close`, drop).
+    pub(crate) fn commit_length(&mut self) -> Result<()> {
+        if !self.growth.uncommitted {
+            return Ok(());
+        }
+        M::flush(&self.map).at(&self.info.path, "flushing the mapping")?;
+        if let Some(sidecar) = &self.info.sidecar {
+            Sidecar::write(sidecar, &self.info.layout, &self.info.attrs)?;
+        }
+        self.growth.uncommitted = false;
+        Ok(())
+    }
+
+    /// If this mapping holds the writer claim (it grew the array), cuts the
+    /// file's spare capacity off: the file ends where the array does. No
+    /// exclusive lock is needed: other mappings never reach past the
+    /// recorded length, which is at most this mapping's, and no other
+    /// appender can exist while the claim is held.
+    ///
+    /// The mapping itself may still cover the cut capacity: callers either
+    /// remap first ([`shrink_to_fit`](MappedArray::shrink_to_fit)) or never
+    /// touch the mapping again (`close`, drop).
+    pub(crate) fn trim_capacity(&mut self) -> Result<()> {
+        if self.growth.claim.is_none() {
+            return Ok(());
+        }
+        let path = &self.info.path;
+        let end = self.info.layout.end();
+        let len = self
+            .file
+            .metadata()
+            .at(path, "reading the data file's metadata")?
+            .len();
+        if len > end {
+            self.file
+                .set_len(end)
+                .at(path, "trimming the data file's spare capacity")?;
+        }
+        self.growth.reserved_end = self.growth.reserved_end.min(end);
+        self.growth.writeback_from = self.growth.writeback_from.min(end);
+        Ok(())
+    }
+
+    /// Gives the writer claim up (at `close`).
+    pub(crate) fn release_growth(&mut self) {
+        self.growth.claim = None;
     }
 }

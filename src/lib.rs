@@ -62,6 +62,7 @@ mod error;
 mod fsutil;
 pub mod grow;
 pub mod layout;
+mod lock;
 pub mod mapping;
 pub mod npy;
 #[cfg(feature = "parallel")]

@@ -410,10 +410,10 @@ pub(crate) fn lock_exclusive(file: &File, path: &Path, action: &'static str) -> 
 /// Takes the exclusive lock on the existing file at `path`, if there is one,
 /// and returns the handle that holds it (`None` if there is no file).
 pub(crate) fn lock_existing_exclusive(path: &Path, action: &'static str) -> Result<Option<File>> {
-    match File::open(path) {
-        Ok(file) => lock_exclusive(&file, path, action).map(|()| Some(file)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        // A directory or an unreadable file: not something we map.
+    match crate::fsutil::open_regular(path, false, "opening the data file") {
+        Ok((file, _)) => lock_exclusive(&file, path, action).map(|()| Some(file)),
+        // Missing, a directory, a FIFO or an unreadable file: not something
+        // anyone maps.
         Err(_) => Ok(None),
     }
 }

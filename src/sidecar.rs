@@ -27,7 +27,6 @@
 //! owns the format; it never maps anything.
 
 use std::ffi::OsString;
-use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
@@ -85,7 +84,8 @@ pub(crate) fn data_path_for(sidecar: &Path) -> Option<PathBuf> {
 ///
 /// [`Error::DataTooShort`] if the file is shorter than `offset` plus the
 /// array; [`Error::AlreadyExists`] if a sidecar exists and `overwrite` is
-/// false; [`Error::InvalidArgument`] for a `.npy` file (which needs no
+/// false; [`Error::SameFile`] if the sidecar's name leads to the data file
+/// itself (a symlink or hard link); [`Error::InvalidArgument`] for a `.npy` file (which needs no
 /// sidecar); shape and I/O errors.
 pub fn describe(
     data_path: &Path,
@@ -110,6 +110,12 @@ pub fn describe(
         .len();
     layout.check_fits(data_path, len)?;
     let sidecar = sidecar_path(data_path);
+    if fsutil::same_file(&sidecar, data_path) {
+        return Err(Error::SameFile {
+            path: sidecar,
+            input: data_path.to_path_buf(),
+        });
+    }
     if !overwrite && sidecar.exists() {
         return Err(Error::AlreadyExists { path: sidecar });
     }
@@ -233,17 +239,16 @@ struct SidecarOut<'a> {
 impl Sidecar {
     /// Reads and validates the sidecar at `path`.
     pub(crate) fn read(path: &Path) -> Result<Sidecar> {
-        let file = File::open(path).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::SidecarMissing {
-                path: data_path_for(path).unwrap_or_else(|| path.to_path_buf()),
-                sidecar: path.to_path_buf(),
-            },
-            _ => Error::io(path, "opening the sidecar", e),
+        let (file, meta) = fsutil::open_regular(path, false, "opening the sidecar").map_err(|e| match e {
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                Error::SidecarMissing {
+                    path: data_path_for(path).unwrap_or_else(|| path.to_path_buf()),
+                    sidecar: path.to_path_buf(),
+                }
+            }
+            e => e,
         })?;
-        let len = file
-            .metadata()
-            .at(path, "reading the sidecar's metadata")?
-            .len();
+        let len = meta.len();
         if len > MAX_SIDECAR_BYTES {
             return Err(Error::MalformedSidecar {
                 path: path.to_path_buf(),

@@ -18,10 +18,11 @@
 //!
 //! This module reads and locks files but never maps them.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
+use crate::fsutil;
 use crate::layout::Layout;
 use crate::npy;
 use crate::sidecar::{self, Attrs, Sidecar};
@@ -221,20 +222,14 @@ pub(crate) fn is_npy_path(path: &Path) -> bool {
     crate::array::format_for_path(path) == Format::Npy
 }
 
-/// Opens a data file, refusing anything but a regular file.
+/// Opens a data file, refusing anything but a regular file (without
+/// blocking on a FIFO: see [`fsutil::open_regular`]).
 pub(crate) fn open_data_file(path: &Path, write: bool) -> Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(write)
-        .open(path)
-        .at(path, "opening the data file")?;
-    let meta = file
-        .metadata()
-        .at(path, "reading the data file's metadata")?;
+    let (file, meta) = fsutil::open_regular(path, write, "opening the data file")?;
     if !meta.is_file() {
         return Err(Error::InvalidArgument {
             path: path.to_path_buf(),
-            message: "not a regular file".into(),
+            message: "is a directory, not a regular file".into(),
         });
     }
     Ok(file)

@@ -460,7 +460,7 @@ pub fn validate_name(dir: &Path, name: &str) -> Result<()> {
 /// Reads a small metadata file, refusing one over the sidecar size limit.
 fn read_bounded(path: &Path) -> Result<Vec<u8>> {
     use std::io::Read;
-    let file = fs::File::open(path).at(path, "opening the file")?;
+    let (file, _) = fsutil::open_regular(path, false, "opening the file")?;
     let mut bytes = Vec::new();
     file.take(sidecar::MAX_SIDECAR_BYTES + 1)
         .read_to_end(&mut bytes)

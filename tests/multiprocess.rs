@@ -568,6 +568,8 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
     a.append(&pattern(SALT, 0..ROWS)).unwrap();
     a.commit().unwrap();
+    // Without spare capacity, which dropping `a` below would trim.
+    a.shrink_to_fit().unwrap();
     let data_before = fs::read(&path).unwrap();
     let sidecar_before = fs::read_to_string(&sidecar).unwrap();
     let inode_before = fs::metadata(&path).unwrap().ino();
