@@ -126,30 +126,31 @@ pub fn convert(
     let reads: Vec<&Path> = std::iter::once(info.path())
         .chain(info.sidecar_path())
         .collect();
-    let (dst_info, _file) = create.create_file(dst, dst_dtype, src_layout.shape(), &reads, |file, _| {
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-        let mut converted = Vec::with_capacity(CHUNK_ELEMENTS * dst_dtype.itemsize());
-        let mut result = Ok(());
-        for_each_chunk_in_order(&map, src_layout, dst_order, |chunk| {
-            if result.is_err() {
-                return;
-            }
-            converted.clear();
-            result = convert_chunk(chunk, src_dtype, dst_dtype, &mut converted)
-                .map_err(|index| Error::InvalidBool {
-                    path: info.path.clone(),
-                    index,
-                    byte: chunk[index],
-                })
-                .and_then(|()| {
-                    out.write_all(&converted)
-                        .at(dst, "writing the converted file")
-                });
-            progress(chunk.len() / src_dtype.itemsize());
-        });
-        result?;
-        out.flush().at(dst, "writing the converted file")
-    })?;
+    let (dst_info, _file) =
+        create.create_file(dst, dst_dtype, src_layout.shape(), &reads, |file, _| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut converted = Vec::with_capacity(CHUNK_ELEMENTS * dst_dtype.itemsize());
+            let mut result = Ok(());
+            for_each_chunk_in_order(&map, src_layout, dst_order, |chunk| {
+                if result.is_err() {
+                    return;
+                }
+                converted.clear();
+                result = convert_chunk(chunk, src_dtype, dst_dtype, &mut converted)
+                    .map_err(|index| Error::InvalidBool {
+                        path: info.path.clone(),
+                        index,
+                        byte: chunk[index],
+                    })
+                    .and_then(|()| {
+                        out.write_all(&converted)
+                            .at(dst, "writing the converted file")
+                    });
+                progress(chunk.len() / src_dtype.itemsize());
+            });
+            result?;
+            out.flush().at(dst, "writing the converted file")
+        })?;
     Ok(dst_info)
 }
 

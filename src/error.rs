@@ -72,7 +72,10 @@ pub enum Error {
     },
 
     /// The sidecar's `version` is not one this build reads.
-    #[error("{}: sidecar version {found} is not supported (this build reads version {supported})", Escaped(path))]
+    #[error(
+        "{}: sidecar version {found} is not supported (this build reads version {supported})",
+        Escaped(path)
+    )]
     UnsupportedVersion {
         /// The sidecar file.
         path: PathBuf,
@@ -92,7 +95,10 @@ pub enum Error {
     },
 
     /// The dtype string is not one of the supported element types.
-    #[error("{}: unsupported dtype {dtype:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)", Escaped(path))]
+    #[error(
+        "{}: unsupported dtype {dtype:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)",
+        Escaped(path)
+    )]
     UnknownDtype {
         /// The file holding the dtype.
         path: PathBuf,
@@ -113,7 +119,10 @@ pub enum Error {
 
     /// The data is stored in the other byte order, so no zero-copy view of it
     /// can be given.
-    #[error("{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array` or convert the file with `mmarray convert --byte-order native`", Escaped(path))]
+    #[error(
+        "{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array` or convert the file with `mmarray convert --byte-order native`",
+        Escaped(path)
+    )]
     NonNativeByteOrder {
         /// The file.
         path: PathBuf,
@@ -123,7 +132,10 @@ pub enum Error {
 
     /// The number of elements times the element size does not fit in memory
     /// (`isize::MAX` bytes), or the shape has too many dimensions.
-    #[error("{}: shape {shape:?} of {itemsize}-byte elements overflows the address space", Escaped(path))]
+    #[error(
+        "{}: shape {shape:?} of {itemsize}-byte elements overflows the address space",
+        Escaped(path)
+    )]
     ShapeOverflow {
         /// The file.
         path: PathBuf,
@@ -134,7 +146,10 @@ pub enum Error {
     },
 
     /// The shape has more dimensions than numpy supports.
-    #[error("{}: shape has {ndim} dimensions, more than the {max} numpy supports", Escaped(path))]
+    #[error(
+        "{}: shape has {ndim} dimensions, more than the {max} numpy supports",
+        Escaped(path)
+    )]
     TooManyDimensions {
         /// The file.
         path: PathBuf,
@@ -145,7 +160,10 @@ pub enum Error {
     },
 
     /// The data file is shorter than `offset` plus the array's size.
-    #[error("{}: data file is too short: the array needs {needed} bytes (offset {offset} + {nbytes} bytes of data) but the file has {actual}", Escaped(path))]
+    #[error(
+        "{}: data file is too short: the array needs {needed} bytes (offset {offset} + {nbytes} bytes of data) but the file has {actual}",
+        Escaped(path)
+    )]
     DataTooShort {
         /// The data file.
         path: PathBuf,
@@ -161,7 +179,10 @@ pub enum Error {
 
     /// The byte offset of element 0 is not a multiple of the element type's
     /// alignment.
-    #[error("{}: offset {offset} is not a multiple of {align}, the alignment of {dtype}", Escaped(path))]
+    #[error(
+        "{}: offset {offset} is not a multiple of {align}, the alignment of {dtype}",
+        Escaped(path)
+    )]
     MisalignedOffset {
         /// The file.
         path: PathBuf,
@@ -174,7 +195,10 @@ pub enum Error {
     },
 
     /// A `bool` array holds a byte other than 0 or 1.
-    #[error("{}: element {index} of the bool array is the byte {byte}, not 0 or 1", Escaped(path))]
+    #[error(
+        "{}: element {index} of the bool array is the byte {byte}, not 0 or 1",
+        Escaped(path)
+    )]
     InvalidBool {
         /// The file.
         path: PathBuf,
@@ -198,7 +222,10 @@ pub enum Error {
 
     /// `create` was asked to write over an existing array without
     /// `overwrite(true)`.
-    #[error("{}: an array already exists here; pass overwrite(true) (CLI: --force) to replace it", Escaped(path))]
+    #[error(
+        "{}: an array already exists here; pass overwrite(true) (CLI: --force) to replace it",
+        Escaped(path)
+    )]
     AlreadyExists {
         /// The existing file.
         path: PathBuf,
@@ -222,7 +249,11 @@ pub enum Error {
     /// sidecar or its own data file (compared by device and inode, after
     /// following symlinks, so a symlink or hard link to an input counts).
     /// No retry can succeed: write to another path.
-    #[error("{}: is the same file as {}, which this call reads or writes too; give a destination that is another file", Escaped(path), Escaped(input))]
+    #[error(
+        "{}: is the same file as {}, which this call reads or writes too; give a destination that is another file",
+        Escaped(path),
+        Escaped(input)
+    )]
     SameFile {
         /// The destination.
         path: PathBuf,

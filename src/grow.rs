@@ -255,7 +255,11 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     fn start_writeback_of_appended(&mut self) {
         let end = self.info.layout.end();
         if end.saturating_sub(self.growth.writeback_from) >= WRITEBACK_STEP {
-            fsutil::start_writeback(&self.file, self.growth.writeback_from, end - self.growth.writeback_from);
+            fsutil::start_writeback(
+                &self.file,
+                self.growth.writeback_from,
+                end - self.growth.writeback_from,
+            );
             self.growth.writeback_from = end;
         }
     }
@@ -390,7 +394,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         let nbytes = self.info.layout.nbytes();
         if self.map.len() > nbytes {
             let offset = self.info.layout.offset();
-            self.map = mapping::map_unlocked::<ReadWrite>(&self.file, &self.info.path, offset, nbytes)?;
+            self.map =
+                mapping::map_unlocked::<ReadWrite>(&self.file, &self.info.path, offset, nbytes)?;
         }
         self.trim_capacity()
     }

@@ -38,10 +38,7 @@ use crate::error::{Error, IoContext, Result};
 pub(crate) struct WriterClaim {
     /// A duplicate of the data file's descriptor: the same open file
     /// description, which is what owns the record lock.
-    #[cfg_attr(
-        not(any(target_os = "linux", target_os = "android")),
-        allow(dead_code)
-    )]
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     file: File,
 }
 
@@ -147,7 +144,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a");
         std::fs::write(&path, b"x").unwrap();
-        let open = || OpenOptions::new().read(true).write(true).open(&path).unwrap();
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&path)
+                .unwrap()
+        };
         let (a, b) = (open(), open());
         let first = WriterClaim::try_claim(&a, &path).unwrap();
         let err = WriterClaim::try_claim(&b, &path).unwrap_err();

@@ -239,15 +239,16 @@ struct SidecarOut<'a> {
 impl Sidecar {
     /// Reads and validates the sidecar at `path`.
     pub(crate) fn read(path: &Path) -> Result<Sidecar> {
-        let (file, meta) = fsutil::open_regular(path, false, "opening the sidecar").map_err(|e| match e {
-            Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
-                Error::SidecarMissing {
-                    path: data_path_for(path).unwrap_or_else(|| path.to_path_buf()),
-                    sidecar: path.to_path_buf(),
+        let (file, meta) =
+            fsutil::open_regular(path, false, "opening the sidecar").map_err(|e| match e {
+                Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
+                    Error::SidecarMissing {
+                        path: data_path_for(path).unwrap_or_else(|| path.to_path_buf()),
+                        sidecar: path.to_path_buf(),
+                    }
                 }
-            }
-            e => e,
-        })?;
+                e => e,
+            })?;
         let len = meta.len();
         if len > MAX_SIDECAR_BYTES {
             return Err(Error::MalformedSidecar {

@@ -122,13 +122,16 @@ pub fn inspect(path: impl AsRef<Path>) -> Result<ArrayInfo> {
     Ok(info)
 }
 
-/// How many times [`open_source`] starts over when the path turns out to
-/// name another file than the one it opened and locked.
-const OPEN_ATTEMPTS: usize = 8;
+/// How long [`open_source`] keeps starting over when the path turns out to
+/// name another file than the one it opened and locked. Each start over
+/// follows a replacement that finished (the lock it waited for is
+/// released when the new array is complete), so only a path replaced
+/// back to back for this long makes an open fail.
+const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Resolves `path`, opens the data file (for writing if `write`), takes its
 /// shared lock (waiting while a cooperating process holds the exclusive
-/// lock to shrink, replace or remove it), and reads the array's
+/// lock to create, shrink, replace or remove it), and reads the array's
 /// description. The returned handle holds the shared lock.
 pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)> {
     // A sidecar given directly: `x.dat.json` with no `x.dat.json.json`.
@@ -138,7 +141,10 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)>
         }
         _ => (path.to_path_buf(), None),
     };
-    for _ in 0..OPEN_ATTEMPTS {
+    let started = std::time::Instant::now();
+    let mut attempts = 0u64;
+    while attempts == 0 || started.elapsed() < OPEN_PATIENCE {
+        attempts += 1;
         let file = open_data_file(&data_path, write)?;
         crate::mapping::lock_shared_blocking(&file, &data_path)?;
         // Replaced (or removed) between being opened and being locked, as
@@ -157,7 +163,7 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)>
         &data_path,
         "opening the data file",
         std::io::Error::other(format!(
-            "the path was replaced by another file {OPEN_ATTEMPTS} times while it was being opened"
+            "the path was replaced by another file {attempts} times in {OPEN_PATIENCE:?} while it was being opened"
         )),
     ))
 }

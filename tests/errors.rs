@@ -316,3 +316,26 @@ fn read_write_on_a_read_only_file_is_an_io_error() {
         matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
     );
 }
+
+/// A path holding a newline or an ESC byte is printed escaped (`\n`,
+/// `\u{1b}`): every message is one line and never drives a terminal.
+#[test]
+fn paths_with_control_characters_are_escaped_in_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil\nname\x1b[31m.dat");
+    std::fs::write(&path, [0u8; 8]).unwrap();
+    let open = |p: &Path| MappedArray::<f32>::open(p).unwrap_err();
+    for err in [
+        open(&path),
+        open(&dir.path().join("missing\x1b]0;title\x07.npy")),
+    ] {
+        let message = err.to_string();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert!(message.contains(r"\u{1b}"), "{message}");
+    }
+    assert!(
+        open(&path)
+            .to_string()
+            .contains(r"evil\nname\u{1b}[31m.dat")
+    );
+}

@@ -406,6 +406,28 @@ fn child_full_file_system(dir: &Path) {
     drop(a);
     let a = MappedArray::<u64>::open(&path).unwrap();
     assert_rows(&a, len);
+
+    // Fill the last blocks; then a (sparse) create whose sidecar finds no
+    // room fails naming the sidecar, not a temporary file, and leaves
+    // nothing: no data file without a sidecar, and a retry fails the same
+    // way instead of finding "an array already exists".
+    let filler = dir.join("filler");
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(&filler).unwrap();
+        while f.write_all(&[1u8; 4096]).is_ok() {}
+    }
+    let late = dir.join("late.dat");
+    for attempt in 0..2 {
+        let err = MappedArray::<u8>::create(&late, &[100]).unwrap_err();
+        assert_io(&err, &sidecar_of(&late), "writing", ErrorKind::StorageFull);
+        assert!(
+            !err.to_string().contains(".tmp-"),
+            "attempt {attempt}: {err}"
+        );
+        assert_eq!(dir_names(dir), ["filler", "log.dat", "log.dat.json"]);
+    }
+    fs::remove_file(&filler).unwrap();
     say(format_args!("committed {len}"));
 }
 
@@ -791,4 +813,158 @@ fn a_data_file_replaced_under_its_sidecar() {
         MappedArray::<u64>::open(&path),
         Err(Error::DataTooShort { actual: 8, .. })
     ));
+}
+
+/// Runs `f` on a thread and fails the test if it has not returned within
+/// 20 s: for calls that used to block forever.
+#[track_caller]
+fn within_seconds<R: Send + 'static>(what: &str, f: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok(r) => r,
+        Err(_) => panic!("{what} did not return in 20 s: it blocks"),
+    }
+}
+
+#[track_caller]
+fn assert_not_regular(err: &Error, path: &Path, kind: &str) {
+    match err {
+        Error::InvalidArgument { path: p, message } => {
+            assert_eq!(p, path, "{err}");
+            assert!(message.contains(kind), "{err}");
+            assert!(message.contains("not a regular file"), "{err}");
+        }
+        other => panic!(
+            "expected InvalidArgument about {}, got {other:?}",
+            path.display()
+        ),
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// A FIFO as the data file, the sidecar, a `.npy` file, a store entry or
+/// the target of `overwrite(true)` is refused at once with a typed error
+/// naming it; none of `open`, `inspect`, `Stats::of_path`, `read_array`,
+/// `convert`, `sidecar::describe`, `create` or `Store::list` waits for a
+/// writer that never comes. Sockets and character devices are refused
+/// the same way.
+#[test]
+fn fifos_sockets_and_devices_are_refused_without_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    within_seconds("calls on special files", move || {
+        // The data file is a FIFO.
+        let fifo = d.join("fifo.dat");
+        mkfifo(&fifo);
+        fs::write(sidecar_of(&fifo), sidecar_json("<f4", &[2], "C", 0)).unwrap();
+        assert_not_regular(&MappedArray::<f32>::open(&fifo).unwrap_err(), &fifo, "FIFO");
+        assert_not_regular(
+            &MappedArray::<f32>::open_mut(&fifo).unwrap_err(),
+            &fifo,
+            "FIFO",
+        );
+        assert_not_regular(&mmarray::inspect(&fifo).unwrap_err(), &fifo, "FIFO");
+        assert_not_regular(
+            &mmarray::inspect(sidecar_of(&fifo)).unwrap_err(),
+            &fifo,
+            "FIFO",
+        );
+        assert_not_regular(
+            &mmarray::Stats::of_path(&fifo, |_| {}).unwrap_err(),
+            &fifo,
+            "FIFO",
+        );
+        assert_not_regular(
+            &mmarray::read_array::<f32>(&fifo).unwrap_err(),
+            &fifo,
+            "FIFO",
+        );
+        assert_not_regular(
+            &mmarray::DynArray::open(&fifo).err().unwrap(),
+            &fifo,
+            "FIFO",
+        );
+        let out = d.join("out.npy");
+        let err =
+            mmarray::convert(&fifo, &out, &mmarray::ConvertOptions::new(), |_| {}).unwrap_err();
+        assert_not_regular(&err, &fifo, "FIFO");
+        assert!(!out.exists());
+        let err = mmarray::sidecar::describe(
+            &fifo,
+            "<f4".parse().unwrap(),
+            &[2],
+            mmarray::Order::C,
+            0,
+            true,
+        )
+        .unwrap_err();
+        assert_not_regular(&err, &fifo, "FIFO");
+
+        // The sidecar is a FIFO.
+        let data = d.join("data.dat");
+        fs::write(&data, [0u8; 8]).unwrap();
+        mkfifo(&sidecar_of(&data));
+        assert_not_regular(
+            &MappedArray::<f32>::open(&data).unwrap_err(),
+            &sidecar_of(&data),
+            "FIFO",
+        );
+
+        // A `.npy` FIFO.
+        let npy = d.join("pipe.npy");
+        mkfifo(&npy);
+        assert_not_regular(&MappedArray::<f32>::open(&npy).unwrap_err(), &npy, "FIFO");
+
+        // The target of overwrite(true): refused, and the FIFO stays.
+        let err = CreateOptions::new()
+            .overwrite(true)
+            .create::<f32>(&npy, &[2])
+            .unwrap_err();
+        assert_not_regular(&err, &npy, "FIFO");
+        let err = CreateOptions::new()
+            .overwrite(true)
+            .create::<f32>(&fifo, &[2])
+            .unwrap_err();
+        assert_not_regular(&err, &fifo, "FIFO");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+        // A socket, and a character device (through a symlink).
+        let sock = d.join("sock.dat");
+        let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        fs::write(sidecar_of(&sock), sidecar_json("<f4", &[2], "C", 0)).unwrap();
+        assert_not_regular(
+            &MappedArray::<f32>::open(&sock).unwrap_err(),
+            &sock,
+            "socket",
+        );
+        let null = d.join("null.dat");
+        std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+        fs::write(sidecar_of(&null), sidecar_json("<f4", &[0], "C", 0)).unwrap();
+        assert_not_regular(
+            &MappedArray::<f32>::open(&null).unwrap_err(),
+            &null,
+            "character device",
+        );
+
+        // Store entries: a FIFO `.npy` and a FIFO sidecar.
+        let store_dir = d.join("store");
+        let store = mmarray::Store::create(&store_dir).unwrap();
+        drop(store.create_array::<f32>("fine", &[2]).unwrap());
+        mkfifo(&store_dir.join("piped.npy"));
+        let err = store.list().unwrap_err();
+        assert_not_regular(&err, &store_dir.join("piped.npy"), "FIFO");
+        fs::remove_file(store_dir.join("piped.npy")).unwrap();
+        fs::write(store_dir.join("side.dat"), [0u8; 8]).unwrap();
+        mkfifo(&store_dir.join("side.dat.json"));
+        let err = store.list().unwrap_err();
+        assert_not_regular(&err, &store_dir.join("side.dat.json"), "FIFO");
+    });
 }

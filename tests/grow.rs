@@ -193,3 +193,106 @@ fn long_appends_with_writeback_keep_every_row() {
     let b = MappedArray::<u64>::open(&path).unwrap();
     assert_eq!(b.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 500_000));
 }
+
+/// One appender at a time, within one process too: a second read-write
+/// handle's first append is `Busy` (action `"grown"`) and changes nothing,
+/// while readers and in-place writers go on; once the first appender is
+/// closed, the second appends after its rows (it adopts the recorded
+/// length, never writing over rows it did not know of).
+#[test]
+fn a_second_appender_is_busy_and_appends_after_the_first_once_it_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("one.dat");
+    let mut first = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    let mut second = MappedArray::<u64>::open_mut(&path).unwrap();
+    first.append(&rows(0, 5)).unwrap();
+    first.publish().unwrap();
+    let err = second.append(&rows(100, 2)).unwrap_err();
+    assert!(
+        matches!(&err, Error::Busy { path: p, action: "grown" } if p == &path),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("one.dat"), "{err}");
+    assert!(matches!(second.resize(9), Err(Error::Busy { .. })));
+    assert!(matches!(second.shrink_to_fit(), Err(Error::Busy { .. })));
+    assert_eq!(second.shape(), &[0, 3], "the refused appender is unchanged");
+    // Readers and in-place writers need no claim.
+    let reader = MappedArray::<u64>::open(&path).unwrap();
+    assert_eq!(reader.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 5));
+    let mut writer = MappedArray::<u64>::open_mut(&path).unwrap();
+    writer.view_mut()[[4, 2]] = 42;
+    writer.flush().unwrap();
+    drop((reader, writer));
+    first.append(&rows(5, 1)).unwrap();
+    first.close().unwrap();
+
+    second.append(&rows(6, 2)).unwrap();
+    assert_eq!(second.shape(), &[8, 3]);
+    second.close().unwrap();
+    let mut expected = rows(0, 8);
+    expected[[4, 2]] = 42;
+    let a = MappedArray::<u64>::open(&path).unwrap();
+    assert_eq!(a.view_dim::<ndarray::Ix2>().unwrap(), expected);
+}
+
+/// A grown file closed, dropped or shrunk to fit is exactly
+/// `offset + nbytes` long: the geometric capacity is cut off, so numpy's
+/// `fromfile` reads exactly the array. A file that was never grown by the
+/// handle is left as it is.
+#[test]
+fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+
+    let closed = dir.path().join("closed.dat");
+    let mut a = MappedArray::<f32>::create(&closed, &[4, 3]).unwrap();
+    a.append(&array![[1.0f32, 2.0, 3.0]]).unwrap();
+    assert!(len(&closed) > 1 << 19, "growth pads the file");
+    a.close().unwrap();
+    assert_eq!(len(&closed), 5 * 12);
+    assert_eq!(MappedArray::<f32>::open(&closed).unwrap().shape(), &[5, 3]);
+
+    let dropped = dir.path().join("dropped.dat");
+    let mut a = MappedArray::<u64>::create(&dropped, &[0, 3]).unwrap();
+    a.append(&rows(0, 7)).unwrap();
+    drop(a);
+    assert_eq!(len(&dropped), 7 * 24);
+    assert_eq!(
+        MappedArray::<u64>::open(&dropped)
+            .unwrap()
+            .view_dim::<ndarray::Ix2>()
+            .unwrap(),
+        rows(0, 7)
+    );
+
+    // shrink_to_fit keeps the handle usable, and the next append grows again.
+    let fitted = dir.path().join("fitted.dat");
+    let mut a = MappedArray::<u64>::create(&fitted, &[0, 3]).unwrap();
+    a.append(&rows(0, 2)).unwrap();
+    a.shrink_to_fit().unwrap();
+    assert_eq!((a.capacity(), len(&fitted)), (2, 48));
+    a.append(&rows(2, 1)).unwrap();
+    assert_eq!(a.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 3));
+    a.close().unwrap();
+    assert_eq!(len(&fitted), 72);
+
+    // A read-write handle that did not grow the array trims nothing.
+    let padded = dir.path().join("padded.dat");
+    drop(MappedArray::<u8>::create(&padded, &[4]).unwrap());
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&padded)
+        .unwrap()
+        .set_len(4096)
+        .unwrap();
+    let mut a = MappedArray::<u8>::open_mut(&padded).unwrap();
+    a.view_mut()[0] = 1;
+    a.close().unwrap();
+    assert_eq!(len(&padded), 4096);
+    // Read-only and copy-on-write mappings close as they drop.
+    MappedArray::<u8>::open(&padded).unwrap().close().unwrap();
+    MappedArray::<u8>::open_copy(&padded)
+        .unwrap()
+        .close()
+        .unwrap();
+}

@@ -319,6 +319,8 @@ fn child_process() {
         "rows" => child_row_writer(&path, args[0], args[1] as usize, args[2] as usize),
         "appender" => child_appender(&path, args[0]),
         "shrinker" => child_shrinker(&path, args[0], args[1] as usize),
+        "racer" => child_racer(&path, args[0], args[1] as usize),
+        "replacer" => child_replacer(&path),
         other => panic!("unknown child role {other:?}"),
     }
 }
@@ -497,6 +499,67 @@ fn child_shrinker(path: &Path, salt: u64, small: usize) {
         }
     }
     say(format_args!("shrinks {shrinks} {refused}"));
+}
+
+/// Maps the array read-write, reports `mapped`, waits for `go`, then
+/// appends `batches` batches of rows of the pattern `salt`, publishing
+/// after each and reporting `published <len>` for each publish that
+/// returned; stops with `busy <len>` at the first `Error::Busy`, or `done`.
+fn child_racer(path: &Path, salt: u64, batches: usize) {
+    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    say("mapped");
+    assert_eq!(command().as_deref(), Some("go"));
+    for batch in 0..batches {
+        let len = a.shape()[0];
+        let n = 1 + (batch * 7) % 50;
+        match a.append(&pattern(salt, len..len + n)) {
+            Ok(()) => {}
+            Err(Error::Busy {
+                action: "grown", ..
+            }) => {
+                say(format_args!("busy {len}"));
+                return;
+            }
+            Err(e) => panic!("appending: {e}"),
+        }
+        a.publish().unwrap();
+        say(format_args!("published {}", a.shape()[0]));
+    }
+    say("done");
+}
+
+/// The two arrays [`child_replacer`] puts in place in turn: `(rows, salt)`.
+const REPLACEMENTS: [(usize, u64); 2] = [(10, 1), (20, 2)];
+
+/// Replaces the array at `path` with the two [`REPLACEMENTS`] in turn
+/// (`overwrite(true)`, the whole array written before it is renamed into
+/// place), retrying when the parent's mapping makes it busy, until told to
+/// stop; then reports how many replacements went through.
+fn child_replacer(path: &Path) {
+    let commands = commands_in_background();
+    say("ready");
+    let mut done = 0u64;
+    loop {
+        match commands.try_recv() {
+            Ok(Some(cmd)) => {
+                assert_eq!(cmd, "stop");
+                break;
+            }
+            Ok(None) => panic!("stdin closed before `stop`"),
+            Err(TryRecvError::Empty) => {}
+            Err(TryRecvError::Disconnected) => panic!("the stdin thread died"),
+        }
+        let (rows, salt) = REPLACEMENTS[done as usize % 2];
+        match CreateOptions::new()
+            .overwrite(true)
+            .write(path, &pattern(salt, 0..rows))
+        {
+            Ok(_) => done += 1,
+            Err(Error::Busy { .. }) => {}
+            Err(e) => panic!("replacing: {e}"),
+        }
+    }
+    say(format_args!("replaced {done}"));
 }
 
 // ---------------------------------------------------------------------------
@@ -893,4 +956,117 @@ fn opening_while_another_process_shrinks_never_sees_a_short_file() {
         full_seen >= MIN_EACH && small_seen >= MIN_EACH,
         "{full_seen}, {small_seen}"
     );
+}
+
+/// Two processes append to one growable array at once, each publishing
+/// after every batch: the first to grow takes the writer claim, the other
+/// gets `Error::Busy` (action `"grown"`) at its first append and changes
+/// nothing. Afterwards every row whose `publish` returned is there, holding
+/// the winner's values; rows are never lost to a second writer recording
+/// its own length over the first's.
+#[test]
+fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
+    const BATCHES: usize = 200;
+    for round in 0..5u64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("race.dat");
+        drop(MappedArray::<u64>::create(&path, &[0, COLS]).unwrap());
+        let salts = [1 + 2 * round, 2 + 2 * round];
+        let mut kids: Vec<Kid> = salts
+            .iter()
+            .map(|&salt| Kid::spawn("racer", &path, &[salt, BATCHES as u64]))
+            .collect();
+        for kid in &mut kids {
+            assert_eq!(kid.recv(), "mapped");
+        }
+        for kid in &mut kids {
+            kid.send("go");
+        }
+        // Each child's messages up to its last: `published` lines, then
+        // `busy` or `done`.
+        let mut published = [0usize; 2];
+        let mut outcome = [String::new(), String::new()];
+        for (k, kid) in kids.iter_mut().enumerate() {
+            loop {
+                let message = kid.recv();
+                if let Some(len) = message.strip_prefix("published ") {
+                    published[k] = len.parse().unwrap();
+                } else {
+                    outcome[k] = message;
+                    break;
+                }
+            }
+        }
+        for kid in kids {
+            kid.finish();
+        }
+        let busy: Vec<usize> = (0..2).filter(|&k| outcome[k].starts_with("busy")).collect();
+        assert_eq!(
+            busy.len(),
+            1,
+            "round {round}: exactly one appender is refused: {outcome:?}"
+        );
+        let (loser, winner) = (busy[0], 1 - busy[0]);
+        assert_eq!(outcome[winner], "done");
+        assert_eq!(
+            published[loser], 0,
+            "the refused appender published nothing"
+        );
+        let a = MappedArray::<u64>::open(&path).unwrap();
+        assert!(
+            a.shape()[0] >= published[winner],
+            "round {round}: rows lost"
+        );
+        assert_eq!(a.shape()[0], published[winner]);
+        if let Some(m) = first_mismatch(a.as_slice(), salts[winner], 0) {
+            panic!("round {round}: {m}");
+        }
+    }
+}
+
+/// While another process replaces an array over and over (`create` with
+/// `overwrite(true)`, two shapes in turn), every open in this process
+/// succeeds and sees the old array or the new one, whole: never
+/// `SidecarMissing`, never a mix of one's sidecar and the other's data.
+#[test]
+fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
+    const MIN_OPENS: usize = 400;
+    const MIN_REPLACED: u64 = 20;
+    const MAX_OPENS: usize = 100_000;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replaced.dat");
+    let (rows, salt) = REPLACEMENTS[1];
+    CreateOptions::new()
+        .write(&path, &pattern(salt, 0..rows))
+        .unwrap();
+    let mut kid = Kid::spawn("replacer", &path, &[]);
+    assert_eq!(kid.recv(), "ready");
+    let mut seen = [0usize; 2];
+    let mut opens = 0;
+    while opens < MAX_OPENS && (opens < MIN_OPENS || seen.iter().any(|&n| n < 20)) {
+        let a = match MappedArray::<u64>::open(&path) {
+            Ok(a) => a,
+            Err(e) => kid.fail(&format!("open {opens} during a replace: {e:?}")),
+        };
+        let k = match REPLACEMENTS
+            .iter()
+            .position(|&(rows, _)| a.shape() == [rows, COLS])
+        {
+            Some(k) => k,
+            None => kid.fail(&format!("open {opens}: shape {:?}", a.shape())),
+        };
+        if let Some(m) = first_mismatch(a.as_slice(), REPLACEMENTS[k].1, 0) {
+            kid.fail(&format!("open {opens}: {m}"));
+        }
+        seen[k] += 1;
+        opens += 1;
+    }
+    kid.send("stop");
+    let replaced: u64 = kid.expect("replaced").parse().unwrap();
+    kid.finish();
+    eprintln!("{opens} opens saw {seen:?}; {replaced} replacements");
+    assert!(seen.iter().all(|&n| n >= 20), "both arrays seen: {seen:?}");
+    assert!(replaced >= MIN_REPLACED, "{replaced} replacements");
+    // Nothing left behind by the replacements.
+    assert_eq!(dir_names(dir.path()), ["replaced.dat", "replaced.dat.json"]);
 }
