@@ -37,9 +37,32 @@ of the element's alignment (Rust reads those with ``read_array``), and it
 does not check that bool bytes are 0 or 1. Arrays with no elements are
 returned unmapped (see :func:`load`).
 
+Locking. Every Rust mapping holds a shared ``flock`` on its data file, and
+Rust refuses to shrink (``resize`` down), replace (``create`` with
+``overwrite(true)``) or remove (``Store::remove``) a file while anyone holds
+one (``Error::Busy``). This module takes part in the same protocol, so that a
+Rust process cannot truncate a file under a numpy mapping (which would kill
+the numpy process with ``SIGBUS``):
+
+- :func:`load` takes the shared lock (``flock(LOCK_SH)``) on the data file
+  and keeps it for exactly as long as the returned memmap's mapping lives:
+  until the memmap *and every view of it* are garbage collected (views keep
+  the memmap alive through ``base``), or until ``m._mmap.close()``.
+- :func:`save` takes the exclusive lock (``LOCK_EX | LOCK_NB``) on the file
+  it replaces and raises :class:`BusyError` while anyone maps that file.
+
+The lock is advisory: it protects only against programs that take it
+(mmarray, this module). ``truncate``, ``tofile`` or ``np.memmap(mode="w+")``
+over the same path, ``cp`` and editors take no lock and can still shrink a
+file under any mapping; and a mapping made without this module
+(``np.memmap`` called directly) holds no lock, so mmarray cannot see it.
+Arrays with no elements are not mapped and hold no lock. On platforms
+without ``fcntl`` (Windows) no lock is taken.
+
 The module is this one file; copy it, or put its directory on ``sys.path``.
 """
 
+import errno
 import itertools
 import json
 import operator
@@ -48,7 +71,20 @@ import re
 
 import numpy as np
 
-__all__ = ["save", "load", "write_sidecar", "read_sidecar", "sidecar_path", "SIDECAR_VERSION"]
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; nothing is locked (see the module docstring).
+    fcntl = None
+
+__all__ = [
+    "save",
+    "load",
+    "write_sidecar",
+    "read_sidecar",
+    "sidecar_path",
+    "BusyError",
+    "SIDECAR_VERSION",
+]
 
 #: The sidecar schema version this module reads and writes.
 SIDECAR_VERSION = 1
@@ -86,6 +122,27 @@ _ISIZE_MAX = (1 << 63) - 1
 _U64_MAX = (1 << 64) - 1
 
 _temp_counter = itertools.count()
+
+#: How many times :func:`load` starts over when the path is replaced by
+#: another file between being opened and being locked (as in the Rust crate).
+_OPEN_ATTEMPTS = 8
+
+
+class BusyError(BlockingIOError):
+    """The data file is mapped by another process (or another handle in this
+    one), so :func:`save` cannot replace it now: the Rust crate's
+    ``Error::Busy``. ``filename`` is the data file."""
+
+    def __init__(self, path, action):
+        super().__init__(
+            errno.EWOULDBLOCK,
+            f"the array is in use (mapped by another process or handle), so it cannot be "
+            f"{action} now; close the other mappings and retry",
+            path,
+        )
+
+    def __str__(self):
+        return f"{self.filename}: {self.strerror}"
 
 
 def sidecar_path(path):
@@ -191,28 +248,105 @@ def _fsync_dir(directory):
         os.close(fd)
 
 
-def _replace_atomically(path, write):
+def _replace_atomically(path, write, keep_locked=False):
     """Calls ``write(file)`` on a temporary file next to ``path``, fsyncs it,
-    renames it over ``path`` and fsyncs the directory."""
+    renames it over ``path`` and fsyncs the directory.
+
+    With ``keep_locked``, the new file is locked exclusively before it is
+    renamed into place and returned still open and locked: whoever opens the
+    new file meanwhile (mmarray, :func:`load`) waits until the caller closes
+    it. Otherwise returns None."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     unique = f"{os.getpid()}-{next(_temp_counter)}-{os.urandom(4).hex()}"
     tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{unique}")
+    f = None
     try:
         # O_EXCL: never write through a file or link that is already there.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with open(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
+        f = open(fd, "wb")
+        if keep_locked and fcntl is not None:
+            # Nobody else knows the temporary name: this cannot wait.
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
+        if f is not None:
+            f.close()
         try:
             os.remove(tmp)
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(directory)
+    if not keep_locked:
+        f.close()
+        f = None
+    try:
+        _fsync_dir(directory)
+    except BaseException:
+        if f is not None:
+            f.close()
+        raise
+    return f
+
+
+def _lock_existing_exclusive(path, action):
+    """Takes the exclusive lock on the file at ``path`` without waiting, as
+    the Rust crate does before replacing or removing an array, and returns
+    the file object holding it (close it to release the lock); None when
+    there is no file there (or it cannot be opened, so it is not something
+    anyone maps). Raises BusyError while anyone holds a lock on it."""
+    if fcntl is None:
+        return None
+    try:
+        f = open(path, "rb")
+    except OSError:
+        return None
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise BusyError(os.fspath(path), action) from None
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def _same_file(stat_a, stat_b):
+    return (stat_a.st_dev, stat_a.st_ino) == (stat_b.st_dev, stat_b.st_ino)
+
+
+def _open_locked(path, writable):
+    """Opens the data file ``path`` and takes the shared lock on it, waiting
+    while another handle holds the exclusive one (mmarray holds it only for
+    the length of one shrink, replacement or removal). Starts over when the
+    path no longer names the opened file once the lock is held (it was
+    replaced or removed meanwhile, and its sidecar now describes another
+    file), as the Rust crate does. Returns the open, locked file object."""
+    for _ in range(_OPEN_ATTEMPTS):
+        f = open(path, "r+b" if writable else "rb")
+        try:
+            if fcntl is None:
+                return f
+            fcntl.flock(f.fileno(), fcntl.LOCK_SH)
+            try:
+                still_there = _same_file(os.stat(path), os.fstat(f.fileno()))
+            except FileNotFoundError:
+                still_there = False
+        except BaseException:
+            f.close()
+            raise
+        if still_there:
+            return f
+        f.close()
+    raise OSError(
+        errno.EAGAIN,
+        f"the path was replaced by another file {_OPEN_ATTEMPTS} times while it was being opened",
+        os.fspath(path),
+    )
 
 
 def write_sidecar(path, dtype, shape, order="C", offset=0, attrs=None):
@@ -276,14 +410,25 @@ def save(path, array, attrs=None):
     JSON-serialisable dict.
 
     Both files are replaced atomically (temporary file, fsync,
-    ``os.replace``, fsync of the directory), so an existing data file that
-    another process has mapped is replaced, never truncated under it. The old
-    sidecar is removed first and the new one written last, so no crash leaves
-    a sidecar describing the wrong data.
+    ``os.replace``, fsync of the directory): an existing data file is never
+    written in place or truncated. The old sidecar is removed first and the
+    new one written last, so no crash leaves a sidecar describing the wrong
+    data.
+
+    Locking, as the Rust crate's ``create`` with ``overwrite(true)``: an
+    existing data file is locked exclusively (``flock(LOCK_EX | LOCK_NB)``)
+    before anything is changed, and :class:`BusyError` is raised, with both
+    files left as they were, while any process (or any other handle in this
+    one, :func:`load` included) maps it. That lock and an exclusive lock on
+    the new data file are held until the new sidecar is in place, so a
+    process opening the array meanwhile waits, then maps the new file with
+    the new sidecar. Programs that take no lock are not kept out (see the
+    module docstring).
 
     Raises ValueError for object, string, structured or other unsupported
     dtypes (see the module docstring), and for attrs that are not a
-    JSON-serialisable dict. Returns the sidecar's path.
+    JSON-serialisable dict; BusyError (a BlockingIOError) when the existing
+    data file is mapped. Returns the sidecar's path.
     """
     where = os.fspath(path)
     array = np.asanyarray(array)
@@ -299,12 +444,19 @@ def save(path, array, attrs=None):
         json.dumps(attrs or {}, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise ValueError(f"{where}: attrs cannot be stored as JSON: {e}") from e
+    old = _lock_existing_exclusive(path, "replaced")
+    new = None
     try:
-        os.remove(sidecar_path(path))
-    except FileNotFoundError:
-        pass
-    _replace_atomically(path, in_memory_order.tofile)
-    return write_sidecar(path, array.dtype, array.shape, order, 0, attrs)
+        try:
+            os.remove(sidecar_path(path))
+        except FileNotFoundError:
+            pass
+        new = _replace_atomically(path, in_memory_order.tofile, keep_locked=True)
+        return write_sidecar(path, array.dtype, array.shape, order, 0, attrs)
+    finally:
+        for f in (new, old):
+            if f is not None:
+                f.close()
 
 
 def _resolve(path):
@@ -338,7 +490,11 @@ def read_sidecar(path):
     Raises ValueError if the sidecar is malformed (see the module
     docstring) and FileNotFoundError if there is none.
     """
-    data, sidecar = _resolve(path)
+    return _read_sidecar_of(*_resolve(path))
+
+
+def _read_sidecar_of(data, sidecar):
+    """:func:`read_sidecar` of a path already resolved to (data, sidecar)."""
     with open(sidecar, "rb") as f:
         raw = f.read(MAX_SIDECAR_BYTES + 1)
     if len(raw) > MAX_SIDECAR_BYTES:
@@ -379,6 +535,26 @@ def load(path, mode="r"):
     that is backed by no file (``filename`` is None, ``flush()`` does
     nothing). A 0-d array (``"shape": []``) is a mapping of one element.
 
+    Locking: the data file is opened and locked shared
+    (``flock(LOCK_SH)``, the lock every Rust mapping holds) *before* the
+    sidecar is read, waiting while a Rust process holds the exclusive lock
+    for a shrink or replacement, and starting over if the path was replaced
+    meanwhile; its length is then checked on the locked file. The lock
+    belongs to the file's open file description, which the memmap's
+    ``mmap.mmap`` keeps through its own ``dup`` of the descriptor (CPython's
+    ``mmap`` dups the descriptor it is given unless passed
+    ``trackfd=False``, which numpy does not pass; this module's own file
+    object is closed before returning). So the lock is held exactly as long
+    as the mapping: until the returned memmap and every view of it (slices,
+    ``np.asarray(m)``, which keep the memmap alive through ``base``) are
+    garbage collected, or ``m._mmap.close()`` is called. (A process forked
+    meanwhile shares the descriptor, and with it the lock, until it exits.)
+    Meanwhile Rust's
+    ``resize`` to fewer rows, ``create`` with ``overwrite(true)`` and
+    ``Store::remove`` fail with ``Error::Busy``, and :func:`save` over the
+    same path raises :class:`BusyError`. Only programs that take the lock are
+    kept out (see the module docstring). Empty arrays hold no lock.
+
     Raises ValueError for a bad mode or a malformed sidecar, or when the data
     file is shorter than ``offset`` plus the array's size (``np.memmap`` would
     silently extend it in mode ``"r+"``); FileNotFoundError when the data file
@@ -386,27 +562,28 @@ def load(path, mode="r"):
     """
     if mode not in ("r", "r+", "c"):
         raise ValueError(f'mode must be "r", "r+" or "c", not {mode!r}')
-    info = read_sidecar(path)
-    data, dtype, shape, order, offset = (
-        info["data_path"],
-        info["dtype"],
-        info["shape"],
-        info["order"],
-        info["offset"],
-    )
-    size = 1
-    for d in shape:
-        size *= d
-    needed = offset + size * dtype.itemsize
-    actual = os.stat(data).st_size
-    if actual < needed:
-        raise ValueError(
-            f"{data}: data file is too short: the array needs {needed} bytes "
-            f"(offset {offset} + {size * dtype.itemsize} bytes of data) but the file has {actual}"
-        )
-    if size == 0:
-        empty = np.empty(shape, dtype=dtype, order=order).view(np.memmap)
-        if mode == "r":
-            empty.flags.writeable = False
-        return empty
-    return np.memmap(data, dtype=dtype, mode=mode, offset=offset, shape=shape, order=order)
+    data, sidecar = _resolve(path)
+    f = _open_locked(data, writable=mode == "r+")
+    try:
+        info = _read_sidecar_of(data, sidecar)
+        dtype, shape, order, offset = info["dtype"], info["shape"], info["order"], info["offset"]
+        size = 1
+        for d in shape:
+            size *= d
+        needed = offset + size * dtype.itemsize
+        actual = os.fstat(f.fileno()).st_size
+        if actual < needed:
+            raise ValueError(
+                f"{data}: data file is too short: the array needs {needed} bytes "
+                f"(offset {offset} + {size * dtype.itemsize} bytes of data) "
+                f"but the file has {actual}"
+            )
+        if size == 0:
+            empty = np.empty(shape, dtype=dtype, order=order).view(np.memmap)
+            if mode == "r":
+                empty.flags.writeable = False
+            return empty
+        # numpy maps ``f.fileno()``; the mmap dups it, and the dup holds the lock.
+        return np.memmap(f, dtype=dtype, mode=mode, offset=offset, shape=shape, order=order)
+    finally:
+        f.close()
