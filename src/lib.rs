@@ -37,7 +37,7 @@
 //!
 //! - [`dtype`]: element types and numpy type strings, from one table.
 //! - [`layout`]: dtype + shape + order + offset, shared by sidecars and `.npy`.
-//! - [`sidecar`] and [`npy`]: the two ways a layout is stored.
+//! - [`format`]: the stored forms, one module each ([`sidecar`] and [`npy`]).
 //! - [`mapping`]: the access modes, and the crate's `unsafe` code (the
 //!   mapping calls, page release and a CPU prefetch hint) but for one
 //!   `sync_file_range` call in the file-system helpers.
@@ -61,15 +61,14 @@ pub mod dynamic;
 mod error;
 mod fsutil;
 pub mod grow;
+pub mod format;
 pub mod layout;
 mod lock;
 pub mod mapping;
-pub mod npy;
 #[cfg(feature = "parallel")]
 pub mod parallel;
 mod read;
 mod shard;
-pub mod sidecar;
 mod source;
 pub mod stats;
 pub mod store;
@@ -79,6 +78,7 @@ pub use convert::{ConvertOptions, convert};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
 pub use error::{Error, Result};
+pub use format::{npy, sidecar};
 pub use layout::{Layout, Order};
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 pub use read::read_array;
