@@ -16,12 +16,13 @@ use std::path::Path;
 
 use ndarray::{ArrayView, IxDyn, ShapeBuilder};
 
-use crate::array::CreateOptions;
+use crate::create::CreateOptions;
 use crate::dtype::{self, ByteOrder, DType, Element, ElementType};
 use crate::error::{Error, IoContext, Result};
+use crate::format::Format;
 use crate::layout::{Layout, Order};
 use crate::mapping::{self, ReadOnly};
-use crate::source::{self, ArrayInfo, Format};
+use crate::source::{self, ArrayInfo};
 use crate::stats::CHUNK_ELEMENTS;
 
 /// What [`convert`] changes; everything not set is kept from the source.

@@ -23,7 +23,8 @@
 
 use std::path::Path;
 
-use crate::array::{CreateOptions, MappedArray};
+use crate::array::MappedArray;
+use crate::create::CreateOptions;
 use crate::dtype::ElementType;
 use crate::error::Result;
 use crate::mapping::{Mode, ReadOnly, ReadWrite};

@@ -103,12 +103,12 @@ use ndarray::{ArrayBase, Data, Dimension};
 use crate::array::MappedArray;
 use crate::dtype::Element;
 use crate::error::{Error, IoContext, Result};
+use crate::format::Format;
 use crate::fsutil;
 use crate::layout::{Layout, Order};
 use crate::lock::WriterClaim;
 use crate::mapping::{self, Mode, ReadWrite};
 use crate::sidecar::Sidecar;
-use crate::source::Format;
 
 /// What a mapping tracks to grow: whether its length is recorded, how far
 /// disk space is reserved and writeback started, and the writer claim.

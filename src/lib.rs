@@ -56,12 +56,13 @@
 
 mod array;
 mod convert;
+mod create;
 pub mod dtype;
 pub mod dynamic;
 mod error;
+pub mod format;
 mod fsutil;
 pub mod grow;
-pub mod format;
 pub mod layout;
 mod lock;
 pub mod mapping;
@@ -73,18 +74,19 @@ mod source;
 pub mod stats;
 pub mod store;
 
-pub use array::{CreateOptions, MappedArray, MappedArrayMut};
+pub use array::{MappedArray, MappedArrayMut};
 pub use convert::{ConvertOptions, convert};
+pub use create::CreateOptions;
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
 pub use error::{Error, Result};
-pub use format::{npy, sidecar};
+pub use format::{Format, npy, sidecar};
 pub use layout::{Layout, Order};
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 pub use read::read_array;
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};
-pub use source::{ArrayInfo, Format, inspect};
+pub use source::{ArrayInfo, inspect};
 pub use stats::Stats;
 pub use store::{Entry, Store};
 

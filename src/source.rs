@@ -22,35 +22,11 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
+use crate::format::{Format, format_for_path};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::npy;
 use crate::sidecar::{self, Attrs, Sidecar};
-
-/// The file format an array is stored in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// A raw data file described by a JSON sidecar.
-    Raw,
-    /// A numpy `.npy` file.
-    Npy,
-}
-
-impl Format {
-    /// `"raw"` or `"npy"`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Format::Raw => "raw",
-            Format::Npy => "npy",
-        }
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Everything known about an array without mapping it: where it is, its
 /// format, layout and attrs.
@@ -204,7 +180,7 @@ fn describe(path: &Path, file: File) -> Result<(ArrayInfo, File)> {
         return Ok((info, file));
     }
     let sidecar_path = sidecar::sidecar_path(path);
-    if crate::array::format_for_path(path) == Format::Npy && !sidecar_path.exists() {
+    if format_for_path(path) == Format::Npy && !sidecar_path.exists() {
         // Named like a .npy file, with no sidecar: the likely problem is the
         // content, so say that rather than ask for a sidecar.
         return Err(npy::missing_magic(path));
@@ -221,11 +197,6 @@ fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo
         layout: sidecar.layout,
         attrs: sidecar.attrs,
     }
-}
-
-/// Whether `path` names a `.npy` file by its extension.
-pub(crate) fn is_npy_path(path: &Path) -> bool {
-    crate::array::format_for_path(path) == Format::Npy
 }
 
 /// Opens a data file, refusing anything but a regular file (without

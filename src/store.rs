@@ -17,16 +17,18 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::array::{CreateOptions, MappedArray};
+use crate::array::MappedArray;
+use crate::create::CreateOptions;
 use crate::dtype::Element;
 use crate::dynamic::DynArray;
 use crate::error::{Error, IoContext, Result};
+use crate::format::{self, Format};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::mapping::{self, CopyOnWrite, Mode, ReadOnly, ReadWrite};
 use crate::shard::ShardedArray;
 use crate::sidecar::{self, Attrs};
-use crate::source::{self, ArrayInfo, Format};
+use crate::source::{self, ArrayInfo};
 
 /// The marker file that makes a directory a store.
 pub const STORE_FILE: &str = "mmarray-store.json";
@@ -329,7 +331,7 @@ impl Store {
         let path = self.existing(name)?;
         // Held until both files are gone: nobody can map it meanwhile.
         let _lock = mapping::lock_existing_exclusive(&path, "removed")?;
-        if source::is_npy_path(&path) {
+        if format::format_for_path(&path) == Format::Npy {
             fs::remove_file(&path).at(&path, "removing the array")?;
         } else {
             // Sidecar first: an interrupted removal leaves a data file the
@@ -352,7 +354,7 @@ impl Store {
         if let Some(existing) = self.find(to)? {
             return Err(Error::AlreadyExists { path: existing });
         }
-        if source::is_npy_path(&old) {
+        if format::format_for_path(&old) == Format::Npy {
             let new = self.file_for(to, Format::Npy)?;
             fs::rename(&old, &new).at(&new, "renaming the array")?;
         } else {

@@ -12,3 +12,40 @@
 
 pub mod npy;
 pub mod sidecar;
+
+use std::path::Path;
+
+/// The file format an array is stored in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// A raw data file described by a JSON sidecar.
+    Raw,
+    /// A numpy `.npy` file.
+    Npy,
+}
+
+impl Format {
+    /// `"raw"` or `"npy"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Format::Raw => "raw",
+            Format::Npy => "npy",
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The format a new file at `path` gets by its name: `.npy` for names
+/// ending in `.npy` (any case), raw + sidecar otherwise. (An existing file
+/// is recognised by its content: see [`crate::inspect`].)
+pub(crate) fn format_for_path(path: &Path) -> Format {
+    match path.extension() {
+        Some(ext) if ext.eq_ignore_ascii_case("npy") => Format::Npy,
+        _ => Format::Raw,
+    }
+}
