@@ -220,7 +220,7 @@ fn ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
             break;
         }
         let (first, last) = ((lo / step).ceil(), (hi / step).floor());
-        if !(last - first < max as f64) {
+        if last - first >= max as f64 {
             continue;
         }
         if last < first {
