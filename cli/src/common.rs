@@ -185,7 +185,10 @@ pub fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        eprintln!("mmarray: internal error (please report): {message}");
+        eprintln!(
+            "mmarray: internal error (please report): {}",
+            escape(&message)
+        );
     }));
 }
 

@@ -70,10 +70,18 @@ fn main() -> ExitCode {
     common::install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // clap's message quotes the bad value as given: escape control
+            // characters in it (clap's own line breaks kept).
+            let text = e.render().to_string();
+            let lines: Vec<String> = text.lines().map(common::escape).collect();
+            eprintln!("{}", lines.join("\n").trim_end());
+            return ExitCode::from(2);
+        }
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            // --help and --version, on stdout.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     let result = match &cli.command {
