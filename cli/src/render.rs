@@ -321,11 +321,9 @@ fn heat_subtitle(d: &HeatData) -> String {
             group(d.cols.div_ceil(gc) as u64)
         ));
         if let Some((lo, hi)) = d.stats.range() {
-            s.push_str(&format!(
-                "  ·  values {} to {}",
-                number_label(lo),
-                number_label(hi)
-            ));
+            // As many digits as keep the two apart.
+            let ends = tick_labels(&[lo, hi]);
+            s.push_str(&format!("  ·  values {} to {}", ends[0], ends[1]));
         }
     }
     if d.stats.nan > 0 {
@@ -588,7 +586,13 @@ fn draw_heat(
             }
         })
         .collect();
-    let values: Vec<f64> = at.iter().map(|&t| lerp(lo, hi, t)).collect();
+    // As on a line plot's value axis: values that agree in their first
+    // digits are labelled less an offset, named in the heading.
+    let offset = axis_offset(lo, hi);
+    let values: Vec<f64> = at
+        .iter()
+        .map(|&t| lerp(lo - offset, hi - offset, t))
+        .collect();
     for (&t, text) in at.iter().zip(tick_labels(&values)) {
         let y = yr.start + ((1.0 - t) * (ph - 1) as f64).round() as i32;
         let right = bar_x + bar_w as i32;
@@ -600,11 +604,14 @@ fn draw_heat(
         root.draw(&Text::new(text, (right + 9, y), label.clone()))
             .map_err(draw_err)?;
     }
-    let heading = if averaged {
+    let mut heading = if averaged {
         format!("block mean {}", title.value)
     } else {
         title.value.to_string()
     };
+    if offset != 0.0 {
+        heading.push_str(&format!(" − {}", exact_label(offset)));
+    }
     root.draw(&Text::new(
         heading,
         (bar_x, yr.start - 14),
