@@ -302,6 +302,202 @@ impl ElementType {
     }
 }
 
+/// Why a [`Scalar`] cannot be stored in an [`ElementType`] as given: what
+/// [`ElementType::check_scalar`] refuses.
+#[derive(Clone, Copy, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScalarError {
+    /// An integer outside the integer type's range, or a finite value
+    /// beyond a float type's largest finite value.
+    #[error("{} is out of range for {element} ({})", show_scalar(*value), range_text(*element))]
+    OutOfRange {
+        /// The type asked for.
+        element: ElementType,
+        /// The value refused.
+        value: Scalar,
+    },
+    /// A value with a fraction, or infinity or NaN, for an integer type.
+    #[error("{} is not an integer, which {element} needs", show_scalar(*value))]
+    NotAnInteger {
+        /// The type asked for.
+        element: ElementType,
+        /// The value refused.
+        value: Scalar,
+    },
+    /// For `bool`, anything but `0` and `1` (`false` and `true`).
+    #[error("{} is not a bool: bool takes true, false, 0 or 1", show_scalar(*value))]
+    NotABool {
+        /// The value refused.
+        value: Scalar,
+    },
+    /// A non-zero imaginary part for a type that is not complex.
+    #[error("{} has an imaginary part, which {element} cannot hold", show_scalar(*value))]
+    Imaginary {
+        /// The type asked for.
+        element: ElementType,
+        /// The value refused.
+        value: Scalar,
+    },
+}
+
+/// A scalar as Python writes it: `300`, `1.5`, `inf`, `nan`, `(1+2j)`.
+fn show_scalar(value: Scalar) -> String {
+    fn float(f: f64) -> String {
+        if f.is_nan() {
+            "nan".into()
+        } else if f.is_infinite() {
+            if f > 0.0 { "inf" } else { "-inf" }.into()
+        } else {
+            format!("{f:?}")
+        }
+    }
+    match value {
+        Scalar::Int(i) => i.to_string(),
+        Scalar::Float(f) => float(f),
+        Scalar::Complex(re, im) => {
+            let im_text = float(im);
+            let sign = if im_text.starts_with('-') { "" } else { "+" };
+            format!("({}{sign}{im_text}j)", float(re))
+        }
+    }
+}
+
+/// The range of values a type holds, for messages: `-128 to 127`.
+fn range_text(element: ElementType) -> String {
+    match (element.int_range(), element.largest_finite()) {
+        (Some((min, max)), _) => format!("{min} to {max}"),
+        (None, Some(max)) => format!("-{max:e} to {max:e}, or inf or nan"),
+        (None, None) => "any".into(),
+    }
+}
+
+impl ElementType {
+    /// The smallest and largest value of an integer type (`bool` is 0 to
+    /// 1); `None` for floats and complex types.
+    const fn int_range(self) -> Option<(i128, i128)> {
+        Some(match self.kind() {
+            'b' => (0, 1),
+            'i' => {
+                let bits = 8 * self.size() as u32;
+                (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+            }
+            'u' => (0, (1i128 << (8 * self.size() as u32)) - 1),
+            _ => return None,
+        })
+    }
+
+    /// The largest finite value of a float type, or of each part of a
+    /// complex type; `None` for bools and integers.
+    const fn largest_finite(self) -> Option<f64> {
+        match (self.kind(), self.swap_unit()) {
+            ('f' | 'c', 2) => Some(65504.0),
+            ('f' | 'c', 4) => Some(f32::MAX as f64),
+            ('f' | 'c', 8) => Some(f64::MAX),
+            _ => None,
+        }
+    }
+
+    /// Checks that `value` can be stored in this type as it is, with no
+    /// wrapping, truncation or overflow: what numpy 2's `np.full(shape,
+    /// value, dtype)` refuses with `OverflowError`, and what it would change
+    /// silently. [`Element::from_scalar`] itself converts as `astype` does
+    /// (integers wrap, floats truncate); call this first to refuse instead.
+    ///
+    /// - integer types take integers within their range, and floats with
+    ///   no fraction within it (`3.0`), never infinity or NaN;
+    /// - `bool` takes the integers `0` and `1` (`false`, `true`) only;
+    /// - float types take any integer or float whose magnitude is at most
+    ///   the type's largest finite value (65504 for `float16`), plus
+    ///   infinity and NaN; values in range are rounded to nearest as
+    ///   usual;
+    /// - complex types take the same, for each part;
+    /// - only complex types take a non-zero imaginary part.
+    ///
+    /// ```
+    /// use mmarray::{ElementType, Scalar};
+    /// use mmarray::dtype::ScalarError;
+    ///
+    /// assert!(ElementType::I8.check_scalar(Scalar::Int(-128)).is_ok());
+    /// let err = ElementType::I8.check_scalar(Scalar::Int(300)).unwrap_err();
+    /// assert_eq!(err.to_string(), "300 is out of range for int8 (-128 to 127)");
+    /// assert!(matches!(
+    ///     ElementType::U8.check_scalar(Scalar::Float(1.5)),
+    ///     Err(ScalarError::NotAnInteger { .. })
+    /// ));
+    /// assert!(ElementType::U8.check_scalar(Scalar::Float(2.0)).is_ok());
+    /// assert!(ElementType::Bool.check_scalar(Scalar::Int(2)).is_err());
+    /// assert!(ElementType::F16.check_scalar(Scalar::Float(1e5)).is_err());
+    /// assert!(ElementType::F32.check_scalar(Scalar::Float(f64::INFINITY)).is_ok());
+    /// assert!(ElementType::C64.check_scalar(Scalar::Complex(1.0, 2.0)).is_ok());
+    /// assert!(ElementType::F64.check_scalar(Scalar::Complex(1.0, 2.0)).is_err());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`ScalarError`] saying why; its message names the value and the
+    /// type.
+    pub fn check_scalar(self, value: Scalar) -> Result<(), ScalarError> {
+        let (re, im) = match value {
+            Scalar::Complex(re, im) => (Scalar::Float(re), im),
+            real => (real, 0.0),
+        };
+        if im != 0.0 && !self.is_complex() {
+            return Err(ScalarError::Imaginary {
+                element: self,
+                value,
+            });
+        }
+        if let Some((min, max)) = self.int_range() {
+            let int = match re {
+                Scalar::Int(i) => i,
+                // Saturating: beyond i128 is beyond every integer type.
+                Scalar::Float(f)
+                    if self != ElementType::Bool && f.is_finite() && f.fract() == 0.0 =>
+                {
+                    f as i128
+                }
+                _ if self == ElementType::Bool => return Err(ScalarError::NotABool { value }),
+                _ => {
+                    return Err(ScalarError::NotAnInteger {
+                        element: self,
+                        value,
+                    });
+                }
+            };
+            return match (int < min || int > max, self == ElementType::Bool) {
+                (false, _) => Ok(()),
+                (true, true) => Err(ScalarError::NotABool { value }),
+                (true, false) => Err(ScalarError::OutOfRange {
+                    element: self,
+                    value,
+                }),
+            };
+        }
+        let largest = self.largest_finite().unwrap_or(f64::INFINITY);
+        let beyond = |part: f64| part.is_finite() && part.abs() > largest;
+        let re = match re {
+            Scalar::Int(i) => {
+                // i as f64 rounds: compare the exact integer with the bound.
+                if (i.unsigned_abs() as f64) > largest {
+                    return Err(ScalarError::OutOfRange {
+                        element: self,
+                        value,
+                    });
+                }
+                0.0
+            }
+            other => other.as_f64(),
+        };
+        if beyond(re) || beyond(im) {
+            return Err(ScalarError::OutOfRange {
+                element: self,
+                value,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl fmt::Display for ElementType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -630,6 +826,68 @@ mod tests {
         assert_eq!(
             decode_into::<bool>(&[1, 0, 7], ByteOrder::Little, &mut bools),
             Err(2)
+        );
+    }
+
+    #[test]
+    fn check_scalar_refuses_what_would_wrap_truncate_or_overflow() {
+        use ElementType::*;
+        let ok = |t: ElementType, v: Scalar| assert!(t.check_scalar(v).is_ok(), "{t} {v:?}");
+        let no = |t: ElementType, v: Scalar| assert!(t.check_scalar(v).is_err(), "{t} {v:?}");
+        let (int, float) = (Scalar::Int, Scalar::Float);
+        ok(I8, int(127));
+        ok(I8, int(-128));
+        no(I8, int(128));
+        no(I8, int(300));
+        no(I8, int(-129));
+        no(U8, int(-1));
+        ok(U8, int(255));
+        no(U8, int(256));
+        ok(U64, int(u64::MAX as i128));
+        no(U64, int(u64::MAX as i128 + 1));
+        ok(I64, int(i64::MIN as i128));
+        no(I64, int(i64::MIN as i128 - 1));
+        ok(I16, float(-3.0));
+        no(I16, float(1.5));
+        no(I32, float(f64::NAN));
+        no(I32, float(f64::INFINITY));
+        no(I64, float(1e30));
+        no(U64, float(1e300));
+        ok(Bool, int(0));
+        ok(Bool, int(1));
+        no(Bool, int(2));
+        no(Bool, int(-1));
+        no(Bool, float(1.0));
+        ok(F16, float(65504.0));
+        no(F16, float(65505.0));
+        no(F16, int(70000));
+        ok(F16, float(-f64::INFINITY));
+        ok(F16, float(f64::NAN));
+        ok(F16, float(1e-10)); // rounds to zero, as any float does
+        ok(F32, float(f32::MAX as f64));
+        no(F32, float(1e39));
+        ok(F64, float(f64::MAX));
+        ok(F64, int(i128::MAX));
+        ok(C64, Scalar::Complex(1.0, -2.0));
+        no(C64, Scalar::Complex(1.0, 1e39));
+        ok(C128, Scalar::Complex(f64::MAX, f64::NAN));
+        no(F64, Scalar::Complex(1.0, 2.0));
+        ok(F64, Scalar::Complex(1.0, 0.0));
+        no(U8, Scalar::Complex(1.0, 2.0));
+        let msg = |t: ElementType, v| t.check_scalar(v).unwrap_err().to_string();
+        assert_eq!(msg(U8, int(-1)), "-1 is out of range for uint8 (0 to 255)");
+        assert_eq!(
+            msg(I32, float(1.5)),
+            "1.5 is not an integer, which int32 needs"
+        );
+        assert_eq!(
+            msg(Bool, int(2)),
+            "2 is not a bool: bool takes true, false, 0 or 1"
+        );
+        assert!(msg(F16, float(1e5)).contains("100000.0 is out of range for float16"));
+        assert_eq!(
+            msg(F64, Scalar::Complex(1.0, -2.0)),
+            "(1.0-2.0j) has an imaginary part, which float64 cannot hold"
         );
     }
 

@@ -1,8 +1,12 @@
 //! What the subcommands share: the error type and exit codes, argument
-//! parsers, human-readable sizes, progress bars and stdout handling.
+//! parsers, human-readable sizes, progress bars, stdout handling, escaping
+//! of what is printed, and writing an output file safely (never over an
+//! input, replaced only once complete).
 
 use std::fmt;
+use std::fs::{self, File};
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -22,6 +26,9 @@ pub enum CliError {
 
 impl CliError {
     /// Prints the error as one line on stderr and gives the exit code.
+    /// Control characters left in the message (a newline or an escape
+    /// byte in a file name) are printed escaped (see [`escape`]), so that
+    /// the error is always one line and never drives the terminal.
     pub fn report(&self) -> ExitCode {
         match self {
             CliError::Input(e) => {
@@ -36,11 +43,11 @@ impl CliError {
                     }
                     source = s.source();
                 }
-                eprintln!("mmarray: error: {line}");
+                eprintln!("mmarray: error: {}", escape(&line));
                 ExitCode::from(1)
             }
             CliError::Usage(message) => {
-                eprintln!("mmarray: usage error: {message}");
+                eprintln!("mmarray: usage error: {}", escape(message));
                 ExitCode::from(2)
             }
         }
@@ -59,6 +66,110 @@ impl From<io::Error> for CliError {
     }
 }
 
+/// `text` with every control character (newline, tab, ESC, DEL, C1
+/// controls) written as Rust writes it in a string literal (`\n`,
+/// `\u{1b}`); other characters, backslashes included, are kept as they
+/// are. For one-line messages that must not drive the terminal.
+pub fn escape(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path as printed in messages and summaries: lossy UTF-8, escaped (see
+/// [`escape`]).
+pub fn show_path(path: &Path) -> String {
+    escape(&path.display().to_string())
+}
+
+/// Refuses to write `dest` when it is the same file as one of `inputs`:
+/// the same device and inode once symbolic links are followed (a link to
+/// an input, or a hard link, is the input). A `dest` that does not exist
+/// (or is a dangling link) is no input. `what` names the writing command's
+/// output in the message (`the PNG`).
+pub fn refuse_same_file(dest: &Path, inputs: &[&Path], what: &str) -> Result<(), CliError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(out) = fs::metadata(dest) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if let Ok(m) = fs::metadata(input)
+            && (m.dev(), m.ino()) == (out.dev(), out.ino())
+        {
+            return Err(CliError::Input(
+                format!(
+                    "{}: refusing to write {what} there: it is the same file as the input {}",
+                    dest.display(),
+                    input.display()
+                )
+                .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Writes a new `dest` through `write`: into a hidden temporary file in the
+/// same directory, synced, then renamed over `dest`. A failure removes the
+/// temporary file and leaves `dest` as it was; the error names `dest` (not
+/// the temporary name) and says `doing`. A `dest` that is a symbolic link
+/// is replaced by the file; the link's target is untouched.
+pub fn write_replacing(
+    dest: &Path,
+    doing: &str,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+) -> Result<(), CliError> {
+    let fail =
+        |e: io::Error| CliError::Input(format!("{}: {doing} failed: {e}", dest.display()).into());
+    let temp = create_temp_beside(dest).map_err(fail)?;
+    let (mut file, temp_path) = temp;
+    let result = write(&mut file)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| {
+            drop(file);
+            fs::rename(&temp_path, dest)
+        });
+    if let Err(e) = result {
+        let _ = fs::remove_file(&temp_path);
+        return Err(fail(e));
+    }
+    Ok(())
+}
+
+/// A new, hidden file beside `dest`: `.NAME.PID.N.tmp`, created exclusively.
+fn create_temp_beside(dest: &Path) -> io::Result<(File, PathBuf)> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = dest
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
+    loop {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(name);
+        temp_name.push(format!(".{}.{n}.tmp", std::process::id()));
+        let path = dir.join(temp_name);
+        match File::options().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((file, path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && n < 1000 => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A usage error with a message.
 pub fn usage(message: impl fmt::Display) -> CliError {
     CliError::Usage(message.to_string())
@@ -74,23 +185,37 @@ pub fn install_panic_hook() {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
-        eprintln!("mmarray: internal error (please report): {message}");
+        eprintln!(
+            "mmarray: internal error (please report): {}",
+            escape(&message)
+        );
     }));
 }
 
-/// Parses `D0,D1,...` (spaces allowed; empty for a 0-d array).
+/// Parses `D0,D1,...` (spaces allowed, optionally in brackets; empty for a
+/// 0-d array). As in a Python tuple, one trailing comma is allowed (`7,`
+/// and `(7,)` are `[7]`); an empty dimension elsewhere (`3,,4`, `,3`, `,`)
+/// is an error.
 pub fn parse_shape(s: &str) -> Result<Vec<usize>, String> {
-    let s = s
-        .trim()
-        .trim_start_matches(['(', '['])
-        .trim_end_matches([')', ']']);
-    if s.trim().is_empty() {
+    let t = s.trim();
+    let t = t
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .or_else(|| t.strip_prefix('[').and_then(|r| r.strip_suffix(']')))
+        .unwrap_or(t)
+        .trim();
+    if t.is_empty() {
         return Ok(Vec::new());
     }
-    s.split(',')
+    let body = t.strip_suffix(',').unwrap_or(t);
+    body.split(',')
         .map(str::trim)
-        .filter(|d| !d.is_empty())
         .map(|d| {
+            if d.is_empty() {
+                return Err(format!(
+                    "{s:?} has an empty dimension; write the dimensions separated by single commas, e.g. 3,4"
+                ));
+            }
             d.parse::<usize>()
                 .map_err(|_| format!("{d:?} is not a dimension (a non-negative integer)"))
         })
@@ -110,7 +235,9 @@ pub struct LayoutArgs {
     /// Element type: a numpy type string (<f4, >i8, |u1) or name (float32).
     #[arg(long, value_parser = parse_dtype)]
     pub dtype: DType,
-    /// Comma-separated dimensions, e.g. 1000,3 (empty for a 0-d array).
+    /// Comma-separated dimensions, e.g. 1000,3 (empty for a 0-d array). One
+    /// trailing comma is allowed, as in a Python tuple (7, is one dimension);
+    /// an empty dimension (3,,4) is an error.
     #[arg(long, value_parser = parse_shape, allow_hyphen_values = true)]
     pub shape: std::vec::Vec<usize>,
     /// Memory order.
@@ -123,7 +250,7 @@ pub fn summary(verb: &str, info: &mmarray::ArrayInfo) -> String {
     let layout = info.layout();
     format!(
         "{verb} {} ({}, {} {:?} {} order, {})\n",
-        info.path().display(),
+        show_path(info.path()),
         info.format(),
         layout.dtype(),
         layout.shape(),
@@ -167,10 +294,24 @@ pub fn parse_byte_order(s: &str) -> Result<ByteOrder, String> {
 
 /// Parses a value for an element: `true`/`false`, an integer (exact), a
 /// float (`1.5`, `nan`, `-inf`), or a complex number in Python's notation
-/// (`1+2j`, `-0.5j`).
+/// (`1+2j`, `-0.5j`). Infinity must be spelled `inf` (or `infinity`): a
+/// number too large for a float64 (`1e999`) is an error, not infinity.
 pub fn parse_value(s: &str) -> Result<Scalar, String> {
     let t = s.trim();
     let bad = || format!("{s:?} is not a number (examples: 3, -1.5, nan, true, 1+2j)");
+    let float = |text: &str| -> Result<f64, String> {
+        let f: f64 = text.parse().map_err(|_| bad())?;
+        let spelled_inf = text
+            .trim_start_matches(['+', '-'])
+            .to_ascii_lowercase()
+            .starts_with("inf");
+        if f.is_infinite() && !spelled_inf {
+            return Err(format!(
+                "{s:?} is beyond the largest float64 (about 1.8e308); write inf for infinity"
+            ));
+        }
+        Ok(f)
+    };
     match t.to_ascii_lowercase().as_str() {
         "true" => return Ok(Scalar::Int(1)),
         "false" => return Ok(Scalar::Int(0)),
@@ -201,11 +342,11 @@ pub fn parse_value(s: &str) -> Result<Scalar, String> {
         } else {
             im
         };
-        let re: f64 = re.parse().map_err(|_| bad())?;
-        let im: f64 = im.trim_start_matches('+').parse().map_err(|_| bad())?;
+        let re = float(re)?;
+        let im = float(im.trim_start_matches('+'))?;
         return Ok(Scalar::Complex(re, im));
     }
-    t.parse::<f64>().map(Scalar::Float).map_err(|_| bad())
+    float(t).map(Scalar::Float)
 }
 
 /// `1.5 GiB`-style sizes.
@@ -293,6 +434,87 @@ mod tests {
         );
         assert_eq!(parse_value("-0.5j").unwrap(), Scalar::Complex(0.0, -0.5));
         assert!(parse_value("abc").is_err());
+        assert_eq!(
+            parse_value("-inf").unwrap(),
+            Scalar::Float(f64::NEG_INFINITY)
+        );
+        assert_eq!(
+            parse_value("Infinity").unwrap(),
+            Scalar::Float(f64::INFINITY)
+        );
+    }
+
+    #[test]
+    fn values_too_large_for_float64_are_errors_not_infinity() {
+        assert!(parse_value("1e999").unwrap_err().contains("1e999"));
+        assert!(parse_value("-1e400").is_err());
+        assert!(parse_value("1e999j").is_err());
+    }
+
+    #[test]
+    fn empty_dimensions_are_errors_but_one_trailing_comma_is_a_tuple() {
+        for bad in ["3,,4", ",3", ",", "3,,", "(,)", "3, ,4"] {
+            assert!(parse_shape(bad).is_err(), "{bad:?} parsed");
+        }
+        assert_eq!(parse_shape("3,").unwrap(), vec![3]);
+        assert_eq!(parse_shape("3,4,").unwrap(), vec![3, 4]);
+        assert_eq!(parse_shape("()").unwrap(), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn escape_shows_control_characters_only() {
+        assert_eq!(escape("a\nb\u{1b}[31m"), "a\\nb\\u{1b}[31m");
+        assert_eq!(escape("tab\there"), "tab\\there");
+        assert_eq!(escape("é ü 数 \\ back"), "é ü 数 \\ back");
+        assert_eq!(escape("\u{7f}\u{9b}"), "\\u{7f}\\u{9b}");
+    }
+
+    #[test]
+    fn same_file_is_found_through_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.npy");
+        fs::write(&input, b"x").unwrap();
+        let link = dir.path().join("link.png");
+        std::os::unix::fs::symlink(&input, &link).unwrap();
+        let hard = dir.path().join("hard.png");
+        fs::hard_link(&input, &hard).unwrap();
+        let other = dir.path().join("other.png");
+        fs::write(&other, b"y").unwrap();
+        for dest in [&input, &link, &hard] {
+            assert!(refuse_same_file(dest, &[&input], "it").is_err(), "{dest:?}");
+        }
+        assert!(refuse_same_file(&other, &[&input], "it").is_ok());
+        assert!(refuse_same_file(&dir.path().join("new.png"), &[&input], "it").is_ok());
+    }
+
+    #[test]
+    fn write_replacing_leaves_nothing_on_failure_and_replaces_links() {
+        let dir = tempfile::tempdir().unwrap();
+        let dest = dir.path().join("out.png");
+        let err = write_replacing(&dest, "writing", |f| {
+            f.write_all(b"half")?;
+            Err(io::Error::other("boom"))
+        })
+        .unwrap_err();
+        let CliError::Input(e) = err else { panic!() };
+        assert!(
+            e.to_string().starts_with(&dest.display().to_string()),
+            "{e}"
+        );
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+        let target = dir.path().join("target");
+        fs::write(&target, b"keep").unwrap();
+        std::os::unix::fs::symlink(&target, &dest).unwrap();
+        write_replacing(&dest, "writing", |f| f.write_all(b"new")).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"keep");
+        assert!(
+            !fs::symlink_metadata(&dest)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&dest).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
@@ -301,6 +523,7 @@ mod tests {
         assert_eq!(parse_shape("").unwrap(), Vec::<usize>::new());
         assert_eq!(parse_shape("(7,)").unwrap(), vec![7]);
         assert!(parse_shape("3,-1").is_err());
+        assert_eq!(parse_shape("[2, 3]").unwrap(), vec![2, 3]);
         assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
         assert_eq!(parse_size("512M").unwrap(), 512 << 20);
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");

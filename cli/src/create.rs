@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use mmarray::{CreateOptions, Format, Scalar};
 
-use crate::common::{self, CliError, print_out};
+use crate::common::{self, CliError, print_out, usage};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -12,7 +12,10 @@ pub struct Args {
     path: PathBuf,
     #[command(flatten)]
     layout: common::LayoutArgs,
-    /// Value of every element (default 0: the file is created sparse).
+    /// Value of every element (default 0: the file is created sparse). It
+    /// must fit the dtype as given: no wrapping (int8 300), no fraction for
+    /// integers (1.5), bool only true/false/0/1, floats within the type's
+    /// largest finite value (inf and nan spelled so).
     #[arg(long, value_parser = common::parse_value, allow_hyphen_values = true)]
     fill: Option<Scalar>,
     /// Write a .npy file whatever the name.
@@ -36,6 +39,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         options.format(Format::Npy);
     }
     let fill = args.fill.unwrap_or(Scalar::Int(0));
+    let element = args.layout.dtype.element_type();
+    element
+        .check_scalar(fill)
+        .map_err(|e| usage(format!("--fill: {e}")))?;
     let info = options.create_filled(&args.path, args.layout.dtype, &args.layout.shape, fill)?;
     print_out(&common::summary("created", &info))
 }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{CliError, human_bytes, print_out};
+use crate::common::{CliError, human_bytes, print_out, show_path};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -37,9 +37,11 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             .collect::<Vec<_>>()
             .join(" x "),
     };
-    let mut text = format!("{}\n", info.path().display());
+    // Paths escaped: a newline or ESC in a file name stays on its line and
+    // does not reach the terminal raw.
+    let mut text = format!("{}\n", show_path(info.path()));
     match info.sidecar_path() {
-        Some(sidecar) => text += &format!("  format  raw, described by {}\n", sidecar.display()),
+        Some(sidecar) => text += &format!("  format  raw, described by {}\n", show_path(sidecar)),
         None => text += "  format  .npy\n",
     }
     text += &format!(

@@ -3,7 +3,8 @@
 //!
 //! Each subcommand is a module with an `Args` struct and a `run` function, a
 //! thin layer over the `mmarray` library. Errors print as one line on stderr;
-//! the exit code is 1 for bad input and 2 for bad usage.
+//! the exit code is 1 for bad input and 2 for bad usage. `SIGXFSZ` is
+//! ignored, so a file-size limit is an error too, not death by signal.
 
 mod arrayprint;
 mod canvas;
@@ -51,14 +52,36 @@ enum Command {
     Plot(plot::Args),
 }
 
+/// Ignores `SIGXFSZ`. Its default action kills the process when a write
+/// passes the file-size limit (`ulimit -f`), leaving a partial file; ignored,
+/// the write fails with `EFBIG` instead, which the library reports as an
+/// error naming the file and cleans up after.
+fn ignore_file_size_signal() {
+    // SAFETY: called first thing in `main`, before any thread is started;
+    // setting a signal's disposition to SIG_IGN installs no handler code and
+    // touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     common::install_panic_hook();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            // clap's message quotes the bad value as given: escape control
+            // characters in it (clap's own line breaks kept).
+            let text = e.render().to_string();
+            let lines: Vec<String> = text.lines().map(common::escape).collect();
+            eprintln!("{}", lines.join("\n").trim_end());
+            return ExitCode::from(2);
+        }
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            // --help and --version, on stdout.
             let _ = e.print();
-            return ExitCode::from(code);
+            return ExitCode::SUCCESS;
         }
     };
     let result = match &cli.command {

@@ -14,6 +14,10 @@
 //! magnitude. NaNs are skipped (gaps in a line, their own colour in a
 //! heatmap). The pass runs on all cores, a pixel column or row per task,
 //! with a progress bar for over 256 MiB. Drawing is [`crate::render`]'s.
+//!
+//! The PNG never replaces an input (the array's data file or sidecar,
+//! however named) and appears only once complete: it is written to a hidden
+//! temporary file beside the destination and renamed into place.
 
 use std::path::{Path, PathBuf};
 
@@ -21,7 +25,7 @@ use mmarray::{DynArray, Element, ElementType, Scalar, dispatch};
 use ndarray::{Array2, ArrayView, ArrayView1, ArrayView2, ArrayViewD, Dimension, Ix1, Ix2, s};
 use rayon::prelude::*;
 
-use crate::common::{CliError, progress_bar, usage};
+use crate::common::{self, CliError, progress_bar, usage};
 use crate::render;
 use crate::slice;
 
@@ -29,7 +33,9 @@ use crate::slice;
 pub struct Args {
     /// A .npy file, a raw data file with a sidecar, or the sidecar.
     path: PathBuf,
-    /// The PNG file to write (replaced if it exists).
+    /// The PNG file to write (replaced if it exists, once the picture is
+    /// complete; a symbolic link is replaced, not its target). Never one of
+    /// the array's own files.
     #[arg(short, long, value_name = "OUT.png")]
     output: PathBuf,
     /// numpy basic indexing, as between the brackets of a[...], to pick a 1-D
@@ -242,21 +248,26 @@ pub fn reduce_heat<T: Element>(
 ) -> HeatData {
     let (n_rows, n_cols) = v.dim();
     let (g_rows, g_cols) = (n_rows.min(rows).max(1), n_cols.min(cols).max(1));
-    let grid_rows: Vec<Vec<Acc>> = (0..g_rows)
+    let grid_rows: Vec<Vec<(Acc, f64)>> = (0..g_rows)
         .into_par_iter()
         .map(|gr| {
-            let mut cells = vec![Acc::default(); g_cols];
             let (lo, hi) = (
                 split_point(gr, n_rows, g_rows),
                 split_point(gr + 1, n_rows, g_rows),
             );
-            for (gc, cell) in cells.iter_mut().enumerate() {
-                let (c_lo, c_hi) = (
-                    split_point(gc, n_cols, g_cols),
-                    split_point(gc + 1, n_cols, g_cols),
-                );
-                fold(cell, v.slice(s![lo..hi, c_lo..c_hi]));
-            }
+            let cells = (0..g_cols)
+                .map(|gc| {
+                    let (c_lo, c_hi) = (
+                        split_point(gc, n_cols, g_cols),
+                        split_point(gc + 1, n_cols, g_cols),
+                    );
+                    let block = v.slice(s![lo..hi, c_lo..c_hi]);
+                    let mut cell = Acc::default();
+                    fold(&mut cell, block);
+                    let mean = block_mean(&cell, block);
+                    (cell, mean)
+                })
+                .collect();
             on_progress(((hi - lo) * n_cols) as u64);
             cells
         })
@@ -264,9 +275,9 @@ pub fn reduce_heat<T: Element>(
     let mut stats = Acc::default();
     let mut grid = Array2::from_elem((g_rows, g_cols), f64::NAN);
     for (r, cells) in grid_rows.iter().enumerate() {
-        for (c, cell) in cells.iter().enumerate() {
+        for (c, (cell, mean)) in cells.iter().enumerate() {
             stats.merge(cell);
-            grid[[r, c]] = cell.mean();
+            grid[[r, c]] = *mean;
         }
     }
     HeatData {
@@ -275,6 +286,22 @@ pub fn reduce_heat<T: Element>(
         grid,
         stats,
     }
+}
+
+/// The mean of a block that `acc` summarises. When its finite values
+/// overflowed the sum (`1e308 + 1e308`), they are added again scaled by
+/// 2^-64, which cannot overflow, and the mean is scaled back: a second pass
+/// over that block only.
+fn block_mean<T: Element>(acc: &Acc, block: ArrayView2<'_, T>) -> f64 {
+    if acc.sum.is_finite() || acc.inf > 0 || acc.count == 0 {
+        return acc.mean();
+    }
+    const SCALE: f64 = 18446744073709551616.0; // 2^64
+    let scaled = block.fold(0.0f64, |sum, &x| {
+        let v = plotted(x);
+        if v.is_nan() { sum } else { sum + v / SCALE }
+    });
+    (scaled / acc.count as f64 * SCALE).clamp(-f64::MAX, f64::MAX)
 }
 
 /// What the title says about the data.
@@ -392,6 +419,10 @@ fn example_slice(n: usize) -> String {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let array = DynArray::open(&args.path)?;
+    let info = array.info();
+    let mut inputs = vec![args.path.as_path(), info.path()];
+    inputs.extend(info.sidecar_path());
+    common::refuse_same_file(&args.output, &inputs, "the PNG")?;
     let expr = args.slice.as_deref().unwrap_or("");
     let size = (args.width, args.height);
     let (reduced, shape) = dispatch!(&array, |a| {
@@ -405,7 +436,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         array.element_type(),
         &shape,
     );
-    render::draw(&args.output, &reduced, &title, size)
+    let rgb = render::draw(&reduced, &title, size)?;
+    common::write_replacing(&args.output, "writing the PNG", |file| {
+        render::write_png(std::io::BufWriter::new(file), &rgb, size)
+    })
 }
 
 #[cfg(test)]
@@ -502,6 +536,23 @@ mod tests {
         assert_eq!(d.grid[[0, 0]], 1.0);
         assert!(d.grid[[3, 2]].is_nan());
         assert_eq!(d.stats.nan, 3);
+    }
+
+    #[test]
+    fn block_means_of_huge_values_do_not_overflow() {
+        let a = Array2::from_shape_fn((4, 4), |(r, _)| if r < 2 { 1e308 } else { -1.5e308 });
+        let d = reduce_heat(a.view(), (2, 2), &none);
+        assert_eq!(d.grid[[0, 0]], 1e308);
+        assert_eq!(d.grid[[1, 1]], -1.5e308);
+        let d = reduce_heat(a.view(), (1, 1), &none);
+        assert!(
+            (d.grid[[0, 0]] - -0.25e308).abs() < 1e294,
+            "{}",
+            d.grid[[0, 0]]
+        );
+        let m = Array2::from_elem((3, 3), f64::MAX);
+        let mean = reduce_heat(m.view(), (1, 1), &none).grid[[0, 0]];
+        assert!(mean.is_finite() && mean / f64::MAX > 1.0 - 1e-15, "{mean}");
     }
 
     #[test]

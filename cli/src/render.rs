@@ -6,12 +6,19 @@
 //! draws with plotters on a [`Canvas`] (an RGB buffer, with text from the
 //! embedded font) and encodes the buffer with `png`. What to draw comes
 //! reduced from [`crate::plot`].
+//!
+//! Values can span all of `f64` (`-1e308` to `1e308`, a width that
+//! overflows), or a few ulps (subnormals): plotters' own tick search loops
+//! forever on such ranges, so the value axis is drawn in unit coordinates
+//! (0 at the bottom, 1 at the top) with tick positions computed here in a
+//! bounded number of steps ([`ticks`]), and every span is computed so that
+//! it cannot overflow ([`unit`]).
 
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::Path;
+use std::io::{self, Write};
 
 use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::element::{BitMapElement, Circle, Rectangle, Text};
 use plotters::prelude::{
     ChartBuilder, DrawingArea, IntoDrawingArea, IntoFont, LineSeries, ViridisRGB,
@@ -61,8 +68,8 @@ pub fn plot_area((w, h): (u32, u32), ndim: usize) -> (usize, usize) {
     (pw.max(1) as usize, ph.max(1) as usize)
 }
 
-/// Draws `data` with `title` into a PNG of `size` at `out`.
-pub fn draw(out: &Path, data: &Reduced, title: &Title, size: (u32, u32)) -> Result<(), CliError> {
+/// Draws `data` with `title` into an RGB picture of `size`.
+pub fn draw(data: &Reduced, title: &Title, size: (u32, u32)) -> Result<Vec<u8>, CliError> {
     let (w, h) = size;
     let mut buf = vec![255u8; w as usize * h as usize * 3];
     {
@@ -93,7 +100,7 @@ pub fn draw(out: &Path, data: &Reduced, title: &Title, size: (u32, u32)) -> Resu
         }
         root.present().map_err(draw_err)?;
     }
-    write_png(out, &buf, size)
+    Ok(buf)
 }
 
 fn draw_err(e: impl std::fmt::Display) -> CliError {
@@ -104,22 +111,183 @@ fn text_style(size: u32, colour: &'static RGBColor) -> TextStyle<'static> {
     TextStyle::from((FONT, size).into_font()).color(colour)
 }
 
-/// The axis range for finite values `range`, with a little room around.
+/// The axis range for finite values `range`, with a little room around:
+/// finite, with `lo < hi`, whatever the values (a width that overflows, a
+/// constant, subnormals, `f64::MAX`).
 fn padded(range: Option<(f64, f64)>) -> (f64, f64) {
     let Some((lo, hi)) = range else {
         return (0.0, 1.0);
     };
     let span = hi - lo;
-    let pad = if span > 0.0 && span.is_finite() {
-        span * 0.05
+    let pad = if span.is_infinite() {
+        (hi / 2.0 - lo / 2.0) * 0.1
     } else if span > 0.0 {
-        0.0
+        span * 0.05
     } else if lo == 0.0 {
         1.0
     } else {
         lo.abs() * 0.1
     };
-    (lo - pad, hi + pad)
+    let (a, b) = ((lo - pad).max(-f64::MAX), (hi + pad).min(f64::MAX));
+    if a < b {
+        (a, b)
+    } else {
+        // A constant too small to pad by a tenth (a subnormal): two of the
+        // smallest steps either side.
+        let tiny = 2.0 * f64::from_bits(1);
+        (lo - tiny, hi + tiny)
+    }
+}
+
+/// A value axis in unit coordinates (0 to 1) whose ticks are given, so that
+/// plotters never searches for ticks itself.
+struct UnitAxis {
+    keys: Vec<f64>,
+}
+
+impl Ranged for UnitAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(0.0..1.0).map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.keys.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        0.0..1.0
+    }
+}
+
+/// Where `v` lies on the scale `lo..hi` (`lo < hi`, both finite): 0 at
+/// `lo`, 1 at `hi`, without overflow when the width `hi - lo` does not fit
+/// in an `f64`.
+fn unit(v: f64, lo: f64, hi: f64) -> f64 {
+    let span = hi - lo;
+    if span.is_finite() {
+        (v - lo) / span
+    } else {
+        (v / 2.0 - lo / 2.0) / (hi / 2.0 - lo / 2.0)
+    }
+}
+
+/// The value at `t` (0 to 1) on the scale `lo..=hi`, without overflow.
+fn lerp(lo: f64, hi: f64, t: f64) -> f64 {
+    if t <= 0.0 {
+        lo
+    } else if t >= 1.0 {
+        hi
+    } else {
+        (lo * (1.0 - t) + hi * t).clamp(lo, hi)
+    }
+}
+
+/// Round tick values in `lo..=hi`: multiples of 1, 2 or 5 times a power of
+/// ten, at most `max` of them (at least 2). Falls back to the two ends when
+/// the range is too narrow for such steps (a few subnormals) or the steps
+/// would not be distinct. Takes a bounded number of steps for any finite
+/// `lo < hi`; gives the one value for `lo == hi` and nothing otherwise.
+fn ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
+    if lo == hi && lo.is_finite() {
+        return vec![lo];
+    }
+    if !(lo < hi && lo.is_finite() && hi.is_finite()) {
+        return Vec::new();
+    }
+    let max = max.max(2);
+    let ends = vec![lo, hi];
+    let span = hi - lo;
+    let raw = if span.is_finite() {
+        span / max as f64
+    } else {
+        (hi / 2.0 - lo / 2.0) / (max as f64 / 2.0)
+    };
+    if !raw.is_normal() || raw < 1e-300 {
+        return ends;
+    }
+    let exponent = raw.log10().floor() as i32;
+    let magnitude: f64 = format!("1e{exponent}").parse().unwrap_or(raw);
+    for m in [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0] {
+        let step = magnitude * m;
+        if !step.is_finite() {
+            break;
+        }
+        let (first, last) = ((lo / step).ceil(), (hi / step).floor());
+        if last - first >= max as f64 {
+            continue;
+        }
+        if last < first {
+            return ends;
+        }
+        let n = (last - first) as usize + 1;
+        // One multiplication per tick: no sum that could overflow or drift.
+        let mut t: Vec<f64> = (0..n)
+            .map(|k| (first + k as f64) * step)
+            .map(|v| if v == 0.0 { 0.0 } else { v })
+            .filter(|v| (lo..=hi).contains(v))
+            .collect();
+        t.dedup();
+        return if t.len() >= 2 { t } else { ends };
+    }
+    ends
+}
+
+/// Labels for increasing `values`, each in as few significant digits (6 to
+/// 17) as keep neighbours apart.
+/// Distinct values always get distinct labels: when 17 digits are not
+/// enough, each is written in full (the shortest text that reads back as
+/// the same `f64`).
+fn tick_labels(values: &[f64]) -> Vec<String> {
+    let distinct = |labels: &[String]| labels.windows(2).all(|w| w[0] != w[1]);
+    for digits in 6..=17 {
+        let labels: Vec<String> = values
+            .iter()
+            .map(|&v| number_label_digits(v, digits))
+            .collect();
+        if distinct(&labels) {
+            return labels;
+        }
+    }
+    values.iter().map(|&v| exact_label(v)).collect()
+}
+
+/// The shortest text that reads back as `v`: `0.30000000000000004`,
+/// `1.0000000000000003e15`.
+fn exact_label(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || (1e-4..1e7).contains(&a) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
+    }
+}
+
+/// A value to subtract from a value axis's numbers before labelling them,
+/// when they agree in more digits than labels show (`1e15` to `1e15 + 1`);
+/// 0 otherwise. Near `lo`, a multiple of a power of ten above the width, so
+/// that `value - offset` is exact and small.
+fn axis_offset(lo: f64, hi: f64) -> f64 {
+    let span = hi - lo;
+    let mid = lo / 2.0 + hi / 2.0;
+    if !(span > 0.0 && span.is_finite()) || lo.signum() != hi.signum() || mid.abs() < span * 1e4 {
+        return 0.0;
+    }
+    let step: f64 = format!("1e{}", span.log10().ceil() as i32 + 1)
+        .parse()
+        .unwrap_or(span);
+    let offset = (lo / step).floor() * step;
+    if offset.is_finite() && (offset / lo - 1.0).abs() < 1e-3 {
+        offset
+    } else {
+        lo
+    }
 }
 
 fn line_subtitle(d: &LineData) -> String {
@@ -153,11 +321,9 @@ fn heat_subtitle(d: &HeatData) -> String {
             group(d.cols.div_ceil(gc) as u64)
         ));
         if let Some((lo, hi)) = d.stats.range() {
-            s.push_str(&format!(
-                "  ·  values {} to {}",
-                number_label(lo),
-                number_label(hi)
-            ));
+            // As many digits as keep the two apart.
+            let ends = tick_labels(&[lo, hi]);
+            s.push_str(&format!("  ·  values {} to {}", ends[0], ends[1]));
         }
     }
     if d.stats.nan > 0 {
@@ -219,6 +385,24 @@ fn draw_line(
     title: &Title,
 ) -> Result<(), CliError> {
     let (y_lo, y_hi) = padded(d.stats.range());
+    // Numbers that agree in their first digits are shown less an offset
+    // (exact: the two are close), named in the axis title.
+    let offset = axis_offset(y_lo, y_hi);
+    let (y_lo, y_hi) = (y_lo - offset, y_hi - offset);
+    let y_desc = if offset == 0.0 {
+        title.value.to_string()
+    } else {
+        format!("{} − {}", title.value, exact_label(offset))
+    };
+    // The value axis in unit coordinates, with our own ticks (see the module
+    // docs); each tick's label is looked up by its unit position.
+    let y_ticks = ticks(y_lo, y_hi, 8);
+    let y_labels: Vec<(f64, String)> = y_ticks
+        .iter()
+        .map(|&v| unit(v, y_lo, y_hi))
+        .zip(tick_labels(&y_ticks))
+        .collect();
+    let y_keys: Vec<f64> = y_labels.iter().map(|&(u, _)| u).collect();
     let (x_lo, x_hi) = if d.len > 1 {
         (0.0, (d.len - 1) as f64)
     } else {
@@ -230,11 +414,15 @@ fn draw_line(
         .margin_right(RIGHT_PAD)
         .x_label_area_size(X_AREA)
         .y_label_area_size(Y_AREA)
-        .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
+        .build_cartesian_2d(x_lo..x_hi, UnitAxis { keys: y_keys })
         .map_err(draw_err)?;
     let x_fmt = |v: &f64| integer_label(*v);
-    let span = y_hi - y_lo;
-    let y_fmt = move |v: &f64| axis_label(*v, span);
+    let y_fmt = |v: &f64| {
+        y_labels
+            .iter()
+            .find(|(u, _)| u == v)
+            .map_or_else(String::new, |(_, label)| label.clone())
+    };
     chart
         .configure_mesh()
         .bold_line_style(GRID_BOLD)
@@ -245,7 +433,7 @@ fn draw_line(
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .x_desc("index")
-        .y_desc(title.value)
+        .y_desc(y_desc)
         .label_style(text_style(14, &TEXT))
         .axis_desc_style(text_style(15, &TEXT))
         .axis_style(MUTED)
@@ -253,7 +441,14 @@ fn draw_line(
         .map_err(draw_err)?;
     let width = if d.decimated { 1 } else { 2 };
     let style = ShapeStyle::from(&LINE).stroke_width(width);
-    let runs = line_runs(d);
+    let runs: Vec<Vec<(f64, f64)>> = line_runs(d)
+        .into_iter()
+        .map(|run| {
+            run.into_iter()
+                .map(|(x, y)| (x, unit(y - offset, y_lo, y_hi)))
+                .collect()
+        })
+        .collect();
     let markers = !d.decimated && d.len <= 60;
     for run in &runs {
         if run.len() > 1 {
@@ -288,7 +483,7 @@ fn colour(v: f64, lo: f64, hi: f64) -> RGBColor {
         return NAN_COLOUR;
     }
     let t = if hi > lo {
-        ((v - lo) / (hi - lo)).clamp(0.0, 1.0)
+        unit(v, lo, hi).clamp(0.0, 1.0)
     } else {
         0.5
     };
@@ -359,7 +554,11 @@ fn draw_heat(
     let mut strip = Vec::with_capacity(bar_w * ph * 3);
     for py in 0..ph {
         let t = 1.0 - py as f64 / (ph.max(2) - 1) as f64;
-        let RGBColor(cr, cg, cb) = colour(lo + t * (hi - lo), lo, hi);
+        let RGBColor(cr, cg, cb) = if hi > lo {
+            ViridisRGB::get_color(t)
+        } else {
+            colour(lo, lo, hi)
+        };
         for _ in 0..bar_w {
             strip.extend_from_slice(&[cr, cg, cb]);
         }
@@ -377,13 +576,24 @@ fn draw_heat(
     ))
     .map_err(draw_err)?;
     let label = text_style(14, &TEXT).pos(Pos::new(HPos::Left, VPos::Center));
-    let ticks = if hi > lo { 4 } else { 0 };
-    for k in 0..=ticks {
-        let t = if ticks == 0 {
-            0.5
-        } else {
-            k as f64 / ticks as f64
-        };
+    let n_ticks = if hi > lo { 4 } else { 0 };
+    let at: Vec<f64> = (0..=n_ticks)
+        .map(|k| {
+            if n_ticks == 0 {
+                0.5
+            } else {
+                k as f64 / n_ticks as f64
+            }
+        })
+        .collect();
+    // As on a line plot's value axis: values that agree in their first
+    // digits are labelled less an offset, named in the heading.
+    let offset = axis_offset(lo, hi);
+    let values: Vec<f64> = at
+        .iter()
+        .map(|&t| lerp(lo - offset, hi - offset, t))
+        .collect();
+    for (&t, text) in at.iter().zip(tick_labels(&values)) {
         let y = yr.start + ((1.0 - t) * (ph - 1) as f64).round() as i32;
         let right = bar_x + bar_w as i32;
         root.draw(&plotters::element::PathElement::new(
@@ -391,18 +601,17 @@ fn draw_heat(
             frame,
         ))
         .map_err(draw_err)?;
-        root.draw(&Text::new(
-            number_label(lo + t * (hi - lo)),
-            (right + 9, y),
-            label.clone(),
-        ))
-        .map_err(draw_err)?;
+        root.draw(&Text::new(text, (right + 9, y), label.clone()))
+            .map_err(draw_err)?;
     }
-    let heading = if averaged {
+    let mut heading = if averaged {
         format!("block mean {}", title.value)
     } else {
         title.value.to_string()
     };
+    if offset != 0.0 {
+        heading.push_str(&format!(" − {}", exact_label(offset)));
+    }
     root.draw(&Text::new(
         heading,
         (bar_x, yr.start - 14),
@@ -446,17 +655,18 @@ fn blit(
     root.draw(&element).map_err(draw_err)
 }
 
-fn write_png(out: &Path, rgb: &[u8], (w, h): (u32, u32)) -> Result<(), CliError> {
-    let fail = |e: &dyn std::fmt::Display| {
-        CliError::Input(format!("{}: writing the PNG failed: {e}", out.display()).into())
+/// Encodes an RGB picture of `size` as PNG into `out`.
+pub fn write_png(out: impl Write, rgb: &[u8], (w, h): (u32, u32)) -> io::Result<()> {
+    let io_err = |e: png::EncodingError| match e {
+        png::EncodingError::IoError(e) => e,
+        other => io::Error::other(other),
     };
-    let file = File::create(out).map_err(|e| fail(&e))?;
-    let mut encoder = png::Encoder::new(BufWriter::new(file), w, h);
+    let mut encoder = png::Encoder::new(out, w, h);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| fail(&e))?;
-    writer.write_image_data(rgb).map_err(|e| fail(&e))?;
-    writer.finish().map_err(|e| fail(&e))
+    let mut writer = encoder.write_header().map_err(io_err)?;
+    writer.write_image_data(rgb).map_err(io_err)?;
+    writer.finish().map_err(io_err)
 }
 
 /// A tick label for an axis of whole numbers (indices), with thousands
@@ -473,26 +683,27 @@ fn integer_label(v: f64) -> String {
     format!("{sign}{}", group(r.abs() as u64))
 }
 
-/// A tick label on a value axis spanning `span`. Tick positions come from
-/// repeated addition, so a tick meant to be 0 can arrive as -1.1e-16:
-/// anything within a billionth of the span is labelled 0.
-fn axis_label(v: f64, span: f64) -> String {
-    number_label(if v.abs() < span.abs() * 1e-9 { 0.0 } else { v })
+/// A number in at most 6 significant digits (5 in exponent notation),
+/// without trailing zeros: `0.3`, `12345.5`, `-2.5e-7`, `1.2346e9`.
+pub fn number_label(v: f64) -> String {
+    number_label_digits(v, 6)
 }
 
-/// A number in at most 6 significant digits, without trailing zeros:
-/// `0.3`, `12345.5`, `-2.5e-7`, `1.2346e9`.
-pub fn number_label(v: f64) -> String {
+/// A number in at most `digits` significant digits (`digits - 1` in
+/// exponent notation, used below 1e-4 and from 1e7), without trailing
+/// zeros.
+fn number_label_digits(v: f64, digits: usize) -> String {
     if v == 0.0 || !v.is_finite() {
         return if v == 0.0 { "0".into() } else { format!("{v}") };
     }
     let a = v.abs();
     if !(1e-4..1e7).contains(&a) {
-        let s = format!("{v:.4e}");
+        let decimals = digits.saturating_sub(2);
+        let s = format!("{v:.decimals$e}");
         let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
         return format!("{}e{exp}", trim_zeros(mantissa));
     }
-    let decimals = (5 - a.log10().floor() as i32).clamp(0, 10) as usize;
+    let decimals = (digits as i32 - 1 - a.log10().floor() as i32).clamp(0, 22) as usize;
     trim_zeros(&format!("{v:.decimals$}")).to_string()
 }
 
@@ -523,10 +734,77 @@ mod tests {
     use crate::plot::{Acc, Column};
 
     #[test]
-    fn axis_labels_snap_rounding_noise_to_zero() {
-        assert_eq!(axis_label(-1.1102e-16, 1.5), "0");
-        assert_eq!(axis_label(0.2, 1.5), "0.2");
-        assert_eq!(axis_label(3e-12, 1e-9), "3e-12");
+    fn ticks_are_round_and_exact_zero() {
+        assert_eq!(ticks(-0.15, 1.65, 8), vec![0.0, 0.5, 1.0, 1.5]);
+        assert_eq!(ticks(0.0, 10.0, 8), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(
+            tick_labels(&ticks(-0.15, 1.65, 8)),
+            ["0", "0.5", "1", "1.5"]
+        );
+        assert_eq!(ticks(3.0, 3.0, 8), vec![3.0]);
+        assert!(ticks(f64::NAN, 1.0, 8).is_empty());
+    }
+
+    /// Ranges whose width overflows, or is a few ulps, or sits at the ends
+    /// of f64: every step is bounded, ticks are finite and in range, and
+    /// labels are distinct. (plotters' tick search never returns on some.)
+    #[test]
+    fn extreme_ranges_give_finite_ticks_and_distinct_labels() {
+        let tiny = f64::from_bits(1);
+        let cases = [
+            Some((0.0, 1.7e308)),
+            Some((-1e308, 1e308)),
+            Some((-f64::MAX, f64::MAX)),
+            Some((f64::MAX, f64::MAX)),
+            Some((-f64::MAX, -f64::MAX)),
+            Some((0.0, tiny)),
+            Some((tiny, tiny)),
+            Some((tiny, 2.0 * f64::MIN_POSITIVE)),
+            Some((1e15, 1e15 + 1.0)),
+            Some((1e300, 1e300 * (1.0 + f64::EPSILON))),
+            Some((i64::MIN as f64, u64::MAX as f64)),
+            Some((0.0, 0.0)),
+            Some((-0.0, 0.0)),
+            None,
+        ];
+        for range in cases {
+            let (lo, hi) = padded(range);
+            assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{range:?}");
+            let t = ticks(lo, hi, 8);
+            assert!(t.len() >= 2 && t.len() <= 9, "{range:?}: {t:?}");
+            assert!(t.iter().all(|v| (lo..=hi).contains(v)), "{range:?}: {t:?}");
+            assert!(t.windows(2).all(|w| w[0] < w[1]), "{range:?}: {t:?}");
+            let labels = tick_labels(&t);
+            assert!(
+                labels.windows(2).all(|w| w[0] != w[1]),
+                "{range:?}: {labels:?}"
+            );
+            for &v in &t {
+                let u = unit(v, lo, hi);
+                assert!((0.0..=1.0).contains(&u), "{range:?}: {v} at {u}");
+            }
+            if let Some((a, b)) = range {
+                assert!((0.0..=1.0).contains(&unit(a, lo, hi)));
+                assert!((0.0..=1.0).contains(&unit(b, lo, hi)));
+            }
+            assert_eq!(lerp(lo, hi, 0.0), lo);
+            assert_eq!(lerp(lo, hi, 1.0), hi);
+            assert!(lerp(lo, hi, 0.5).is_finite());
+        }
+        assert_eq!(axis_offset(1e15 - 0.05, 1e15 + 1.05), 1e15);
+        assert_eq!(exact_label(1e15), "1e15");
+        assert_eq!(axis_offset(-1.0, 1.0), 0.0);
+        assert_eq!(axis_offset(1.0, 2.0), 0.0);
+        let off = axis_offset(1e300, 1e300 * (1.0 + 4.0 * f64::EPSILON));
+        assert!(off != 0.0 && off <= 1e300, "{off}");
+        assert_eq!(
+            tick_labels(&[1e15, 1e15 + 0.25]),
+            ["1e15", "1.0000000000000003e15"]
+        );
+        assert_eq!(unit(1e308, -1e308, 1e308), 1.0);
+        assert_eq!(unit(0.0, -1e308, 1e308), 0.5);
+        assert_eq!(colour(1e308, -1e308, 1e308), colour(1.0, 0.0, 1.0));
+        assert_eq!(colour(-1e308, -1e308, 1e308), colour(0.0, 0.0, 1.0));
     }
 
     #[test]

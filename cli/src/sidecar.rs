@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::common::{self, CliError, print_out};
+use crate::common::{self, CliError, print_out, show_path};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -27,9 +27,6 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         args.offset,
         args.force,
     )?;
-    let sidecar = info
-        .sidecar_path()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let sidecar = info.sidecar_path().map(show_path).unwrap_or_default();
     print_out(&format!("wrote {sidecar}\n"))
 }

@@ -463,3 +463,267 @@ fn create_preallocate_reserves_the_space_or_fails_cleanly() {
     assert!(stderr.contains("reserving disk space"), "{stderr}");
     assert!(!big.exists() && !dir.path().join("big.dat.json").exists());
 }
+
+/// Runs `mmarray ARGS` under `sh -c 'ulimit -f BLOCKS; exec ...'`, without
+/// `trap '' XFSZ`: the binary itself must keep the signal from killing it.
+fn mmarray_under_fsize_limit(blocks: u64, args: &[&str]) -> Output {
+    Command::new("sh")
+        .args(["-c", &format!("ulimit -f {blocks} && exec \"$0\" \"$@\"")])
+        .arg(env!("CARGO_BIN_EXE_mmarray"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Asserts that `out` is an exit with code 1, not death by a signal.
+fn assert_not_signalled(out: &Output) {
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        out.status.signal(),
+        None,
+        "killed by a signal; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn create_fill_and_convert_past_a_file_size_limit_are_errors_not_sigxfsz() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("filled.dat");
+    // 800 KB of 1.5s past a 64 KiB limit.
+    let out = mmarray_under_fsize_limit(
+        128,
+        &[
+            "create",
+            p(&big),
+            "--dtype",
+            "float64",
+            "--shape",
+            "100000",
+            "--fill",
+            "1.5",
+        ],
+    );
+    assert_not_signalled(&out);
+    assert_fails(&out, 1, "filled.dat");
+    assert!(!big.exists() && !mmarray::sidecar_path(&big).exists());
+
+    let src = dir.path().join("src.npy");
+    CreateOptions::new()
+        .write(&src, &ndarray::Array1::<f64>::ones(100_000))
+        .unwrap();
+    for name in ["converted.dat", "converted.npy"] {
+        let dst = dir.path().join(name);
+        let out = mmarray_under_fsize_limit(128, &["convert", p(&src), p(&dst)]);
+        assert_not_signalled(&out);
+        assert_fails(&out, 1, name);
+        assert!(!dst.exists() && !mmarray::sidecar_path(&dst).exists());
+    }
+    // The demo too (its array is preallocated).
+    let demo = dir.path().join("demo");
+    let out = mmarray_under_fsize_limit(128, &["demo", "--dir", p(&demo), "--size", "8MiB"]);
+    assert_not_signalled(&out);
+    assert_fails(&out, 1, "demo.dat");
+}
+
+/// Runs `mmarray ARGS` with a private 2 MiB tmpfs mounted on `dir` (in a
+/// user and mount namespace of its own, as `tests/faults.rs` does), or
+/// gives `None`, saying why, where that is not allowed.
+fn mmarray_on_small_file_system(dir: &Path, args: &[&str]) -> Option<Output> {
+    let wrapper = |args: &[&str]| {
+        let mut c = Command::new("unshare");
+        c.args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg("mount -t tmpfs -o size=2m tmpfs \"$0\" && exec \"$@\"")
+            .arg(dir)
+            .arg(env!("CARGO_BIN_EXE_mmarray"))
+            .args(args);
+        c.output()
+    };
+    match wrapper(&["--version"]) {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => {
+            eprintln!(
+                "skipped: cannot mount a small file system without privileges: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            return None;
+        }
+        Err(e) => {
+            eprintln!("skipped: cannot run unshare: {e}");
+            return None;
+        }
+    }
+    Some(wrapper(args).unwrap())
+}
+
+/// On a 2 MiB file system, the demo (the README's first command) with an
+/// 8 MiB array is one line saying the disk is full, exit 1, not a SIGBUS
+/// while filling the mapping; `create --fill` likewise.
+#[test]
+fn demo_on_a_full_file_system_is_an_error_not_a_sigbus() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(out) = mmarray_on_small_file_system(
+        dir.path(),
+        &["demo", "--dir", p(dir.path()), "--size", "8MiB"],
+    ) else {
+        return;
+    };
+    assert_not_signalled(&out);
+    assert_fails(&out, 1, "demo.dat");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("No space left"), "{stderr}");
+
+    let filled = dir.path().join("filled.dat");
+    let out = mmarray_on_small_file_system(
+        dir.path(),
+        &[
+            "create",
+            p(&filled),
+            "--dtype",
+            "f8",
+            "--shape",
+            "1000000",
+            "--fill",
+            "2",
+        ],
+    )
+    .unwrap();
+    assert_not_signalled(&out);
+    assert_fails(&out, 1, "filled.dat");
+    // A demo that fits still runs.
+    let out = mmarray_on_small_file_system(
+        dir.path(),
+        &["demo", "--dir", p(dir.path()), "--size", "1MiB"],
+    )
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--fill` values the dtype cannot hold as given (numpy 2's `np.full`
+/// raises OverflowError for these) are usage errors naming the value and
+/// the dtype, and nothing is created; values that fit are written exactly.
+#[test]
+fn create_fill_refuses_values_the_dtype_cannot_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.dat");
+    for (dtype, fill, named) in [
+        ("int8", "300", "int8"),
+        ("int8", "-129", "int8"),
+        ("uint8", "-1", "uint8"),
+        ("int16", "1.5", "int16"),
+        ("uint64", "18446744073709551616", "uint64"),
+        ("int32", "nan", "int32"),
+        ("int64", "inf", "int64"),
+        ("bool", "2", "bool"),
+        ("bool", "0.5", "bool"),
+        ("float16", "70000", "float16"),
+        ("float32", "1e39", "float32"),
+        ("float64", "1e999", "1e999"),
+        ("float64", "1+2j", "(1.0+2.0j)"),
+        ("complex64", "1e39j", "complex64"),
+    ] {
+        let out = mmarray(&[
+            "create",
+            p(&a),
+            "--dtype",
+            dtype,
+            "--shape",
+            "3",
+            "--fill",
+            fill,
+        ]);
+        assert_fails(&out, 2, named);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(fill) || fill.contains('j'), "{stderr}");
+        assert!(!a.exists(), "--dtype {dtype} --fill {fill} created a file");
+    }
+    for (dtype, fill) in [
+        ("int8", "-128"),
+        ("uint8", "255"),
+        ("uint64", "18446744073709551615"),
+        ("int16", "3.0"),
+        ("bool", "true"),
+        ("bool", "1"),
+        ("float16", "65504"),
+        ("float32", "-inf"),
+        ("float64", "nan"),
+    ] {
+        let out = mmarray(&[
+            "create",
+            p(&a),
+            "--dtype",
+            dtype,
+            "--shape",
+            "2",
+            "--fill",
+            fill,
+            "--force",
+        ]);
+        assert!(
+            out.status.success(),
+            "--dtype {dtype} --fill {fill}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        mmarray::read_array::<f64>(&a)
+            .unwrap()
+            .iter()
+            .filter(|v| v.is_nan())
+            .count(),
+        2
+    );
+}
+
+/// `--shape 3,,4` is a usage error (it was read as [3, 4]); one trailing
+/// comma is a tuple, as in Python: `3,` is [3].
+#[test]
+fn shape_with_an_empty_dimension_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.dat");
+    for shape in ["3,,4", ",3", "3,,", ","] {
+        let out = mmarray(&["create", p(&a), "--dtype", "f4", "--shape", shape]);
+        assert_fails(&out, 2, "empty dimension");
+        assert!(!a.exists());
+    }
+    let out = mmarray(&["create", p(&a), "--dtype", "f4", "--shape", "3,"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(MappedArray::<f32>::open(&a).unwrap().shape(), &[3]);
+}
+
+/// A file name holding a newline and ESC: the error is exactly one line on
+/// stderr with the characters escaped, no raw ESC byte; `info` and
+/// `create` print such names escaped too.
+#[test]
+fn errors_about_names_with_control_characters_are_one_escaped_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad\nname\u{1b}[31m.npy");
+    let out = mmarray(&["info", p(&bad)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!out.stderr.contains(&0x1b), "raw ESC on stderr");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.matches('\n').count(), 1, "{stderr:?}");
+    assert!(stderr.ends_with('\n'), "{stderr:?}");
+    assert!(stderr.contains(r"bad\nname\u{1b}[31m.npy"), "{stderr:?}");
+
+    // Existing arrays with such names: summaries and info escape them.
+    let created = mmarray(&["create", p(&bad), "--dtype", "f4", "--shape", "2"]);
+    assert!(created.status.success());
+    for out in [created, mmarray(&["info", p(&bad)])] {
+        assert!(!out.stdout.contains(&0x1b), "raw ESC on stdout");
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        assert!(stdout.contains(r"bad\nname\u{1b}[31m.npy"), "{stdout:?}");
+        assert!(!stdout.contains("bad\nname"), "{stdout:?}");
+    }
+    // --json escapes as JSON does, and gives the name back exactly.
+    let v = stdout_json(&mmarray(&["info", p(&bad), "--json"]));
+    assert_eq!(v["path"], p(&bad));
+}

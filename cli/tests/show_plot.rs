@@ -455,6 +455,211 @@ fn plot_unwritable_output_is_an_input_error() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// Runs `mmarray ARGS`, killing it and failing if it has not finished
+/// after `limit`: for inputs that once made `plot` loop forever.
+fn mmarray_within(args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mmarray"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the mmarray binary runs");
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("waiting for mmarray").is_some() {
+            return child.wait_with_output().expect("mmarray's output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("mmarray {args:?} still running after {limit:?}: killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Values whose range overflows (`1.7e308 - 0` fits, `1e308 - -1e308`
+/// does not), sits at the ends of f64, is a few subnormals, or is all
+/// NaN, infinite or constant: `plot` (line and heatmap) and `show` finish
+/// within 20 s with a picture, and the value axis is labelled.
+#[test]
+fn plot_and_show_of_extreme_values_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = f64::from_bits(1);
+    let max = f64::MAX;
+    let lines: Vec<(&str, Vec<f64>)> = vec![
+        ("overflowing", vec![0.0, 1.7e308]),
+        ("symmetric", vec![-1e308, 1e308]),
+        ("extremes", vec![-max, max, 0.0]),
+        ("max", vec![max, max, max]),
+        ("subnormal", vec![0.0, tiny, 2.0 * tiny]),
+        ("one_subnormal", vec![tiny; 3]),
+        ("infinite", vec![f64::INFINITY, f64::NEG_INFINITY, 1.0]),
+        ("nan", vec![f64::NAN; 4]),
+        ("constant", vec![3.25; 5]),
+        ("close", vec![1e15, 1e15 + 1.0, 1e15 + 0.5]),
+    ];
+    let limit = Duration::from_secs(20);
+    for (name, values) in &lines {
+        let p = write(
+            &dir,
+            &format!("{name}.npy"),
+            &Array::from_vec(values.clone()),
+        );
+        let png = dir.path().join(format!("{name}.png"));
+        let out = mmarray_within(&["plot", path_str(&p), "-o", path_str(&png)], limit);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert!(
+            Image::read(&png).count(LINE_BLUE) > 0 || name == &"nan",
+            "{name}"
+        );
+        let out = mmarray_within(&["show", path_str(&p)], limit);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+    }
+    // Long enough to be decimated into pixel columns.
+    let long = Array::from_iter((0..100_000).map(|i| if i % 2 == 0 { -max } else { max }));
+    let p = write(&dir, "long.npy", &long);
+    let out = mmarray_within(
+        &["plot", path_str(&p), "-o", &format!("{}.png", path_str(&p))],
+        limit,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Heatmaps, small and averaged (block sums that overflow).
+    for (name, shape) in [("heat", (3, 4)), ("bigheat", (2000, 3000))] {
+        let a =
+            ndarray::Array2::from_shape_fn(
+                shape,
+                |(r, c)| {
+                    if (r + c) % 3 == 0 { -1e308 } else { 1e308 }
+                },
+            );
+        let p = write(&dir, &format!("{name}.npy"), &a);
+        let png = dir.path().join(format!("{name}.png"));
+        let out = mmarray_within(&["plot", path_str(&p), "-o", path_str(&png)], limit);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        assert!(
+            Image::read(&png).count(NAN_RED) == 0,
+            "{name}: no NaN cells"
+        );
+    }
+    // Integers at the ends of their types.
+    let p = write(&dir, "u64.npy", &array![0u64, u64::MAX]);
+    let out = mmarray_within(
+        &["plot", path_str(&p), "-o", &format!("{}.png", path_str(&p))],
+        limit,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p = write(&dir, "i64.npy", &array![i64::MIN, i64::MAX]);
+    let out = mmarray_within(
+        &["plot", path_str(&p), "-o", &format!("{}.png", path_str(&p))],
+        limit,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// `plot -o` onto the array's own `.npy`, raw data file or sidecar (by any
+/// name: a symbolic link, a hard link) is refused in one line saying so,
+/// and the array is untouched; `-o` onto a link to another file replaces
+/// the link, never its target.
+#[test]
+fn plot_onto_its_own_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = write(&dir, "a.npy", &array![1.0f64, 2.0, 3.0]);
+    let raw = write(&dir, "r.dat", &array![1.0f32, 2.0]);
+    let sidecar = mmarray::sidecar_path(&raw);
+    let link = dir.path().join("link.png");
+    std::os::unix::fs::symlink(&npy, &link).unwrap();
+    let hard = dir.path().join("hard.png");
+    std::fs::hard_link(&raw, &hard).unwrap();
+    let before: Vec<Vec<u8>> = [&npy, &raw, &sidecar]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    for (input, out) in [
+        (&npy, &npy),
+        (&npy, &link),
+        (&raw, &raw),
+        (&raw, &sidecar),
+        (&sidecar, &raw),
+        (&sidecar, &sidecar),
+        (&raw, &hard),
+    ] {
+        let result = plot(input, out, &[]);
+        let err = stderr(&result);
+        assert_eq!(result.status.code(), Some(1), "{input:?} -o {out:?}: {err}");
+        assert!(err.contains("same file"), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let after: Vec<Vec<u8>> = [&npy, &raw, &sidecar]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert_eq!(before, after, "the inputs are untouched");
+    assert_eq!(show(&npy, &[]), "[1. 2. 3.]\n");
+
+    // A link to some other file: the link becomes the PNG; the target stays.
+    let other = dir.path().join("notes.txt");
+    std::fs::write(&other, b"keep me").unwrap();
+    let to_other = dir.path().join("to_other.png");
+    std::os::unix::fs::symlink(&other, &to_other).unwrap();
+    let img = plot_ok(&npy, &to_other, &[]);
+    assert_eq!((img.width, img.height), (1000, 600));
+    assert_eq!(std::fs::read(&other).unwrap(), b"keep me");
+    assert!(
+        !std::fs::symlink_metadata(&to_other)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+/// A `plot` that fails while writing (here past a 512-byte file-size
+/// limit) leaves no PNG, empty or partial, and no temporary file; an
+/// existing PNG at the destination is left as it was; the one-line error
+/// names the destination.
+#[test]
+fn failed_plot_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "a.npy",
+        &Array::from_iter((0..500).map(|i| (i as f64).sin())),
+    );
+    let names = |dir: &Path| {
+        let mut n: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        n.sort();
+        n
+    };
+    let run_limited = |out: &Path| {
+        Command::new("sh")
+            .args(["-c", "ulimit -f 1 && exec \"$0\" \"$@\""])
+            .arg(env!("CARGO_BIN_EXE_mmarray"))
+            .args(["plot", path_str(&p), "-o", path_str(out)])
+            .output()
+            .unwrap()
+    };
+    let png = dir.path().join("new.png");
+    let out = run_limited(&png);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(path_str(&png)) && !err.contains(".new.png."),
+        "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert_eq!(names(dir.path()), ["a.npy"]);
+
+    let old = dir.path().join("old.png");
+    std::fs::write(&old, b"the old picture").unwrap();
+    let out = run_limited(&old);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&old).unwrap(), b"the old picture");
+    assert_eq!(names(dir.path()), ["a.npy", "old.png"]);
+}
+
 // --- live comparison with numpy -------------------------------------------
 
 /// numpy writes arrays of every dtype, shape and order with awkward values,
