@@ -231,7 +231,11 @@ impl CreateOptions {
     ///
     /// # Errors
     ///
-    /// As [`create`](Self::create), except that any byte order is allowed.
+    /// As [`create`](Self::create), except that any byte order is allowed;
+    /// [`Error::InvalidArgument`] for a `fill` the dtype cannot hold (out
+    /// of range, a fraction for an integer or bool dtype: see
+    /// [`ElementType::check_scalar`](crate::ElementType::check_scalar)),
+    /// which numpy's `np.full` refuses too, instead of wrapping it.
     pub fn create_filled(
         &self,
         path: impl AsRef<Path>,
@@ -241,6 +245,13 @@ impl CreateOptions {
     ) -> Result<ArrayInfo> {
         use std::io::Write;
         let path = path.as_ref();
+        dtype
+            .element_type()
+            .check_scalar(fill)
+            .map_err(|e| Error::InvalidArgument {
+                path: path.to_path_buf(),
+                message: format!("cannot fill with {e}"),
+            })?;
         let is_zero = matches!(fill, Scalar::Int(0))
             || fill == Scalar::Float(0.0)
             || fill == Scalar::Complex(0.0, 0.0);

@@ -145,3 +145,39 @@ fn create_never_replaces_what_is_there_without_overwrite() {
     assert_eq!(fs::read(&path).unwrap(), b"not mine");
     assert_eq!(dir_names(dir.path()), ["x.npy"]);
 }
+
+/// `create_filled` refuses a fill the dtype cannot hold, as numpy 2's
+/// `np.full` does, instead of wrapping or truncating it; nothing is made.
+#[test]
+fn create_filled_refuses_a_fill_the_dtype_cannot_hold() {
+    use mmarray::Scalar;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f.dat");
+    for (dtype, fill) in [
+        ("int8", Scalar::Int(300)),
+        ("uint8", Scalar::Int(-1)),
+        ("int32", Scalar::Float(1.5)),
+        ("bool", Scalar::Int(2)),
+        ("float16", Scalar::Float(1e6)),
+    ] {
+        let err = CreateOptions::new()
+            .create_filled(&path, dtype.parse().unwrap(), &[3], fill)
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidArgument { .. }),
+            "{dtype}: {err:?}"
+        );
+        assert!(err.to_string().contains(dtype), "{err}");
+        assert_eq!(dir_names(dir.path()), Vec::<String>::new());
+    }
+    CreateOptions::new()
+        .create_filled(&path, "int8".parse().unwrap(), &[3], Scalar::Int(-128))
+        .unwrap();
+    assert_eq!(
+        mmarray::read_array::<i8>(&path)
+            .unwrap()
+            .as_slice()
+            .unwrap(),
+        [-128; 3]
+    );
+}
