@@ -50,7 +50,7 @@ pub enum Error {
 
     /// A raw data file has no sidecar next to it (and is not a `.npy` file).
     #[error(
-        "{}: no sidecar describes this file (looked for {}); write one with `mmarray sidecar` or open a .npy file",
+        "{}: no sidecar describes this file (looked for {}); describe the file with `sidecar::describe`, or open a .npy file",
         Escaped(path),
         Escaped(sidecar)
     )]
@@ -120,7 +120,7 @@ pub enum Error {
     /// The data is stored in the other byte order, so no zero-copy view of it
     /// can be given.
     #[error(
-        "{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array` or convert the file with `mmarray convert --byte-order native`",
+        "{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; read a converted copy with `read_array`, or convert the file with `convert` and `ConvertOptions::byte_order(ByteOrder::NATIVE)`",
         Escaped(path)
     )]
     NonNativeByteOrder {
@@ -223,7 +223,7 @@ pub enum Error {
     /// `create` was asked to write over an existing array without
     /// `overwrite(true)`.
     #[error(
-        "{}: an array already exists here; pass overwrite(true) (CLI: --force) to replace it",
+        "{}: an array already exists here; to replace it, pass overwrite(true)",
         Escaped(path)
     )]
     AlreadyExists {

@@ -55,8 +55,33 @@ impl CliError {
 }
 
 impl From<mmarray::Error> for CliError {
+    /// The library's errors, with the way out the command line offers where
+    /// it differs from the library's (a flag or a command instead of a
+    /// function).
     fn from(e: mmarray::Error) -> Self {
-        CliError::Input(Box::new(e))
+        use mmarray::Error;
+        let advice = match &e {
+            Error::AlreadyExists { path } => Some(format!(
+                "{}: an array already exists here; to replace it, pass --force",
+                path.display()
+            )),
+            Error::SidecarMissing { path, sidecar } => Some(format!(
+                "{}: no sidecar describes this file (looked for {}); describe it with `mmarray sidecar {} --dtype DTYPE --shape SHAPE`, or open a .npy file",
+                path.display(),
+                sidecar.display(),
+                path.display()
+            )),
+            Error::NonNativeByteOrder { path, dtype } => Some(format!(
+                "{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; convert the file with `mmarray convert --byte-order native`",
+                path.display()
+            )),
+            _ => None,
+        };
+        match advice {
+            // Escaped when reported, as every line is.
+            Some(line) => CliError::Input(line.into()),
+            None => CliError::Input(Box::new(e)),
+        }
     }
 }
 

@@ -172,3 +172,20 @@ fn every_command_refuses_a_fifo_at_once() {
     mkfifo(&sidecar_of(&data));
     assert_refused(&mmarray(&["info", p(&data)]), &["d.dat.json", "FIFO"]);
 }
+
+/// Library errors give the library's way out; the CLI replaces it with its
+/// own flags and commands.
+#[test]
+fn errors_give_the_command_lines_way_out_not_the_librarys() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = dir.path().join("x.dat");
+    CreateOptions::new().create::<u8>(&x, &[2]).unwrap();
+    let out = mmarray(&["create", p(&x), "--dtype", "u1", "--shape", "2"]);
+    assert_refused(&out, &["already exists", "--force"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("overwrite(true)"));
+    let lonely = dir.path().join("lonely.bin");
+    std::fs::write(&lonely, [0u8; 4]).unwrap();
+    let out = mmarray(&["info", p(&lonely)]);
+    assert_refused(&out, &["no sidecar", "mmarray sidecar"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("sidecar::describe"));
+}
