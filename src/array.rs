@@ -5,7 +5,6 @@
 //! [`mapping`](crate::mapping) for the bytes and turns them into ndarray
 //! views. It owns array creation ([`CreateOptions`]) and flushing.
 
-use std::fs::File;
 use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::Path;
@@ -19,9 +18,10 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::grow::Growth;
 use crate::layout::{Layout, Order};
+use crate::lock::SharedLock;
 use crate::mapping::{self, Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 use crate::sidecar::{Attrs, Sidecar};
-use crate::source::{self, ArrayInfo};
+use crate::source::{ArrayInfo, Source};
 
 /// A typed n-dimensional array whose elements live in a memory-mapped file.
 ///
@@ -84,13 +84,11 @@ use crate::source::{self, ArrayInfo};
 /// opening makes [`view`](Self::view) panic rather than expose an invalid
 /// `bool`. Do not hand files that other programs may truncate to this crate.
 pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
-    /// The array's bytes, and for a growable array spare capacity after
-    /// them: views cover only the first `layout.nbytes()`.
-    pub(crate) map: M::Map,
-    /// The data file, held open as long as the mapping; the shared lock that
-    /// keeps cooperating processes from shrinking it lives on this handle.
-    pub(crate) file: File,
-    pub(crate) info: ArrayInfo,
+    /// The opened and mapped file: mapping (for a growable array spare
+    /// capacity follows the array's bytes: views cover only the first
+    /// `layout.nbytes()`), the data file under its shared lock, and the
+    /// description.
+    pub(crate) src: Source<M>,
     /// Growth's state: uncommitted length, reserved space, writer claim
     /// (see [`crate::grow`]).
     pub(crate) growth: Growth,
@@ -169,26 +167,29 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// As [`MappedArray::open`].
     pub fn open_in(path: impl AsRef<Path>) -> Result<Self> {
-        let (info, file) = source::open_source(path.as_ref(), M::WRITES_FILE)?;
-        Self::map_opened(info, file)
+        Self::from_source(Source::open(path.as_ref())?)
     }
 
     /// Maps an already opened and described file.
-    pub(crate) fn map_opened(info: ArrayInfo, file: File) -> Result<Self> {
-        info.layout.check_viewable_as::<T>(&info.path)?;
-        let map = mapping::map_layout::<M>(&file, &info.path, &info.layout)?;
-        if let Some((index, byte)) = dtype::first_invalid_byte(T::TYPE, &map) {
+    pub(crate) fn map_opened(info: ArrayInfo, lock: SharedLock) -> Result<Self> {
+        Self::from_source(Source::map(info, lock)?)
+    }
+
+    /// The typed array over an opened and mapped source: checks that its
+    /// elements can be viewed as `T` (dtype, byte order, alignment; every
+    /// byte of a `bool` array 0 or 1).
+    pub(crate) fn from_source(src: Source<M>) -> Result<Self> {
+        src.info.layout.check_viewable_as::<T>(&src.info.path)?;
+        if let Some((index, byte)) = dtype::first_invalid_byte(T::TYPE, src.bytes()) {
             return Err(Error::InvalidBool {
-                path: info.path,
+                path: src.info.path,
                 index,
                 byte,
             });
         }
         Ok(MappedArray {
-            map,
-            file,
-            growth: Growth::new(info.layout.end()),
-            info,
+            growth: Growth::new(src.info.layout.end()),
+            src,
             _element: PhantomData,
         })
     }
@@ -201,7 +202,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// Only for a `bool` array into which another program wrote a byte other
     /// than 0 or 1 after it was opened (see [Safety](Self#safety)).
     pub fn view(&self) -> ArrayViewD<'_, T> {
-        let shape = self.info.layout.nd_shape();
+        let shape = self.src.info.layout.nd_shape();
         ArrayView::from_shape(shape, self.as_slice())
             .expect("the layout was checked against the mapping's length when it was opened")
     }
@@ -226,9 +227,9 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn as_slice(&self) -> &[T] {
-        match T::cast_bytes(&self.map[..self.info.layout.nbytes()]) {
+        match T::cast_bytes(&self.src.map[..self.src.info.layout.nbytes()]) {
             Some(elements) => elements,
-            None => externally_corrupted(&self.info.path),
+            None => externally_corrupted(&self.src.info.path),
         }
     }
 
@@ -264,7 +265,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// array, and as [`advise`](Self::advise).
     pub fn advise_range(&self, access: Access, range: Range<usize>) -> Result<()> {
         let (offset, len) = self.byte_range(range)?;
-        mapping::advise::<M>(&self.map, &self.info.path, access, offset, len)
+        mapping::advise::<M>(&self.src.map, &self.src.info.path, access, offset, len)
     }
 
     /// Reads every page of the array into memory now (`MADV_POPULATE_READ`;
@@ -278,7 +279,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// [`Error::Io`] if the kernel cannot read the pages in.
     pub fn populate(&self) -> Result<()> {
         let (offset, len) = self.byte_range(0..self.len())?;
-        mapping::populate::<M>(&self.map, &self.info.path, offset, len)
+        mapping::populate::<M>(&self.src.map, &self.src.info.path, offset, len)
     }
 
     /// The offset and length in the mapping of the elements `range`.
@@ -290,62 +291,62 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
 
     /// Dtype, shape, order and offset.
     pub fn layout(&self) -> &Layout {
-        &self.info.layout
+        &self.src.info.layout
     }
 
     /// The file's dtype (element type and byte order).
     pub fn dtype(&self) -> DType {
-        self.info.layout.dtype()
+        self.src.info.layout.dtype()
     }
 
     /// The extent of each axis.
     pub fn shape(&self) -> &[usize] {
-        self.info.layout.shape()
+        self.src.info.layout.shape()
     }
 
     /// C or F.
     pub fn order(&self) -> Order {
-        self.info.layout.order()
+        self.src.info.layout.order()
     }
 
     /// The number of elements.
     pub fn len(&self) -> usize {
-        self.info.layout.len()
+        self.src.info.layout.len()
     }
 
     /// Whether the array has no elements.
     pub fn is_empty(&self) -> bool {
-        self.info.layout.is_empty()
+        self.src.info.layout.is_empty()
     }
 
     /// The data file (the `.npy` file, or the raw file).
     pub fn path(&self) -> &Path {
-        &self.info.path
+        &self.src.info.path
     }
 
     /// The sidecar, for a raw file.
     pub fn sidecar_path(&self) -> Option<&Path> {
-        self.info.sidecar_path()
+        self.src.info.sidecar_path()
     }
 
     /// Raw + sidecar, or `.npy`.
     pub fn format(&self) -> Format {
-        self.info.format
+        self.src.info.format
     }
 
     /// The user metadata from the sidecar (empty for `.npy` files).
     pub fn attrs(&self) -> &Attrs {
-        &self.info.attrs
+        &self.src.info.attrs
     }
 
     /// Everything known about the array: path, format, layout, attrs.
     pub fn info(&self) -> &ArrayInfo {
-        &self.info
+        &self.src.info
     }
 
     fn dimension_mismatch<D: Dimension>(&self, found: usize) -> Error {
         Error::DimensionMismatch {
-            path: self.info.path.clone(),
+            path: self.src.info.path.clone(),
             expected: D::NDIM.unwrap_or(found),
             found,
         }
@@ -354,7 +355,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     fn check_range(&self, range: &Range<usize>) -> Result<()> {
         if range.start > range.end || range.end > self.len() {
             return Err(Error::InvalidArgument {
-                path: self.info.path.clone(),
+                path: self.src.info.path.clone(),
                 message: format!(
                     "element range {}..{} is outside the array's {} elements",
                     range.start,
@@ -415,7 +416,7 @@ impl<T: Element, M: Shared> MappedArray<T, M> {
     /// array, and as [`release`](Self::release).
     pub fn release_range(&self, range: Range<usize>) -> Result<()> {
         let (offset, len) = self.byte_range(range)?;
-        mapping::release::<M>(&self.map, &self.info.path, offset, len)
+        mapping::release::<M>(&self.src.map, &self.src.info.path, offset, len)
     }
 }
 
@@ -429,7 +430,7 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn view_mut(&mut self) -> ArrayViewMutD<'_, T> {
-        let shape = self.info.layout.nd_shape();
+        let shape = self.src.info.layout.nd_shape();
         ArrayViewMut::from_shape(shape, self.as_slice_mut())
             .expect("the layout was checked against the mapping's length when it was opened")
     }
@@ -441,8 +442,8 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     /// [`Error::DimensionMismatch`] if the array has another number of
     /// dimensions.
     pub fn view_mut_dim<D: Dimension>(&mut self) -> Result<ArrayViewMut<'_, T, D>> {
-        let found = self.info.layout.ndim();
-        let path = self.info.path.clone();
+        let found = self.src.info.layout.ndim();
+        let path = self.src.info.path.clone();
         self.view_mut()
             .into_dimensionality::<D>()
             .map_err(|_| Error::DimensionMismatch {
@@ -458,11 +459,11 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn as_slice_mut(&mut self) -> &mut [T] {
-        let nbytes = self.info.layout.nbytes();
-        let map: &mut MmapMut = &mut self.map;
+        let nbytes = self.src.info.layout.nbytes();
+        let map: &mut MmapMut = &mut self.src.map;
         match T::cast_bytes_mut(&mut map[..nbytes]) {
             Some(elements) => elements,
-            None => externally_corrupted(&self.info.path),
+            None => externally_corrupted(&self.src.info.path),
         }
     }
 }
@@ -480,7 +481,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         if self.growth.is_uncommitted() {
             return self.commit_length();
         }
-        self.map.flush().at(&self.info.path, "flushing the mapping")
+        self.src
+            .map
+            .flush()
+            .at(&self.src.info.path, "flushing the mapping")
     }
 
     /// Starts writing changed pages to disk without waiting
@@ -490,9 +494,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     ///
     /// An I/O error from the operating system.
     pub fn flush_async(&self) -> Result<()> {
-        self.map
+        self.src
+            .map
             .flush_async()
-            .at(&self.info.path, "flushing the mapping")
+            .at(&self.src.info.path, "flushing the mapping")
     }
 
     /// Like [`flush`](Self::flush), for the elements `range` (indices in
@@ -504,9 +509,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// errors.
     pub fn flush_range(&self, range: Range<usize>) -> Result<()> {
         let (offset, len) = self.byte_range(range)?;
-        self.map
+        self.src
+            .map
             .flush_range(offset, len)
-            .at(&self.info.path, "flushing the mapping")
+            .at(&self.src.info.path, "flushing the mapping")
     }
 
     /// Like [`flush_async`](Self::flush_async), for the elements `range`
@@ -517,9 +523,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// As [`flush_range`](Self::flush_range).
     pub fn flush_async_range(&self, range: Range<usize>) -> Result<()> {
         let (offset, len) = self.byte_range(range)?;
-        self.map
+        self.src
+            .map
             .flush_async_range(offset, len)
-            .at(&self.info.path, "flushing the mapping")
+            .at(&self.src.info.path, "flushing the mapping")
     }
 
     /// Replaces the user metadata and rewrites the sidecar atomically.
@@ -529,14 +536,14 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [`Error::InvalidArgument`] for a `.npy` file, which has nowhere to
     /// keep attrs; I/O errors writing the sidecar.
     pub fn set_attrs(&mut self, attrs: Attrs) -> Result<()> {
-        let Some(sidecar) = self.info.sidecar.as_deref() else {
+        let Some(sidecar) = self.src.info.sidecar.as_deref() else {
             return Err(Error::InvalidArgument {
-                path: self.info.path.clone(),
+                path: self.src.info.path.clone(),
                 message: ".npy files cannot hold attrs; use a raw file with a sidecar".into(),
             });
         };
-        Sidecar::write(sidecar, &self.info.layout, &attrs)?;
-        self.info.attrs = attrs;
+        Sidecar::write(sidecar, &self.src.info.layout, &attrs)?;
+        self.src.info.attrs = attrs;
         Ok(())
     }
 }
@@ -578,7 +585,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// I/O errors flushing, writing the sidecar or trimming the file. After
     /// a failed commit the recorded length is the previous one.
     pub fn close(mut self) -> Result<()> {
-        let flushed = M::flush(&self.map).at(&self.info.path, "flushing the mapping");
+        let flushed = M::flush(&self.src.map).at(&self.src.info.path, "flushing the mapping");
         let committed = self.commit_length();
         let trimmed = self.trim_capacity();
         self.release_growth();
@@ -602,13 +609,13 @@ impl<T: Element, M: Mode> Drop for MappedArray<T, M> {
 impl<T: Element, M: Mode> std::fmt::Debug for MappedArray<T, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MappedArray")
-            .field("path", &self.info.path)
+            .field("path", &self.src.info.path)
             .field("mode", &M::NUMPY_MODE)
-            .field("format", &self.info.format)
-            .field("dtype", &self.info.layout.dtype().to_string())
-            .field("shape", &self.info.layout.shape())
-            .field("order", &self.info.layout.order())
-            .field("offset", &self.info.layout.offset())
+            .field("format", &self.src.info.format)
+            .field("dtype", &self.src.info.layout.dtype().to_string())
+            .field("shape", &self.src.info.layout.shape())
+            .field("order", &self.src.info.layout.order())
+            .field("offset", &self.src.info.layout.offset())
             .finish()
     }
 }

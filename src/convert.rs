@@ -21,8 +21,8 @@ use crate::dtype::{self, ByteOrder, DType, Element, ElementType};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::layout::{Layout, Order};
-use crate::mapping::{self, ReadOnly};
-use crate::source::{self, ArrayInfo};
+use crate::mapping::ReadOnly;
+use crate::source::{ArrayInfo, Source};
 use crate::stats::CHUNK_ELEMENTS;
 
 /// What [`convert`] changes; everything not set is kept from the source.
@@ -105,9 +105,9 @@ pub fn convert(
     options: &ConvertOptions,
     progress: impl Fn(usize),
 ) -> Result<ArrayInfo> {
-    let (info, file) = source::open_source(src.as_ref(), false)?;
+    let source = Source::<ReadOnly>::open(src.as_ref())?;
+    let (info, map) = (&source.info, source.bytes());
     let src_layout = &info.layout;
-    let map = mapping::map_layout::<ReadOnly>(&file, &info.path, src_layout)?;
     let src_dtype = src_layout.dtype();
     let dst_dtype = DType::new(
         options.element.unwrap_or(src_dtype.element_type()),
@@ -132,7 +132,7 @@ pub fn convert(
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             let mut converted = Vec::with_capacity(CHUNK_ELEMENTS * dst_dtype.itemsize());
             let mut result = Ok(());
-            for_each_chunk_in_order(&map, src_layout, dst_order, |chunk| {
+            for_each_chunk_in_order(map, src_layout, dst_order, |chunk| {
                 if result.is_err() {
                     return;
                 }

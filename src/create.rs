@@ -23,7 +23,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::{Format, format_for_path};
 use crate::fsutil;
 use crate::layout::{Layout, Order};
-use crate::mapping::{self, ReadWrite};
+use crate::lock::{ExclusiveLock, SharedLock};
+use crate::mapping::ReadWrite;
 use crate::npy;
 use crate::sidecar::{self, Attrs, Sidecar};
 use crate::source::ArrayInfo;
@@ -366,8 +367,8 @@ impl CreateOptions {
         dtype: DType,
         shape: &[usize],
         reads: &[&Path],
-        fill: impl FnOnce(&mut File, &Layout) -> Result<()>,
-    ) -> Result<(ArrayInfo, File)> {
+        fill: impl FnOnce(&File, &Layout) -> Result<()>,
+    ) -> Result<(ArrayInfo, SharedLock)> {
         let format = self.format.unwrap_or_else(|| format_for_path(path));
         let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         let mut layout = Layout::new(path, dtype, &dims, self.order, 0)?;
@@ -424,27 +425,28 @@ impl CreateOptions {
         // When overwriting, refuse while anyone maps the old file (held
         // until the new array is complete).
         let _old = match self.overwrite {
-            true => mapping::lock_existing_exclusive(path, "replaced")?,
+            true => ExclusiveLock::try_existing(path, "replaced")?,
             false => None,
         };
         // Built under a temporary name: even a non-cooperating reader of an
         // old file keeps its old inode, and a failure leaves nothing.
         let tmp = fsutil::temp_path_for(path);
-        let built = (|| -> Result<File> {
-            let mut file = OpenOptions::new()
+        let built = (|| -> Result<ExclusiveLock> {
+            let file = OpenOptions::new()
                 .read(true)
                 .write(true)
                 .create_new(true)
                 .open(&tmp)
                 .at(path, "creating the data file (under a temporary name)")?;
             // Nobody else can know the file yet: this cannot be busy.
-            mapping::lock_exclusive(&file, path, "created")?;
+            let new = ExclusiveLock::try_new(file, path, "created")?;
+            let file = new.file();
             {
                 use std::io::Write;
-                file.write_all(&header)
-                    .at(path, "writing the .npy header")?;
+                let mut out = file;
+                out.write_all(&header).at(path, "writing the .npy header")?;
             }
-            fill(&mut file, &layout)?;
+            fill(file, &layout)?;
             file.sync_all().at(path, "syncing the data file")?;
             if self.overwrite {
                 if let Some(sidecar) = &sidecar {
@@ -461,10 +463,10 @@ impl CreateOptions {
                     _ => Error::io(path, "renaming the new data file into place", e),
                 })?;
             }
-            Ok(file)
+            Ok(new)
         })();
-        let file = match built {
-            Ok(file) => file,
+        let new = match built {
+            Ok(new) => new,
             Err(e) => {
                 let _ = fs::remove_file(&tmp);
                 return Err(e);
@@ -486,7 +488,7 @@ impl CreateOptions {
             return Err(e);
         }
         // The array is complete: let others map it, as this handle will.
-        mapping::lock_shared_blocking(&file, path)?;
+        let lock = new.into_shared(path)?;
         let info = ArrayInfo {
             path: path.to_path_buf(),
             sidecar,
@@ -494,6 +496,6 @@ impl CreateOptions {
             layout,
             attrs,
         };
-        Ok((info, file))
+        Ok((info, lock))
     }
 }

@@ -217,7 +217,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             let mut expected = shape.to_vec();
             expected[0] = rows.shape().first().copied().unwrap_or(0);
             return Err(Error::ShapeMismatch {
-                path: self.info.path.clone(),
+                path: self.src.info.path.clone(),
                 expected,
                 found: rows.shape().to_vec(),
             });
@@ -232,9 +232,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             // as a copy into fresh mapped pages would take, and the mapping
             // (the same page cache) shows them at once.
             Some(src) => {
-                let at = self.info.layout.offset() + (old_rows * row_len * T::TYPE.size()) as u64;
-                write_all_at(&self.file, bytemuck::cast_slice(src), at)
-                    .at(&self.info.path, "writing appended rows")?;
+                let at =
+                    self.src.info.layout.offset() + (old_rows * row_len * T::TYPE.size()) as u64;
+                write_all_at(self.src.lock.file(), bytemuck::cast_slice(src), at)
+                    .at(&self.src.info.path, "writing appended rows")?;
             }
             None => {
                 let region = self.elements_up_to(new_rows * row_len);
@@ -253,10 +254,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// last time, hands them to the kernel's writeback (see
     /// [Writeback](crate::grow#writeback)).
     fn start_writeback_of_appended(&mut self) {
-        let end = self.info.layout.end();
+        let end = self.src.info.layout.end();
         if end.saturating_sub(self.growth.writeback_from) >= WRITEBACK_STEP {
             fsutil::start_writeback(
-                &self.file,
+                self.src.lock.file(),
                 self.growth.writeback_from,
                 end - self.growth.writeback_from,
             );
@@ -349,8 +350,10 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         if !self.growth.uncommitted {
             return Ok(());
         }
-        match &self.info.sidecar {
-            Some(sidecar) => Sidecar::write_unsynced(sidecar, &self.info.layout, &self.info.attrs),
+        match &self.src.info.sidecar {
+            Some(sidecar) => {
+                Sidecar::write_unsynced(sidecar, &self.src.info.layout, &self.src.info.attrs)
+            }
             None => Ok(()),
         }
         // `uncommitted` stays set: the length is published, not durable,
@@ -363,7 +366,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         if row_bytes == 0 {
             return usize::MAX;
         }
-        self.map.len() / row_bytes
+        self.src.map.len() / row_bytes
     }
 
     /// Cuts the data file's spare capacity off now, so that it is exactly
@@ -391,11 +394,15 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     pub fn shrink_to_fit(&mut self) -> Result<()> {
         self.check_growable()?;
         self.claim_growth()?;
-        let nbytes = self.info.layout.nbytes();
-        if self.map.len() > nbytes {
-            let offset = self.info.layout.offset();
-            self.map =
-                mapping::map_unlocked::<ReadWrite>(&self.file, &self.info.path, offset, nbytes)?;
+        let nbytes = self.src.info.layout.nbytes();
+        if self.src.map.len() > nbytes {
+            let offset = self.src.info.layout.offset();
+            self.src.map = mapping::map_unlocked::<ReadWrite>(
+                &self.src.lock,
+                &self.src.info.path,
+                offset,
+                nbytes,
+            )?;
         }
         self.trim_capacity()
     }
@@ -409,7 +416,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         if self.growth.claim.is_some() {
             return Ok(());
         }
-        let claim = WriterClaim::try_claim(&self.file, &self.info.path)?;
+        let claim = WriterClaim::try_claim(self.src.lock.file(), &self.src.info.path)?;
         self.adopt_recorded_length()?;
         self.growth.claim = Some(claim);
         Ok(())
@@ -419,11 +426,11 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [`claim_growth`](Self::claim_growth)). Called before any change of
     /// length, so there is nothing uncommitted to lose.
     fn adopt_recorded_length(&mut self) -> Result<()> {
-        let Some(sidecar) = &self.info.sidecar else {
+        let Some(sidecar) = &self.src.info.sidecar else {
             return Ok(());
         };
         let recorded = Sidecar::read(sidecar)?;
-        let (ours, theirs) = (&self.info.layout, &recorded.layout);
+        let (ours, theirs) = (&self.src.info.layout, &recorded.layout);
         if theirs == ours {
             return Ok(());
         }
@@ -433,30 +440,30 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             || theirs.shape()[1..] != ours.shape()[1..]
         {
             return Err(Error::InvalidArgument {
-                path: self.info.path.clone(),
+                path: self.src.info.path.clone(),
                 message: "the sidecar now describes another array than the one opened (dtype, offset or row shape changed); open it again".into(),
             });
         }
         let layout = self.layout_with_rows(theirs.shape()[0])?;
-        if layout.nbytes() > self.map.len() {
+        if layout.nbytes() > self.src.map.len() {
             // Checks that the file holds the recorded rows before mapping.
-            self.map = mapping::map_bytes::<ReadWrite>(
-                &self.file,
-                &self.info.path,
+            self.src.map = mapping::map_bytes::<ReadWrite>(
+                &self.src.lock,
+                &self.src.info.path,
                 layout.offset(),
                 layout.nbytes(),
             )?;
         }
         self.growth.reserved_end = self.growth.reserved_end.max(layout.end());
         self.growth.writeback_from = layout.end();
-        self.info.layout = layout;
-        self.info.attrs = recorded.attrs;
+        self.src.info.layout = layout;
+        self.src.info.attrs = recorded.attrs;
         Ok(())
     }
 
     fn check_growable(&self) -> Result<()> {
-        let layout = &self.info.layout;
-        let reason = if self.info.format != Format::Raw {
+        let layout = &self.src.info.layout;
+        let reason = if self.src.info.format != Format::Raw {
             ".npy files cannot grow in place; use a raw file with a sidecar"
         } else if layout.ndim() == 0 {
             "a 0-d array has no axis to grow along"
@@ -466,14 +473,14 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             return Ok(());
         };
         Err(Error::InvalidArgument {
-            path: self.info.path.clone(),
+            path: self.src.info.path.clone(),
             message: reason.into(),
         })
     }
 
     /// Elements per row: the product of the extents after axis 0.
     fn row_len(&self) -> usize {
-        self.info.layout.shape()[1..].iter().product()
+        self.src.info.layout.shape()[1..].iter().product()
     }
 
     fn checked_rows(&self, a: usize, b: usize) -> Result<usize> {
@@ -484,7 +491,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         let mut shape: Vec<u64> = self.shape().iter().map(|&d| d as u64).collect();
         shape[0] = rows as u64;
         Error::ShapeOverflow {
-            path: self.info.path.clone(),
+            path: self.src.info.path.clone(),
             shape,
             itemsize: T::TYPE.size(),
         }
@@ -492,11 +499,11 @@ impl<T: Element> MappedArray<T, ReadWrite> {
 
     /// The layout with `rows` rows, validated (overflow checked).
     fn layout_with_rows(&self, rows: usize) -> Result<Layout> {
-        let layout = &self.info.layout;
+        let layout = &self.src.info.layout;
         let mut shape: Vec<u64> = layout.shape().iter().map(|&d| d as u64).collect();
         shape[0] = rows as u64;
         Layout::new(
-            &self.info.path,
+            &self.src.info.path,
             layout.dtype(),
             &shape,
             Order::C,
@@ -505,7 +512,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     }
 
     fn set_rows(&mut self, rows: usize) -> Result<()> {
-        self.info.layout = self.layout_with_rows(rows)?;
+        self.src.info.layout = self.layout_with_rows(rows)?;
         self.growth.uncommitted = true;
         Ok(())
     }
@@ -513,7 +520,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// The first `len` elements of the mapping (the array plus capacity),
     /// mutable. `len` is within the mapping: `reserve_rows` ran first.
     fn elements_up_to(&mut self, len: usize) -> &mut [T] {
-        let bytes = &mut self.map[..len * T::TYPE.size()];
+        let bytes = &mut self.src.map[..len * T::TYPE.size()];
         match T::cast_bytes_mut(bytes) {
             Some(elements) => elements,
             None => unreachable!("the mapping is aligned and zero bytes are valid for every type"),
@@ -531,27 +538,27 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             .ok_or_else(|| self.overflow(rows))?;
         // Validates the shape as a whole (offset + size within u64 too).
         self.layout_with_rows(rows)?;
-        if needed > self.map.len() {
+        if needed > self.src.map.len() {
             self.grow_mapping(needed, row_bytes)?;
         }
         // Within u64: the layout with `rows` rows was validated above.
-        self.reserve_disk(self.info.layout.offset() + needed as u64)
+        self.reserve_disk(self.src.info.layout.offset() + needed as u64)
     }
 
     /// Grows the file (sparse) and the mapping to hold `needed` bytes of
     /// rows of `row_bytes` (not zero) each, doubling the capacity.
     fn grow_mapping(&mut self, needed: usize, row_bytes: usize) -> Result<()> {
-        let path = self.info.path.clone();
-        let offset = self.info.layout.offset();
+        let path = self.src.info.path.clone();
+        let offset = self.src.info.layout.offset();
         let have = self.bytes_after_offset()?;
         // Double the capacity, at least MIN_GROWTH_BYTES, never past isize::MAX.
         let target = needed
-            .max(self.map.len().saturating_mul(2))
+            .max(self.src.map.len().saturating_mul(2))
             .max(MIN_GROWTH_BYTES)
             .min(isize::MAX as usize);
         let mut target = target / row_bytes * row_bytes;
         if have < target
-            && let Err(e) = self.file.set_len(offset + target as u64)
+            && let Err(e) = self.src.lock.file().set_len(offset + target as u64)
         {
             // A file-size limit may leave room for the rows but not for the
             // doubled capacity: then grow by exactly what is needed.
@@ -559,14 +566,16 @@ impl<T: Element> MappedArray<T, ReadWrite> {
                 return Err(Error::io(&path, "growing the data file", e));
             }
             if have < needed {
-                self.file
+                self.src
+                    .lock
+                    .file()
                     .set_len(offset + needed as u64)
                     .at(&path, "growing the data file")?;
             }
             target = needed;
         }
         let capacity = have.max(target).min(isize::MAX as usize) / row_bytes * row_bytes;
-        self.map = mapping::map_bytes::<ReadWrite>(&self.file, &path, offset, capacity)?;
+        self.src.map = mapping::map_bytes::<ReadWrite>(&self.src.lock, &path, offset, capacity)?;
         Ok(())
     }
 
@@ -580,28 +589,29 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         if end <= start {
             return Ok(());
         }
-        let mapped_end = self.info.layout.offset() + self.map.len() as u64;
+        let mapped_end = self.src.info.layout.offset() + self.src.map.len() as u64;
         let step_end = end
             .max(start.saturating_add(MIN_GROWTH_BYTES as u64))
             .min(mapped_end);
-        let path = &self.info.path;
-        let reached = match fsutil::allocate(&self.file, path, start, step_end - start, ACTION) {
-            Ok(()) => step_end,
-            Err(_) if step_end > end => {
-                fsutil::allocate(&self.file, path, start, end - start, ACTION)?;
-                end
-            }
-            Err(e) => return Err(e),
-        };
+        let path = &self.src.info.path;
+        let reached =
+            match fsutil::allocate(self.src.lock.file(), path, start, step_end - start, ACTION) {
+                Ok(()) => step_end,
+                Err(_) if step_end > end => {
+                    fsutil::allocate(self.src.lock.file(), path, start, end - start, ACTION)?;
+                    end
+                }
+                Err(e) => return Err(e),
+            };
         self.growth.reserved_end = reached;
         Ok(())
     }
 
     fn shrink(&mut self, new_rows: usize) -> Result<()> {
-        let path = self.info.path.clone();
-        let offset = self.info.layout.offset();
+        let path = self.src.info.path.clone();
+        let offset = self.src.info.layout.offset();
         let new_layout = self.layout_with_rows(new_rows)?;
-        if let Err(e) = mapping::lock_exclusive(&self.file, &path, "resized") {
+        if let Err(e) = self.src.lock.try_exclusive(&path, "resized") {
             // Converting a flock is not atomic: the shared lock was dropped
             // for a moment. Take it back and make sure the mapping is still
             // backed before anyone touches it.
@@ -612,22 +622,24 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         // truncation: no crash leaves a sidecar longer than the file, and no
         // mapping is ever longer than the file.
         let result = (|| {
-            self.map.flush().at(&path, "flushing the mapping")?;
-            if let Some(sidecar) = &self.info.sidecar {
-                Sidecar::write(sidecar, &new_layout, &self.info.attrs)?;
+            self.src.map.flush().at(&path, "flushing the mapping")?;
+            if let Some(sidecar) = &self.src.info.sidecar {
+                Sidecar::write(sidecar, &new_layout, &self.src.info.attrs)?;
             }
-            self.info.layout = new_layout;
+            self.src.info.layout = new_layout;
             self.growth.uncommitted = false;
-            self.map = mapping::map_unlocked::<ReadWrite>(
-                &self.file,
+            self.src.map = mapping::map_unlocked::<ReadWrite>(
+                &self.src.lock,
                 &path,
                 offset,
-                self.info.layout.nbytes(),
+                self.src.info.layout.nbytes(),
             )?;
-            self.growth.reserved_end = self.growth.reserved_end.min(self.info.layout.end());
-            self.growth.writeback_from = self.growth.writeback_from.min(self.info.layout.end());
-            self.file
-                .set_len(self.info.layout.end())
+            self.growth.reserved_end = self.growth.reserved_end.min(self.src.info.layout.end());
+            self.growth.writeback_from = self.growth.writeback_from.min(self.src.info.layout.end());
+            self.src
+                .lock
+                .file()
+                .set_len(self.src.info.layout.end())
                 .at(&path, "truncating the data file")
         })();
         self.relock_and_resync()?;
@@ -637,12 +649,14 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// How many bytes the file holds from the array's offset on.
     fn bytes_after_offset(&self) -> Result<usize> {
         let file_len = self
-            .file
+            .src
+            .lock
+            .file()
             .metadata()
-            .at(&self.info.path, "reading the data file's metadata")?
+            .at(&self.src.info.path, "reading the data file's metadata")?
             .len();
         Ok(
-            usize::try_from(file_len.saturating_sub(self.info.layout.offset()))
+            usize::try_from(file_len.saturating_sub(self.src.info.layout.offset()))
                 .unwrap_or(usize::MAX),
         )
     }
@@ -652,11 +666,11 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// mapping; if another process shrank it meanwhile, the mapping (and,
     /// if need be, the length) is cut to what the file holds.
     fn relock_and_resync(&mut self) -> Result<()> {
-        let path = self.info.path.clone();
-        mapping::lock_shared_blocking(&self.file, &path)?;
-        let offset = self.info.layout.offset();
+        let path = self.src.info.path.clone();
+        self.src.lock.back_to_shared(&path)?;
+        let offset = self.src.info.layout.offset();
         let available = self.bytes_after_offset()?;
-        if available >= self.map.len() {
+        if available >= self.src.map.len() {
             return Ok(());
         }
         let row_bytes = self.row_len() * T::TYPE.size();
@@ -664,10 +678,11 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             .checked_div(row_bytes)
             .unwrap_or(usize::MAX)
             .min(self.shape()[0]);
-        self.map = mapping::map_unlocked::<ReadWrite>(&self.file, &path, offset, rows * row_bytes)?;
+        self.src.map =
+            mapping::map_unlocked::<ReadWrite>(&self.src.lock, &path, offset, rows * row_bytes)?;
         self.growth.reserved_end = self.growth.reserved_end.min(offset + available as u64);
         if rows < self.shape()[0] {
-            self.info.layout = self.layout_with_rows(rows)?;
+            self.src.info.layout = self.layout_with_rows(rows)?;
         }
         Ok(())
     }
@@ -682,9 +697,9 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         if !self.growth.uncommitted {
             return Ok(());
         }
-        M::flush(&self.map).at(&self.info.path, "flushing the mapping")?;
-        if let Some(sidecar) = &self.info.sidecar {
-            Sidecar::write(sidecar, &self.info.layout, &self.info.attrs)?;
+        M::flush(&self.src.map).at(&self.src.info.path, "flushing the mapping")?;
+        if let Some(sidecar) = &self.src.info.sidecar {
+            Sidecar::write(sidecar, &self.src.info.layout, &self.src.info.attrs)?;
         }
         self.growth.uncommitted = false;
         Ok(())
@@ -703,15 +718,19 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         if self.growth.claim.is_none() {
             return Ok(());
         }
-        let path = &self.info.path;
-        let end = self.info.layout.end();
+        let path = &self.src.info.path;
+        let end = self.src.info.layout.end();
         let len = self
-            .file
+            .src
+            .lock
+            .file()
             .metadata()
             .at(path, "reading the data file's metadata")?
             .len();
         if len > end {
-            self.file
+            self.src
+                .lock
+                .file()
                 .set_len(end)
                 .at(path, "trimming the data file's spare capacity")?;
         }

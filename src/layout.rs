@@ -266,16 +266,24 @@ impl Layout {
 
     /// Checks that a file of `file_len` bytes holds the whole array.
     pub(crate) fn check_fits(&self, path: &Path, file_len: u64) -> Result<()> {
-        if file_len < self.end() {
-            return Err(Error::DataTooShort {
-                path: path.to_path_buf(),
-                needed: self.end(),
-                offset: self.offset,
-                nbytes: self.nbytes as u64,
-                actual: file_len,
-            });
-        }
-        Ok(())
+        check_bytes_fit(path, self.offset, self.nbytes as u64, file_len)
+    }
+}
+
+/// Checks that a file of `file_len` bytes holds `nbytes` from `offset`
+/// ([`Error::DataTooShort`] otherwise): the one length check before
+/// anything is mapped, for an array's bytes or a growable array's
+/// capacity.
+pub(crate) fn check_bytes_fit(path: &Path, offset: u64, nbytes: u64, file_len: u64) -> Result<()> {
+    match offset.checked_add(nbytes) {
+        Some(end) if end <= file_len => Ok(()),
+        _ => Err(Error::DataTooShort {
+            path: path.to_path_buf(),
+            needed: offset.saturating_add(nbytes),
+            offset,
+            nbytes,
+            actual: file_len,
+        }),
     }
 }
 

@@ -1,15 +1,25 @@
-//! The writer claim: one handle at a time may change an array's length.
+//! Advisory locks, one type per lock held.
 //!
-//! Mappings share a file under `flock` locks (see [`mapping`](crate::mapping)):
-//! every mapping holds the shared lock, and whatever would shrink, replace or
-//! remove the file takes the exclusive one without waiting. Growing needs no
-//! exclusive lock (other mappings of the shorter file stay valid), but two
-//! handles growing one array at once would each record its own length over
-//! the other's, and rows whose `publish` had returned would be lost. So
-//! whatever changes a growable array's length first takes the array's
-//! **writer claim**, without waiting, and holds it until the handle is
-//! closed or dropped: a second appender gets [`Error::Busy`] at its first
-//! call that would grow, while any number of readers go on reading.
+//! Three locks keep cooperating handles (in this process or others) from
+//! pulling a file from under a mapping, or from losing each other's rows:
+//!
+//! - [`SharedLock`]: the data file, open and held under a shared `flock`.
+//!   Every mapping owns one for as long as it lives; so does the numpy
+//!   helper (`python/mmarray_sidecar.py`).
+//! - [`ExclusiveLock`]: the exclusive `flock`, taken without waiting by
+//!   whatever would shrink, replace or remove a file (and held on a new
+//!   file until it is complete). While any handle holds the shared lock it
+//!   cannot be had: [`Error::Busy`]. A [`SharedLock`] converts to it and
+//!   back for a shrink.
+//! - [`WriterClaim`]: one handle at a time may change an array's length.
+//!
+//! Growing needs no exclusive lock (other mappings of the shorter file stay
+//! valid), but two handles growing one array at once would each record its
+//! own length over the other's, and rows whose `publish` had returned would
+//! be lost. So whatever changes a growable array's length first takes the
+//! array's **writer claim**, without waiting, and holds it until the handle
+//! is closed or dropped: a second appender gets [`Error::Busy`] at its
+//! first call that would grow, while any number of readers go on reading.
 //!
 //! The claim is an open-file-description record lock (`F_OFD_SETLK`, Linux
 //! 3.15 and later) on one byte of the data file far past any end a file can
@@ -19,18 +29,124 @@
 //! classic `fcntl` locks are), it conflicts between two handles of one
 //! process too, and is not dropped when the process closes some other
 //! descriptor of the file. It is released when the [`WriterClaim`] is
-//! dropped, and by the kernel if the process dies.
+//! dropped, and by the kernel if the process dies. Elsewhere there is no
+//! claim: the call succeeds and a single appender is the caller's
+//! responsibility (documented in [`crate::grow`]).
 //!
-//! Elsewhere there is no claim: the call succeeds and a single appender is
-//! the caller's responsibility (documented in [`crate::grow`]).
-//!
-//! This module holds the crate's only lock syscall outside `std`, one
-//! `unsafe` FFI call with its `// SAFETY:` note.
+//! Locks are advisory: programs that take none (`truncate`, `cp`, numpy's
+//! own `np.memmap`) are not held back by them. This module holds the
+//! crate's only lock syscall outside `std`, one `unsafe` FFI call with its
+//! `// SAFETY:` note.
 
 use std::fs::File;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
+
+/// The data file, open and held under the shared `flock` lock: the lock
+/// every mapping holds. It is released when this value is dropped (the
+/// file is closed), never before, so "the mapping holds the lock" is a
+/// field, not a comment. [`try_exclusive`](Self::try_exclusive) converts it
+/// to the exclusive lock for a shrink and [`back_to_shared`](Self::back_to_shared)
+/// back.
+#[derive(Debug)]
+pub(crate) struct SharedLock {
+    file: File,
+}
+
+impl SharedLock {
+    /// Takes the shared lock on `file` (the data file at `path`), waiting
+    /// while another handle holds the exclusive lock, which mmarray holds
+    /// only within one call (a create, a shrink, a replacement or a
+    /// removal).
+    pub(crate) fn wait(file: File, path: &Path) -> Result<SharedLock> {
+        file.lock_shared().at(path, "locking the data file")?;
+        Ok(SharedLock { file })
+    }
+
+    /// The locked file.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Converts to the exclusive lock without waiting.
+    ///
+    /// Converting a `flock` is not atomic: the shared lock is dropped for
+    /// a moment. On [`Error::Busy`] the caller takes it back with
+    /// [`back_to_shared`](Self::back_to_shared) and must check that the file still
+    /// backs its mapping (another handle may have shrunk it meanwhile).
+    pub(crate) fn try_exclusive(&mut self, path: &Path, action: &'static str) -> Result<()> {
+        try_lock_exclusive(&self.file, path, action)
+    }
+
+    /// Goes back to (or, after a refused conversion, takes again) the
+    /// shared lock, waiting out another handle's brief exclusive hold.
+    pub(crate) fn back_to_shared(&mut self, path: &Path) -> Result<()> {
+        self.file.lock_shared().at(path, "locking the data file")
+    }
+}
+
+/// A file held under the exclusive `flock` lock: nobody maps it while this
+/// lives. Released when dropped, or turned into the shared lock of the
+/// mapping that follows ([`into_shared`](Self::into_shared)).
+#[derive(Debug)]
+pub(crate) struct ExclusiveLock {
+    file: File,
+}
+
+impl ExclusiveLock {
+    /// Takes the exclusive lock on `file` (at `path`) without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] with `action` while any other handle, in this
+    /// process or another, holds a lock on the file: someone maps it.
+    pub(crate) fn try_new(file: File, path: &Path, action: &'static str) -> Result<ExclusiveLock> {
+        try_lock_exclusive(&file, path, action)?;
+        Ok(ExclusiveLock { file })
+    }
+
+    /// Takes the exclusive lock on the existing regular file at `path`
+    /// without waiting, if there is one (`None` for nothing there, a
+    /// directory, a FIFO or an unreadable file: nothing anyone maps).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] with `action` while anyone maps the file.
+    pub(crate) fn try_existing(path: &Path, action: &'static str) -> Result<Option<ExclusiveLock>> {
+        match crate::fsutil::open_regular(path, false, "opening the data file") {
+            Ok((file, meta)) if meta.is_file() => {
+                ExclusiveLock::try_new(file, path, action).map(Some)
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The locked file.
+    pub(crate) fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// The file, now under the shared lock. Converting a `flock` is not
+    /// atomic: for a moment another handle may take a lock; a shared one
+    /// (an opener that waited) is what is meant to happen next, and an
+    /// exclusive one (a replace or removal racing in) makes this wait until
+    /// it is done.
+    pub(crate) fn into_shared(self, path: &Path) -> Result<SharedLock> {
+        SharedLock::wait(self.file, path)
+    }
+}
+
+fn try_lock_exclusive(file: &File, path: &Path, action: &'static str) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+            path: path.to_path_buf(),
+            action,
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking the data file", e)),
+    }
+}
 
 /// A held writer claim on a data file (see the [module docs](self)).
 /// Dropping it releases the claim.

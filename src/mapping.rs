@@ -31,7 +31,8 @@ use std::path::Path;
 use memmap2::{Advice, Mmap, MmapMut, MmapOptions, UncheckedAdvice};
 
 use crate::error::{Error, IoContext, Result};
-use crate::layout::Layout;
+use crate::layout::{self, Layout};
+use crate::lock::SharedLock;
 
 mod sealed {
     pub trait Sealed {}
@@ -313,107 +314,50 @@ impl Shared for ReadWrite {
     }
 }
 
-/// Maps exactly the bytes of `layout` in `file` (read from `path`), after
-/// taking a shared lock on the file and checking that it is long enough.
+/// Maps exactly the bytes of `layout` in the file held by `lock` (read
+/// from `path`), after checking that the file is long enough.
 ///
-/// The shared lock lives as long as `file` (the caller keeps the handle
-/// open as long as the mapping): cooperating processes that want to shrink,
-/// replace or remove the file take the exclusive lock first and fail with
-/// [`Error::Busy`] while any mapping exists.
-pub(crate) fn map_layout<M: Mode>(file: &File, path: &Path, layout: &Layout) -> Result<M::Map> {
-    map_bytes::<M>(file, path, layout.offset(), layout.nbytes())
+/// The shared lock is the caller's, held as long as the mapping (the
+/// mapping's owner keeps the [`SharedLock`]): cooperating processes that
+/// want to shrink, replace or remove the file take the exclusive lock
+/// first and fail with [`Error::Busy`](crate::Error::Busy) while any
+/// mapping exists.
+pub(crate) fn map_layout<M: Mode>(
+    lock: &SharedLock,
+    path: &Path,
+    layout: &Layout,
+) -> Result<M::Map> {
+    map_bytes::<M>(lock, path, layout.offset(), layout.nbytes())
 }
 
-/// Maps `len` bytes from `offset` in `file` after taking the shared lock and
+/// Maps `len` bytes from `offset` in the file held by `lock`, after
 /// checking that the file holds them all (see [`map_layout`]).
 pub(crate) fn map_bytes<M: Mode>(
-    file: &File,
+    lock: &SharedLock,
     path: &Path,
     offset: u64,
     len: usize,
 ) -> Result<M::Map> {
-    lock_shared(file, path)?;
-    let file_len = file
+    let file_len = lock
+        .file()
         .metadata()
         .at(path, "reading the data file's metadata")?
         .len();
-    if offset
-        .checked_add(len as u64)
-        .is_none_or(|end| end > file_len)
-    {
-        return Err(Error::DataTooShort {
-            path: path.to_path_buf(),
-            needed: offset.saturating_add(len as u64),
-            offset,
-            nbytes: len as u64,
-            actual: file_len,
-        });
-    }
-    map_unlocked::<M>(file, path, offset, len)
+    layout::check_bytes_fit(path, offset, len as u64, file_len)?;
+    map_unlocked::<M>(lock, path, offset, len)
 }
 
-/// Maps `len` bytes from `offset`, leaving the lock as it is. The caller has
-/// checked the file's length under a lock it holds.
+/// Maps `len` bytes from `offset` of the file `lock` holds, without the
+/// length check: the caller has checked the file's length under that lock
+/// (or is cutting its mapping to a length checked before).
 pub(crate) fn map_unlocked<M: Mode>(
-    file: &File,
+    lock: &SharedLock,
     path: &Path,
     offset: u64,
     len: usize,
 ) -> Result<M::Map> {
     let mut options = MmapOptions::new();
     options.offset(offset).len(len);
-    M::map_file(&options, file).map_err(|source| Error::io(path, "mapping the data file", source))
-}
-
-/// Takes a shared lock on `file`, waiting while another handle holds the
-/// exclusive one (which mmarray holds only within one call: a shrink, the
-/// building and renaming of a replacement, or a removal).
-pub(crate) fn lock_shared_blocking(file: &File, path: &Path) -> Result<()> {
-    file.lock_shared().at(path, "locking the data file")
-}
-
-/// Takes (or keeps) a shared lock on `file` without waiting.
-///
-/// # Errors
-///
-/// [`Error::Busy`] while another handle holds the exclusive lock (it is
-/// shrinking, replacing or removing the file).
-pub(crate) fn lock_shared(file: &File, path: &Path) -> Result<()> {
-    match file.try_lock_shared() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
-            path: path.to_path_buf(),
-            action: "mapped",
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking the data file", e)),
-    }
-}
-
-/// Takes the exclusive lock on `file` without waiting (converting a shared
-/// lock held through the same handle).
-///
-/// # Errors
-///
-/// [`Error::Busy`] while any other handle, in this process or another,
-/// holds a lock on the file: someone has it mapped.
-pub(crate) fn lock_exclusive(file: &File, path: &Path, action: &'static str) -> Result<()> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
-            path: path.to_path_buf(),
-            action,
-        }),
-        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, "locking the data file", e)),
-    }
-}
-
-/// Takes the exclusive lock on the existing file at `path`, if there is one,
-/// and returns the handle that holds it (`None` if there is no file).
-pub(crate) fn lock_existing_exclusive(path: &Path, action: &'static str) -> Result<Option<File>> {
-    match crate::fsutil::open_regular(path, false, "opening the data file") {
-        Ok((file, _)) => lock_exclusive(&file, path, action).map(|()| Some(file)),
-        // Missing, a directory, a FIFO or an unreadable file: not something
-        // anyone maps.
-        Err(_) => Ok(None),
-    }
+    M::map_file(&options, lock.file())
+        .map_err(|source| Error::io(path, "mapping the data file", source))
 }

@@ -14,8 +14,8 @@ use ndarray::{ArrayD, ShapeBuilder};
 use crate::dtype::{self, DType, Element};
 use crate::error::{Error, Result};
 use crate::layout::Order;
-use crate::mapping::{self, ReadOnly};
-use crate::source;
+use crate::mapping::ReadOnly;
+use crate::source::Source;
 
 /// Reads the array at `path` (a `.npy` file, a raw file or its sidecar)
 /// into an owned array, converting it from the file's byte order.
@@ -38,7 +38,8 @@ use crate::source;
 /// As [`MappedArray::open`](crate::MappedArray::open), except that any byte
 /// order is accepted and the offset need not be aligned.
 pub fn read_array<T: Element>(path: impl AsRef<Path>) -> Result<ArrayD<T>> {
-    let (info, file) = source::open_source(path.as_ref(), false)?;
+    let src = Source::<ReadOnly>::open(path.as_ref())?;
+    let (info, map) = (&src.info, src.bytes());
     let layout = &info.layout;
     if layout.dtype().element_type() != T::TYPE {
         return Err(Error::DtypeMismatch {
@@ -47,9 +48,8 @@ pub fn read_array<T: Element>(path: impl AsRef<Path>) -> Result<ArrayD<T>> {
             found: layout.dtype(),
         });
     }
-    let map = mapping::map_layout::<ReadOnly>(&file, &info.path, layout)?;
     let mut elements = Vec::new();
-    dtype::decode_into(&map, layout.dtype().byte_order(), &mut elements).map_err(|index| {
+    dtype::decode_into(map, layout.dtype().byte_order(), &mut elements).map_err(|index| {
         Error::InvalidBool {
             path: info.path.clone(),
             index,

@@ -16,7 +16,8 @@
 //! under the exclusive lock, so an open that meets one waits for it to
 //! finish and reads the new, shorter length.
 //!
-//! This module reads and locks files but never maps them.
+//! [`Source`] is the array opened and mapped: the one "open and map" that
+//! every reader builds on.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::{Format, format_for_path};
 use crate::fsutil;
 use crate::layout::Layout;
+use crate::lock::SharedLock;
+use crate::mapping::{self, Mode};
 use crate::npy;
 use crate::sidecar::{self, Attrs, Sidecar};
 
@@ -79,6 +82,41 @@ impl ArrayInfo {
     }
 }
 
+/// An opened and mapped array of any element type: its description, its
+/// data file held under the shared lock, and the mapping of its bytes in
+/// mode `M`. What [`MappedArray`](crate::MappedArray) is over, and what
+/// `Stats`, `read_array` and `convert` read: "open and map" is written
+/// here once.
+pub(crate) struct Source<M: Mode> {
+    /// The mapping: the array's bytes (for a growable array, capacity may
+    /// follow them).
+    pub(crate) map: M::Map,
+    /// The data file; its shared lock lives as long as the mapping.
+    pub(crate) lock: SharedLock,
+    /// Path, format, layout, attrs.
+    pub(crate) info: ArrayInfo,
+}
+
+impl<M: Mode> Source<M> {
+    /// Opens, locks, describes and maps the array at `path` (see
+    /// [`open_source`]).
+    pub(crate) fn open(path: &Path) -> Result<Source<M>> {
+        let (info, lock) = open_source(path, M::WRITES_FILE)?;
+        Source::map(info, lock)
+    }
+
+    /// Maps the array `info` describes in the file `lock` holds.
+    pub(crate) fn map(info: ArrayInfo, lock: SharedLock) -> Result<Source<M>> {
+        let map = mapping::map_layout::<M>(&lock, &info.path, &info.layout)?;
+        Ok(Source { map, lock, info })
+    }
+
+    /// The array's bytes, in memory order.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.map[..self.info.layout.nbytes()]
+    }
+}
+
 /// Reads an array's description (sidecar or `.npy` header) without mapping
 /// it, and checks that the data file is long enough.
 ///
@@ -89,8 +127,9 @@ impl ArrayInfo {
 /// As [`MappedArray::open`](crate::MappedArray::open), except those about
 /// the Rust element type.
 pub fn inspect(path: impl AsRef<Path>) -> Result<ArrayInfo> {
-    let (info, file) = open_source(path.as_ref(), false)?;
-    let len = file
+    let (info, lock) = open_source(path.as_ref(), false)?;
+    let len = lock
+        .file()
         .metadata()
         .at(&info.path, "reading the data file's metadata")?
         .len();
@@ -109,7 +148,7 @@ const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 /// shared lock (waiting while a cooperating process holds the exclusive
 /// lock to create, shrink, replace or remove it), and reads the array's
 /// description. The returned handle holds the shared lock.
-pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)> {
+pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, SharedLock)> {
     // A sidecar given directly: `x.dat.json` with no `x.dat.json.json`.
     let (data_path, sidecar) = match sidecar::data_path_for(path) {
         Some(data_path) if !sidecar::sidecar_path(path).exists() => {
@@ -121,19 +160,19 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, File)>
     let mut attempts = 0u64;
     while attempts == 0 || started.elapsed() < OPEN_PATIENCE {
         attempts += 1;
-        let file = open_data_file(&data_path, write)?;
-        crate::mapping::lock_shared_blocking(&file, &data_path)?;
+        let lock = SharedLock::wait(open_data_file(&data_path, write)?, &data_path)?;
         // Replaced (or removed) between being opened and being locked, as
         // `overwrite(true)` and `Store::remove` do under the exclusive lock
         // this waited for: the sidecar now describes another file.
-        if !still_at(&data_path, &file)? {
+        if !still_at(&data_path, lock.file())? {
             continue;
         }
         if let Some(sidecar) = sidecar {
             let described = Sidecar::read(&sidecar)?;
-            return Ok((raw_info(data_path, sidecar, described), file));
+            return Ok((raw_info(data_path, sidecar, described), lock));
         }
-        return describe(path, file);
+        let info = describe(path, lock.file())?;
+        return Ok((info, lock));
     }
     Err(Error::io(
         &data_path,
@@ -167,9 +206,9 @@ fn still_at(_path: &Path, _file: &File) -> Result<bool> {
 
 /// Reads the description of the data file `file` opened at `path`: its
 /// `.npy` header, or its sidecar.
-fn describe(path: &Path, file: File) -> Result<(ArrayInfo, File)> {
-    if npy::sniff(path, &file)? {
-        let layout = npy::read_header(path, &file)?;
+fn describe(path: &Path, file: &File) -> Result<ArrayInfo> {
+    if npy::sniff(path, file)? {
+        let layout = npy::read_header(path, file)?;
         let info = ArrayInfo {
             path: path.to_path_buf(),
             sidecar: None,
@@ -177,7 +216,7 @@ fn describe(path: &Path, file: File) -> Result<(ArrayInfo, File)> {
             layout,
             attrs: Attrs::new(),
         };
-        return Ok((info, file));
+        return Ok(info);
     }
     let sidecar_path = sidecar::sidecar_path(path);
     if format_for_path(path) == Format::Npy && !sidecar_path.exists() {
@@ -186,7 +225,7 @@ fn describe(path: &Path, file: File) -> Result<(ArrayInfo, File)> {
         return Err(npy::missing_magic(path));
     }
     let sidecar = Sidecar::read(&sidecar_path)?;
-    Ok((raw_info(path.to_path_buf(), sidecar_path, sidecar), file))
+    Ok(raw_info(path.to_path_buf(), sidecar_path, sidecar))
 }
 
 fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo {

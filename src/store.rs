@@ -25,7 +25,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::{self, Format};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::mapping::{self, CopyOnWrite, Mode, ReadOnly, ReadWrite};
+use crate::lock::ExclusiveLock;
+use crate::mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite};
 use crate::shard::ShardedArray;
 use crate::sidecar::{self, Attrs};
 use crate::source::{self, ArrayInfo};
@@ -330,7 +331,7 @@ impl Store {
     pub fn remove(&self, name: &str) -> Result<()> {
         let path = self.existing(name)?;
         // Held until both files are gone: nobody can map it meanwhile.
-        let _lock = mapping::lock_existing_exclusive(&path, "removed")?;
+        let _lock = ExclusiveLock::try_existing(&path, "removed")?;
         if format::format_for_path(&path) == Format::Npy {
             fs::remove_file(&path).at(&path, "removing the array")?;
         } else {
