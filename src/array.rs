@@ -20,8 +20,8 @@ use crate::grow::Growth;
 use crate::layout::{Layout, Order};
 use crate::lock::SharedLock;
 use crate::mapping::{self, Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
-use crate::sidecar::{Attrs, Sidecar};
-use crate::source::{ArrayInfo, Source};
+use crate::sidecar::Attrs;
+use crate::source::{self, ArrayInfo, Durability, Source};
 
 /// A typed n-dimensional array whose elements live in a memory-mapped file.
 ///
@@ -542,7 +542,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
                 message: ".npy files cannot hold attrs; use a raw file with a sidecar".into(),
             });
         };
-        Sidecar::write(sidecar, &self.src.info.layout, &attrs)?;
+        source::write_sidecar(sidecar, &self.src.info.layout, &attrs, Durability::Durable)?;
         self.src.info.attrs = attrs;
         Ok(())
     }

@@ -26,8 +26,8 @@ use crate::layout::{Layout, Order};
 use crate::lock::{ExclusiveLock, SharedLock};
 use crate::mapping::ReadWrite;
 use crate::npy;
-use crate::sidecar::{self, Attrs, Sidecar};
-use crate::source::ArrayInfo;
+use crate::sidecar::{self, Attrs};
+use crate::source::{self, ArrayInfo, Durability, write_sidecar};
 
 /// Options for creating an array, in the style of [`std::fs::OpenOptions`].
 ///
@@ -478,7 +478,7 @@ impl CreateOptions {
             Attrs::new()
         };
         let described = fsutil::sync_dir(fsutil::parent_dir(path)).and_then(|()| match &sidecar {
-            Some(sidecar) => Sidecar::write(sidecar, &layout, &attrs),
+            Some(sidecar) => write_sidecar(sidecar, &layout, &attrs, Durability::Durable),
             None => Ok(()),
         });
         if let Err(e) = described {
@@ -498,4 +498,72 @@ impl CreateOptions {
         };
         Ok((info, lock))
     }
+}
+
+/// Describes an existing raw data file (numpy's `tofile` output) by writing
+/// its sidecar, after checking that the file holds the whole array.
+///
+/// ```
+/// use mmarray::{DType, MappedArray, Order};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("raw.bin");
+/// std::fs::write(&path, [1u8, 2, 3, 4, 5, 6])?; // what `a.tofile()` would write
+/// mmarray::describe(&path, "uint8".parse()?, &[2, 3], Order::C, 0, false)?;
+/// assert_eq!(MappedArray::<u8>::open(&path)?.view()[[1, 2]], 6);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// [`Error::DataTooShort`] if the file is shorter than `offset` plus the
+/// array; [`Error::AlreadyExists`] if a sidecar exists and `overwrite` is
+/// false; [`Error::SameFile`] if the sidecar's name leads to the data file
+/// itself (a symlink or hard link); [`Error::InvalidArgument`] for a `.npy` file (which needs no
+/// sidecar); shape and I/O errors.
+pub fn describe(
+    data_path: &Path,
+    dtype: DType,
+    shape: &[usize],
+    order: Order,
+    offset: u64,
+    overwrite: bool,
+) -> Result<ArrayInfo> {
+    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let layout = Layout::new(data_path, dtype, &dims, order, offset)?;
+    let file = source::open_data_file(data_path, false)?;
+    if source::is_npy(data_path, &file)? {
+        return Err(Error::InvalidArgument {
+            path: data_path.to_path_buf(),
+            message: "this is a .npy file, which describes itself; it needs no sidecar".into(),
+        });
+    }
+    let len = file
+        .metadata()
+        .at(data_path, "reading the data file's metadata")?
+        .len();
+    layout.check_fits(data_path, len)?;
+    let sidecar = sidecar::sidecar_path(data_path);
+    if fsutil::same_file(&sidecar, data_path) {
+        return Err(Error::SameFile {
+            path: sidecar,
+            input: data_path.to_path_buf(),
+        });
+    }
+    if !overwrite && sidecar.exists() {
+        return Err(Error::AlreadyExists { path: sidecar });
+    }
+    // Keep the user's attrs when re-describing a file.
+    let attrs = match source::read_sidecar(&sidecar) {
+        Ok(old) => old.attrs,
+        Err(_) => Attrs::new(),
+    };
+    source::write_sidecar(&sidecar, &layout, &attrs, Durability::Durable)?;
+    Ok(ArrayInfo {
+        path: data_path.to_path_buf(),
+        sidecar: Some(sidecar),
+        format: Format::Raw,
+        layout,
+        attrs,
+    })
 }

@@ -50,7 +50,7 @@ pub enum Error {
 
     /// A raw data file has no sidecar next to it (and is not a `.npy` file).
     #[error(
-        "{}: no sidecar describes this file (looked for {}); describe the file with `sidecar::describe`, or open a .npy file",
+        "{}: no sidecar describes this file (looked for {}); describe the file with `mmarray::describe`, or open a .npy file",
         Escaped(path),
         Escaped(sidecar)
     )]

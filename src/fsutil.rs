@@ -234,6 +234,44 @@ fn not_regular(path: &Path, kind: &str) -> Error {
     }
 }
 
+/// What [`read_bounded`] reads: its name in messages, and the actions of
+/// its I/O errors.
+pub(crate) struct Metadata {
+    pub(crate) what: &'static str,
+    pub(crate) opening: &'static str,
+    pub(crate) reading: &'static str,
+}
+
+/// A sidecar, for [`read_bounded`].
+pub(crate) const SIDECAR: Metadata = Metadata {
+    what: "the sidecar",
+    opening: "opening the sidecar",
+    reading: "reading the sidecar",
+};
+
+/// Reads the whole small file at `path` (a sidecar, a store's marker),
+/// refusing one over `limit` bytes before allocating for it.
+pub(crate) fn read_bounded(path: &Path, limit: u64, kind: &Metadata) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let what = kind.what;
+    let (file, meta) = open_regular(path, false, kind.opening)?;
+    let too_large = |len: u64| Error::MalformedSidecar {
+        path: path.to_path_buf(),
+        message: format!("{what} is {len} bytes, more than the {limit}-byte limit"),
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .at(path, kind.reading)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
 /// Whether `path` names something other than a regular file, a directory
 /// or a symlink (a FIFO, socket or device): such an entry is never read,
 /// replaced or removed as if it were an array.

@@ -108,7 +108,7 @@ use crate::fsutil;
 use crate::layout::{Layout, Order};
 use crate::lock::WriterClaim;
 use crate::mapping::{self, Mode, ReadWrite};
-use crate::sidecar::Sidecar;
+use crate::source::{Durability, read_sidecar, write_sidecar};
 
 /// What a mapping tracks to grow: whether its length is recorded, how far
 /// disk space is reserved and writeback started, and the writer claim.
@@ -351,9 +351,12 @@ impl<T: Element> MappedArray<T, ReadWrite> {
             return Ok(());
         }
         match &self.src.info.sidecar {
-            Some(sidecar) => {
-                Sidecar::write_unsynced(sidecar, &self.src.info.layout, &self.src.info.attrs)
-            }
+            Some(sidecar) => write_sidecar(
+                sidecar,
+                &self.src.info.layout,
+                &self.src.info.attrs,
+                Durability::Atomic,
+            ),
             None => Ok(()),
         }
         // `uncommitted` stays set: the length is published, not durable,
@@ -429,7 +432,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         let Some(sidecar) = &self.src.info.sidecar else {
             return Ok(());
         };
-        let recorded = Sidecar::read(sidecar)?;
+        let recorded = read_sidecar(sidecar)?;
         let (ours, theirs) = (&self.src.info.layout, &recorded.layout);
         if theirs == ours {
             return Ok(());
@@ -624,7 +627,12 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         let result = (|| {
             self.src.map.flush().at(&path, "flushing the mapping")?;
             if let Some(sidecar) = &self.src.info.sidecar {
-                Sidecar::write(sidecar, &new_layout, &self.src.info.attrs)?;
+                write_sidecar(
+                    sidecar,
+                    &new_layout,
+                    &self.src.info.attrs,
+                    Durability::Durable,
+                )?;
             }
             self.src.info.layout = new_layout;
             self.growth.uncommitted = false;
@@ -699,7 +707,12 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         }
         M::flush(&self.src.map).at(&self.src.info.path, "flushing the mapping")?;
         if let Some(sidecar) = &self.src.info.sidecar {
-            Sidecar::write(sidecar, &self.src.info.layout, &self.src.info.attrs)?;
+            write_sidecar(
+                sidecar,
+                &self.src.info.layout,
+                &self.src.info.attrs,
+                Durability::Durable,
+            )?;
         }
         self.growth.uncommitted = false;
         Ok(())

@@ -76,7 +76,7 @@ pub mod store;
 
 pub use array::{MappedArray, MappedArrayMut};
 pub use convert::{ConvertOptions, convert};
-pub use create::CreateOptions;
+pub use create::{CreateOptions, describe};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
 pub use error::{Error, Result};

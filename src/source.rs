@@ -20,6 +20,7 @@
 //! every reader builds on.
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
@@ -168,7 +169,7 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, Shared
             continue;
         }
         if let Some(sidecar) = sidecar {
-            let described = Sidecar::read(&sidecar)?;
+            let described = read_sidecar(&sidecar)?;
             return Ok((raw_info(data_path, sidecar, described), lock));
         }
         let info = describe(path, lock.file())?;
@@ -204,11 +205,84 @@ fn still_at(_path: &Path, _file: &File) -> Result<bool> {
     Ok(true)
 }
 
+/// Whether the open file `file` (at `path`) starts with the `.npy` magic.
+/// Reads from the start of the file, whatever its position.
+pub(crate) fn is_npy(path: &Path, mut file: &File) -> Result<bool> {
+    file.seek(SeekFrom::Start(0))
+        .at(path, "reading the data file")?;
+    let mut magic = Vec::with_capacity(npy::MAGIC.len());
+    file.take(npy::MAGIC.len() as u64)
+        .read_to_end(&mut magic)
+        .at(path, "reading the data file")?;
+    Ok(npy::has_magic(&magic))
+}
+
+/// Reads and parses the header of the `.npy` file `file` (at `path`):
+/// the preamble first, then exactly the header it announces (bounded).
+fn read_npy_header(path: &Path, mut file: &File) -> Result<Layout> {
+    file.seek(SeekFrom::Start(0))
+        .at(path, "reading the .npy header")?;
+    let mut bytes = Vec::with_capacity(128);
+    (&mut file)
+        .take(npy::PREAMBLE_LEN as u64)
+        .read_to_end(&mut bytes)
+        .at(path, "reading the .npy header")?;
+    let (start, len) = npy::parse_preamble(path, &bytes)?;
+    // Bounded: `parse_preamble` caps `len` at MAX_HEADER_LEN.
+    let missing = (start + len).saturating_sub(bytes.len());
+    file.take(missing as u64)
+        .read_to_end(&mut bytes)
+        .at(path, "reading the .npy header")?;
+    npy::parse_header(path, &bytes)
+}
+
+/// Reads and validates the sidecar at `path` (at most
+/// [`sidecar::MAX_SIDECAR_BYTES`]).
+pub(crate) fn read_sidecar(path: &Path) -> Result<Sidecar> {
+    let bytes =
+        fsutil::read_bounded(path, sidecar::MAX_SIDECAR_BYTES, &fsutil::SIDECAR).map_err(|e| {
+            match e {
+                Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                    Error::SidecarMissing {
+                        path: sidecar::data_path_for(path).unwrap_or_else(|| path.to_path_buf()),
+                        sidecar: path.to_path_buf(),
+                    }
+                }
+                e => e,
+            }
+        })?;
+    sidecar::parse(path, &bytes)
+}
+
+/// How a rewritten sidecar must survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// fsynced, with its directory: survives a machine crash.
+    Durable,
+    /// Atomic for every process, not synced (`publish`).
+    Atomic,
+}
+
+/// Writes the sidecar for `layout` and `attrs` to `path` atomically
+/// (temporary file, rename), synced as `durability` says.
+pub(crate) fn write_sidecar(
+    path: &Path,
+    layout: &Layout,
+    attrs: &Attrs,
+    durability: Durability,
+) -> Result<()> {
+    let json = Sidecar::to_json(layout, attrs);
+    match durability {
+        Durability::Durable => fsutil::write_atomic(path, json.as_bytes()),
+        Durability::Atomic => fsutil::write_atomic_unsynced(path, json.as_bytes()),
+    }
+}
+
 /// Reads the description of the data file `file` opened at `path`: its
 /// `.npy` header, or its sidecar.
 fn describe(path: &Path, file: &File) -> Result<ArrayInfo> {
-    if npy::sniff(path, file)? {
-        let layout = npy::read_header(path, file)?;
+    if is_npy(path, file)? {
+        let layout = read_npy_header(path, file)?;
         let info = ArrayInfo {
             path: path.to_path_buf(),
             sidecar: None,
@@ -224,7 +298,7 @@ fn describe(path: &Path, file: &File) -> Result<ArrayInfo> {
         // content, so say that rather than ask for a sidecar.
         return Err(npy::missing_magic(path));
     }
-    let sidecar = Sidecar::read(&sidecar_path)?;
+    let sidecar = read_sidecar(&sidecar_path)?;
     Ok(raw_info(path.to_path_buf(), sidecar_path, sidecar))
 }
 

@@ -124,7 +124,15 @@ impl Store {
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
         let dir = dir.as_ref();
         let marker = dir.join(STORE_FILE);
-        let bytes = read_bounded(&marker)?;
+        let bytes = fsutil::read_bounded(
+            &marker,
+            sidecar::MAX_SIDECAR_BYTES,
+            &fsutil::Metadata {
+                what: "the store file",
+                opening: "opening the file",
+                reading: "reading the file",
+            },
+        )?;
         let file: StoreFile =
             serde_json::from_slice(&bytes).map_err(|e| Error::MalformedSidecar {
                 path: marker.clone(),
@@ -363,7 +371,8 @@ impl Store {
             // New sidecar, then the data, then the old sidecar: every crash
             // leaves `from` or `to` (or both) openable.
             let old_sidecar = sidecar::sidecar_path(&old);
-            let contents = read_bounded(&old_sidecar)?;
+            let contents =
+                fsutil::read_bounded(&old_sidecar, sidecar::MAX_SIDECAR_BYTES, &fsutil::SIDECAR)?;
             fsutil::write_atomic(&sidecar::sidecar_path(&new), &contents)?;
             fs::rename(&old, &new).at(&new, "renaming the array")?;
             fsutil::remove_if_exists(&old_sidecar)?;
@@ -458,21 +467,4 @@ pub fn validate_name(dir: &Path, name: &str) -> Result<()> {
         name: name.to_owned(),
         reason,
     })
-}
-
-/// Reads a small metadata file, refusing one over the sidecar size limit.
-fn read_bounded(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let (file, _) = fsutil::open_regular(path, false, "opening the file")?;
-    let mut bytes = Vec::new();
-    file.take(sidecar::MAX_SIDECAR_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .at(path, "reading the file")?;
-    if bytes.len() as u64 > sidecar::MAX_SIDECAR_BYTES {
-        return Err(Error::MalformedSidecar {
-            path: path.to_path_buf(),
-            message: "larger than the 16 MiB limit for metadata".into(),
-        });
-    }
-    Ok(bytes)
 }

@@ -852,7 +852,7 @@ fn mkfifo(path: &Path) {
 /// A FIFO as the data file, the sidecar, a `.npy` file, a store entry or
 /// the target of `overwrite(true)` is refused at once with a typed error
 /// naming it; none of `open`, `inspect`, `Stats::of_path`, `read_array`,
-/// `convert`, `sidecar::describe`, `create` or `Store::list` waits for a
+/// `convert`, `describe`, `create` or `Store::list` waits for a
 /// writer that never comes. Sockets and character devices are refused
 /// the same way.
 #[test]
@@ -896,7 +896,7 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
             mmarray::convert(&fifo, &out, &mmarray::ConvertOptions::new(), |_| {}).unwrap_err();
         assert_not_regular(&err, &fifo, "FIFO");
         assert!(!out.exists());
-        let err = mmarray::sidecar::describe(
+        let err = mmarray::describe(
             &fifo,
             "<f4".parse().unwrap(),
             &[2],

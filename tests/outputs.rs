@@ -88,7 +88,7 @@ fn convert_refuses_a_destination_that_is_its_source_or_its_sidecar() {
 }
 
 /// `create` whose sidecar name leads to its own data file (a symlink), and
-/// `sidecar::describe` whose sidecar would be the data file itself:
+/// `describe` whose sidecar would be the data file itself:
 /// `SameFile`, nothing written.
 #[test]
 fn create_and_describe_refuse_a_sidecar_that_is_the_data_file() {
@@ -96,8 +96,7 @@ fn create_and_describe_refuse_a_sidecar_that_is_the_data_file() {
     let data = dir.path().join("raw.bin");
     fs::write(&data, [7u8; 8]).unwrap();
     symlink(&data, sidecar_of(&data)).unwrap();
-    let err = mmarray::sidecar::describe(&data, "u1".parse().unwrap(), &[8], Order::C, 0, true)
-        .unwrap_err();
+    let err = mmarray::describe(&data, "u1".parse().unwrap(), &[8], Order::C, 0, true).unwrap_err();
     assert_same_file(&err, &sidecar_of(&data), &data);
     let err = CreateOptions::new()
         .overwrite(true)

@@ -146,7 +146,7 @@ proptest! {
             .unwrap()
             .set_len(offset + nbytes)
             .unwrap();
-        let described = sidecar::describe(&path, dtype, &shape, order, offset, true).unwrap();
+        let described = mmarray::describe(&path, dtype, &shape, order, offset, true).unwrap();
         check_info(&described, dtype, &shape, order, offset, &attrs)?;
         let read = inspect(&path).unwrap();
         check_info(&read, dtype, &shape, order, offset, &attrs)?;

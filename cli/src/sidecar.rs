@@ -19,7 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let info = mmarray::sidecar::describe(
+    let info = mmarray::describe(
         &args.path,
         args.layout.dtype,
         &args.layout.shape,

@@ -19,15 +19,16 @@
 //! view and mapping code. Headers written here are padded with spaces so that
 //! the data starts on a 64-byte boundary, as numpy does.
 //!
-//! This module never maps a file.
+//! This module works on bytes: it never opens, reads or maps a file.
 
-use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use crate::dtype::DType;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::layout::{Layout, Order};
+
+/// The longest preamble (magic, version, header length) of any version.
+pub(crate) const PREAMBLE_LEN: usize = 12;
 
 /// The magic string every `.npy` file starts with.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -43,18 +44,6 @@ pub fn has_magic(bytes: &[u8]) -> bool {
     bytes.starts_with(MAGIC)
 }
 
-/// Whether the open file `file` (at `path`) starts with the `.npy` magic.
-/// Reads from the start of the file, whatever its position.
-pub(crate) fn sniff(path: &Path, mut file: &File) -> Result<bool> {
-    file.seek(SeekFrom::Start(0))
-        .at(path, "reading the data file")?;
-    let mut magic = Vec::with_capacity(MAGIC.len());
-    file.take(MAGIC.len() as u64)
-        .read_to_end(&mut magic)
-        .at(path, "reading the data file")?;
-    Ok(has_magic(&magic))
-}
-
 /// The error for a file that should be `.npy` but lacks the magic.
 pub(crate) fn missing_magic(path: &Path) -> Error {
     Error::MalformedNpy {
@@ -63,27 +52,11 @@ pub(crate) fn missing_magic(path: &Path) -> Error {
     }
 }
 
-/// Reads and parses the header of the `.npy` file `file` (at `path`).
-pub(crate) fn read_header(path: &Path, mut file: &File) -> Result<Layout> {
-    file.seek(SeekFrom::Start(0))
-        .at(path, "reading the .npy header")?;
-    let mut bytes = Vec::with_capacity(128);
-    (&mut file)
-        .take(12)
-        .read_to_end(&mut bytes)
-        .at(path, "reading the .npy header")?;
-    let (start, len) = parse_preamble(path, &bytes)?;
-    // Bounded: `parse_preamble` capped `len` at MAX_HEADER_LEN.
-    let missing = (start + len).saturating_sub(bytes.len());
-    file.take(missing as u64)
-        .read_to_end(&mut bytes)
-        .at(path, "reading the .npy header")?;
-    parse_header(path, &bytes)
-}
-
-/// Parses the magic, version and header length: returns where the header
-/// dict starts and how long it is.
-fn parse_preamble(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
+/// Parses the magic, version and header length at the start of a `.npy`
+/// file: returns where the header dict starts and how long it is (at most
+/// [`MAX_HEADER_LEN`]), so that a reader knows how many bytes
+/// [`parse_header`] needs. [`PREAMBLE_LEN`] bytes are always enough.
+pub(crate) fn parse_preamble(path: &Path, bytes: &[u8]) -> Result<(usize, usize)> {
     let malformed = |message: String| Error::MalformedNpy {
         path: path.to_path_buf(),
         message,

@@ -24,18 +24,19 @@
 //!
 //! Parsing is bounded: a sidecar over [`MAX_SIDECAR_BYTES`] is refused before
 //! it is read. [`parse`] validates sidecar JSON held in memory. This module
-//! owns the format; it never maps anything.
+//! owns the format and works on bytes: it never opens, reads, writes or
+//! maps a file (reading and writing sidecars is `source`'s; describing an
+//! existing raw file is [`describe`](crate::describe)).
 
 use std::ffi::OsString;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::dtype::DType;
-use crate::error::{Error, IoContext, Result};
-use crate::fsutil;
+use crate::error::{Error, Result};
 use crate::layout::{Layout, Order};
 
 /// The sidecar schema version this build reads and writes.
@@ -64,74 +65,6 @@ pub(crate) fn data_path_for(sidecar: &Path) -> Option<PathBuf> {
     let name = sidecar.file_name()?.to_str()?;
     let stem = name.strip_suffix(".json").filter(|s| !s.is_empty())?;
     Some(sidecar.with_file_name(stem))
-}
-
-/// Describes an existing raw data file (numpy's `tofile` output) by writing
-/// its sidecar, after checking that the file holds the whole array.
-///
-/// ```
-/// use mmarray::{DType, MappedArray, Order};
-///
-/// let dir = tempfile::tempdir()?;
-/// let path = dir.path().join("raw.bin");
-/// std::fs::write(&path, [1u8, 2, 3, 4, 5, 6])?; // what `a.tofile()` would write
-/// mmarray::sidecar::describe(&path, "uint8".parse()?, &[2, 3], Order::C, 0, false)?;
-/// assert_eq!(MappedArray::<u8>::open(&path)?.view()[[1, 2]], 6);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-///
-/// # Errors
-///
-/// [`Error::DataTooShort`] if the file is shorter than `offset` plus the
-/// array; [`Error::AlreadyExists`] if a sidecar exists and `overwrite` is
-/// false; [`Error::SameFile`] if the sidecar's name leads to the data file
-/// itself (a symlink or hard link); [`Error::InvalidArgument`] for a `.npy` file (which needs no
-/// sidecar); shape and I/O errors.
-pub fn describe(
-    data_path: &Path,
-    dtype: DType,
-    shape: &[usize],
-    order: Order,
-    offset: u64,
-    overwrite: bool,
-) -> Result<crate::ArrayInfo> {
-    let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
-    let layout = Layout::new(data_path, dtype, &dims, order, offset)?;
-    let file = crate::source::open_data_file(data_path, false)?;
-    if crate::npy::sniff(data_path, &file)? {
-        return Err(Error::InvalidArgument {
-            path: data_path.to_path_buf(),
-            message: "this is a .npy file, which describes itself; it needs no sidecar".into(),
-        });
-    }
-    let len = file
-        .metadata()
-        .at(data_path, "reading the data file's metadata")?
-        .len();
-    layout.check_fits(data_path, len)?;
-    let sidecar = sidecar_path(data_path);
-    if fsutil::same_file(&sidecar, data_path) {
-        return Err(Error::SameFile {
-            path: sidecar,
-            input: data_path.to_path_buf(),
-        });
-    }
-    if !overwrite && sidecar.exists() {
-        return Err(Error::AlreadyExists { path: sidecar });
-    }
-    // Keep the user's attrs when re-describing a file.
-    let attrs = match Sidecar::read(&sidecar) {
-        Ok(old) => old.attrs,
-        Err(_) => Attrs::new(),
-    };
-    Sidecar::write(&sidecar, &layout, &attrs)?;
-    Ok(crate::ArrayInfo {
-        path: data_path.to_path_buf(),
-        sidecar: Some(sidecar),
-        format: crate::Format::Raw,
-        layout,
-        attrs,
-    })
 }
 
 /// Parses and validates sidecar JSON, as opening a raw file does, without
@@ -237,34 +170,6 @@ struct SidecarOut<'a> {
 }
 
 impl Sidecar {
-    /// Reads and validates the sidecar at `path`.
-    pub(crate) fn read(path: &Path) -> Result<Sidecar> {
-        let (file, meta) =
-            fsutil::open_regular(path, false, "opening the sidecar").map_err(|e| match e {
-                Error::Io { source, .. } if source.kind() == io::ErrorKind::NotFound => {
-                    Error::SidecarMissing {
-                        path: data_path_for(path).unwrap_or_else(|| path.to_path_buf()),
-                        sidecar: path.to_path_buf(),
-                    }
-                }
-                e => e,
-            })?;
-        let len = meta.len();
-        if len > MAX_SIDECAR_BYTES {
-            return Err(Error::MalformedSidecar {
-                path: path.to_path_buf(),
-                message: format!(
-                    "{len} bytes is larger than the {MAX_SIDECAR_BYTES}-byte limit for a sidecar"
-                ),
-            });
-        }
-        let mut bytes = Vec::with_capacity(len as usize);
-        file.take(MAX_SIDECAR_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .at(path, "reading the sidecar")?;
-        parse(path, &bytes)
-    }
-
     /// The sidecar as one line of JSON (with `", "` and `": "` separators, as
     /// Python's `json.dumps` writes) and a final newline.
     pub(crate) fn to_json(layout: &Layout, attrs: &Attrs) -> String {
@@ -284,18 +189,6 @@ impl Sidecar {
         }
         buf.push(b'\n');
         String::from_utf8(buf).unwrap_or_default()
-    }
-
-    /// Writes the sidecar for `layout` and `attrs` to `path` atomically and
-    /// durably.
-    pub(crate) fn write(path: &Path, layout: &Layout, attrs: &Attrs) -> Result<()> {
-        fsutil::write_atomic(path, Sidecar::to_json(layout, attrs).as_bytes())
-    }
-
-    /// [`write`](Self::write) without fsync: atomic for every process, not
-    /// durable against a machine crash.
-    pub(crate) fn write_unsynced(path: &Path, layout: &Layout, attrs: &Attrs) -> Result<()> {
-        fsutil::write_atomic_unsynced(path, Sidecar::to_json(layout, attrs).as_bytes())
     }
 }
 
