@@ -114,10 +114,23 @@ fn check(stats: &Stats, xs: &[f64], what: &str) {
     };
     let m = r.largest;
     close(stats.sum.as_f64(), r.sum, 1e-9 * m, "sum");
-    close(stats.mean.unwrap().as_f64(), r.mean, 1e-9 * m / r.n as f64, "mean");
+    close(
+        stats.mean.unwrap().as_f64(),
+        r.mean,
+        1e-9 * m / r.n as f64,
+        "mean",
+    );
     close(stats.std.expect("std"), r.std, 1e-18 * m, "std");
-    let min = xs.iter().copied().filter(|x| !x.is_nan()).fold(f64::INFINITY, f64::min);
-    let max = xs.iter().copied().filter(|x| !x.is_nan()).fold(f64::NEG_INFINITY, f64::max);
+    let min = xs
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan())
+        .fold(f64::INFINITY, f64::min);
+    let max = xs
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan())
+        .fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(
         (stats.min, stats.max),
         (Some(Scalar::Float(min)), Some(Scalar::Float(max))),
@@ -215,7 +228,9 @@ fn float64_tiny_values_keep_their_std() {
 #[test]
 fn large_mean_tiny_spread_in_f32_and_f64() {
     let spread = |i: usize| ((i * 7919) % 201) as f64 / 100.0 - 1.0; // -1..1
-    let xs: Vec<f64> = (0..(CHUNK + 1000)).map(|i| 1e4 + 1e-2 * spread(i)).collect();
+    let xs: Vec<f64> = (0..(CHUNK + 1000))
+        .map(|i| 1e4 + 1e-2 * spread(i))
+        .collect();
     check_as(&xs, "f64 1e4 ± 1e-2");
     let xs32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
     check_as(&xs32, "f32 1e4 ± 1e-2");
@@ -317,7 +332,13 @@ fn shapes() -> impl Strategy<Value = Shape> {
 /// The values of `shape` for a dtype with exponents `min_exp..=max_exp`
 /// (of its smallest subnormal and its largest value) and largest value
 /// `max`, rounded by `round` to the dtype (finite by construction).
-fn draw(shape: &Shape, min_exp: i32, max_exp: i32, max: f64, round: impl Fn(f64) -> f64) -> Vec<f64> {
+fn draw(
+    shape: &Shape,
+    min_exp: i32,
+    max_exp: i32,
+    max: f64,
+    round: impl Fn(f64) -> f64,
+) -> Vec<f64> {
     let mut state = shape.seed | 1;
     let mut next = move || {
         state ^= state << 13;
@@ -342,7 +363,9 @@ fn draw(shape: &Shape, min_exp: i32, max_exp: i32, max: f64, round: impl Fn(f64)
                 return sign * max;
             }
             let v = match shape.offset_spread {
-                Some(bits) => offset * (1.0 + (2.0 * unit(next()) - 1.0) * ldexp(1.0, -(bits as i32))),
+                Some(bits) => {
+                    offset * (1.0 + (2.0 * unit(next()) - 1.0) * ldexp(1.0, -(bits as i32)))
+                }
                 None => {
                     let e = lo + (next() % (hi - lo + 1) as u64) as i32;
                     sign * ldexp(1.0 + unit(next()), e)
