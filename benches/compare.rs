@@ -383,6 +383,13 @@ fn run(config: &Config, dir: &Path) -> Table {
     let reference = "Vec lane sum, 1 thread";
     let d = time(config.reps, |()| lane_sum(&vec));
     t.add(g, reference, d).bytes(bytes);
+    // The exact (f64-accumulated) one-pass summary over the same memory.
+    let d = time(config.reps, |()| {
+        one_thread.install(|| Stats::compute(&vec, |_| {}))
+    });
+    t.add(g, "Vec Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus(reference, Ratio::Speedup);
     let scan = path("scan.dat");
     let d = time(config.reps, |()| {
         let file = File::open(&scan).expect("open");

@@ -6,15 +6,24 @@
 //!   part).
 //! - Bools and integers: `min`, `max` and `sum` are exact (`i128`, so even
 //!   int64 sums never overflow or round); mean and std are computed in `f64`.
-//! - Floats are reduced in one pass as deviations from a shift near the
-//!   data (the mean of a chunk's first values), so the variance does not
-//!   suffer the cancellation of the textbook `E[x²] − E[x]²` formula.
-//!   `float64` is reduced in `f64`. `float32` (and `float16`, widened
-//!   exactly to `f32`) is reduced in `f32` within blocks of at most 64 values
-//!   per lane and in `f64` beyond: results agree with a full `f64`
-//!   computation to about 1e-7 relative, a few units in the last place of
-//!   an `f32`, like numpy's own `float32` reductions. Chunks are combined
-//!   with Chan et al.'s pairwise update.
+//! - Floats (`float16`, `float32`, `float64`) are accumulated in `f64`:
+//!   every value is widened exactly to `f64` and reduced in one pass as a
+//!   deviation from a shift near the data (the mean of a chunk's first
+//!   values), so the variance does not suffer the cancellation of the
+//!   textbook `E[x²] − E[x]²` formula. Sums run in short per-lane blocks
+//!   added together, and chunks are combined with Chan et al.'s pairwise
+//!   update. For any finite input, `sum`, `mean` and `std` agree with
+//!   numpy computing in `float64` on the same data (`np.nansum`,
+//!   `np.nanmean`, `np.nanstd` of `a.astype(np.float64)`) to 1e-9
+//!   relative, or, where the true value is near zero through cancellation,
+//!   to 1e-9 of the largest magnitude (the property tests in
+//!   `tests/stats_exact.rs` check this against a compensated reference).
+//!   A `float64` chunk whose values come within a few hundred binary orders
+//!   of magnitude of either end of the range is reduced in units of a
+//!   power of two near its largest value (exact), so `mean` and `std` stay
+//!   finite and correct up to `f64::MAX`, where numpy's `nanstd` overflows;
+//!   the `sum` is infinite only when the true sum is beyond `f64`'s range.
+//!   Infinities propagate as in numpy (`sum` ±inf or NaN, `std` NaN).
 //! - Complex: `sum` and `mean` are complex; `min`, `max` and `std` are
 //!   `None`.
 //! - No non-NaN values: `min`, `max`, `mean` and `std` are `None`, `sum` is 0.
@@ -216,22 +225,30 @@ fn for_each_lane<T: Element>(chunk: &[T], mut f: impl FnMut(usize, T)) {
     }
 }
 
-/// Lanes of the float kernel: two 256-bit vectors of `f32`, enough
-/// independent accumulators to hide the latency of an addition, few enough
-/// that the four accumulators stay in registers.
+/// `f64` accumulator lanes of the float kernel: four 256-bit vectors (two
+/// 512-bit ones) per accumulator, enough independent additions in flight to
+/// hide the latency of an `f64` add or fused multiply-add.
 const REAL_LANES: usize = 16;
 
-/// Elements per block of the float kernel: 4 KiB of `f32`. Each lane adds
-/// at most 64 values of a block in the element's own width before they are
-/// moved into `f64`, so an `f32` sum suffers few roundings before widening.
+/// Elements per block of the float kernel: 1,024 (4 KiB of `f32`). A block
+/// is folded into fresh lanes; a block whose lanes come out NaN (it held a
+/// NaN) is folded again skipping NaNs, so only such blocks pay for the
+/// selects.
 const BLOCK: usize = REAL_LANES * 64;
+
+/// Lanes of the running min and max: half the accumulator lanes, each
+/// taking the smaller (larger) of a pair of values first. Every accumulator
+/// then fits in the 16 vector registers of AVX2 alongside the sums (with 16
+/// lanes each, the compiler spilled them to the stack and ran at a third of
+/// the speed).
+const MINMAX_LANES: usize = REAL_LANES / 2;
 
 /// How far ahead of its reads, in bytes, the float kernel asks the CPU to
 /// prefetch: one request per cache line it reads.
 ///
-/// The kernel does five vector operations per line where a plain sum does
-/// one; left to the hardware prefetcher it then keeps fewer loads in flight
-/// and streams memory about 15% slower than the sum (BENCHMARKS.md). With
+/// The kernel does several vector operations per line where a plain sum
+/// does one; left to the hardware prefetcher it then keeps fewer loads in
+/// flight and streams memory slower than the sum (BENCHMARKS.md). With
 /// explicit prefetches it streams as fast. 2 KiB was the best of 1 to 16 KiB
 /// tried, for a mapped file and a `Vec` alike; in cache it costs nothing
 /// measurable.
@@ -244,28 +261,27 @@ const CACHE_LINE: usize = 64;
 /// shift.
 const SHIFT_SAMPLE: usize = 64;
 
-/// The float types the kernel reduces in their own width.
-trait Real:
-    Copy
-    + PartialOrd
-    + std::ops::Sub<Output = Self>
-    + std::ops::Add<Output = Self>
-    + std::ops::Mul<Output = Self>
-{
-    const ZERO: Self;
-    const ONE: Self;
+/// A `float64` chunk whose largest finite magnitude lies outside
+/// `[2^-SCALE_BELOW, 2^SCALE_ABOVE]` is reduced again in units of a power
+/// of two near that magnitude: above, squares of deviations (up to
+/// `(2·max)²`) and their sums over a whole array would overflow; below,
+/// they would fall into subnormals and lose digits. Between the two, a
+/// whole array's M2 stays below `2^40 · 2^962` and a square of the smallest
+/// nonzero deviation (`2^-300 · 2^-53`) stays far from subnormal.
+const SCALE_ABOVE: i32 = 480;
+const SCALE_BELOW: i32 = 300;
+
+/// The float types the kernel reads: both are widened exactly to `f64`.
+trait Real: Copy + PartialOrd {
     const INFINITY: Self;
     const NEG_INFINITY: Self;
     fn is_nan(self) -> bool;
     fn to_f64(self) -> f64;
-    fn from_f64(v: f64) -> Self;
 }
 
 macro_rules! impl_real {
     ($($t:ty),*) => {$(
         impl Real for $t {
-            const ZERO: $t = 0.0;
-            const ONE: $t = 1.0;
             const INFINITY: $t = <$t>::INFINITY;
             const NEG_INFINITY: $t = <$t>::NEG_INFINITY;
             #[inline(always)]
@@ -276,59 +292,88 @@ macro_rules! impl_real {
             fn to_f64(self) -> f64 {
                 f64::from(self)
             }
-            #[inline(always)]
-            fn from_f64(v: f64) -> $t {
-                v as $t
-            }
         }
     )*};
 }
 impl_real!(f32, f64);
 
-/// Per-lane accumulators of one block, in the element's own width.
-struct BlockLanes<R> {
-    sum_d: [R; REAL_LANES],
-    sum_d2: [R; REAL_LANES],
-    nan: [R; REAL_LANES],
+/// `x · 2^e`, exact unless the result overflows or falls below the normal
+/// range; `e` may exceed the exponent range of one `f64` factor.
+fn ldexp(mut x: f64, mut e: i32) -> f64 {
+    let pow2 = |e: i32| f64::from_bits(((e + 1023) as u64) << 52);
+    while e != 0 && x != 0.0 && x.is_finite() {
+        let step = e.clamp(-1000, 1000);
+        x *= pow2(step);
+        e -= step;
+    }
+    x
 }
 
-impl<R: Real> BlockLanes<R> {
-    /// Folds `block` into fresh Σd and Σd² lanes over `d = v − k`, and into
-    /// the running `min` and `max`. With `SKIP_NAN` false there are no NaN
-    /// selects at all (a NaN makes its lane's Σd² NaN); with it true NaNs
-    /// are counted and left out. `v < m` is false for NaN, so min and max
-    /// skip NaNs either way.
+/// The binary exponent of a positive, finite `x`: `2^e <= x < 2^(e+1)`.
+fn exponent(x: f64) -> i32 {
+    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
+    if biased == 0 {
+        // Subnormal: count from the top set bit of the mantissa.
+        let mantissa = x.to_bits() & ((1 << 52) - 1);
+        -1022 - (mantissa.leading_zeros() as i32 - 11)
+    } else {
+        biased - 1023
+    }
+}
+
+/// Per-lane `f64` accumulators of one block.
+struct BlockLanes {
+    sum_d: [f64; REAL_LANES],
+    sum_d2: [f64; REAL_LANES],
+    nan: [f64; REAL_LANES],
+}
+
+impl BlockLanes {
+    /// Folds `block` into fresh Σd and Σd² lanes over `d = v − k` (`v`
+    /// widened to `f64`, so `d` is exact or rounded once in `f64`), and into
+    /// the running `min` and `max` (in the element's own type: exact). With
+    /// `SKIP_NAN` false there are no NaN selects at all (a NaN makes its
+    /// lane's Σd² NaN); with it true NaNs are counted and left out. `v < m`
+    /// is false for NaN, so min and max skip NaNs either way. `FMA`: add the
+    /// squares with a fused multiply-add (only where the CPU has one).
     ///
-    /// One loop over lanes with four accumulators, each lane updated by the
-    /// same operations: the shape the compiler turns into vector
-    /// instructions.
+    /// One loop over lanes, each updated by the same operations: the shape
+    /// the compiler turns into vector instructions.
     #[inline(always)]
-    fn fold<const SKIP_NAN: bool>(
+    fn fold<R: Real, const SKIP_NAN: bool, const FMA: bool>(
         block: &[R],
-        k: R,
-        min: &mut [R; REAL_LANES],
-        max: &mut [R; REAL_LANES],
+        k: f64,
+        min: &mut [R; MINMAX_LANES],
+        max: &mut [R; MINMAX_LANES],
     ) -> Self {
         let mut lanes = BlockLanes {
-            sum_d: [R::ZERO; REAL_LANES],
-            sum_d2: [R::ZERO; REAL_LANES],
-            nan: [R::ZERO; REAL_LANES],
+            sum_d: [0.0; REAL_LANES],
+            sum_d2: [0.0; REAL_LANES],
+            nan: [0.0; REAL_LANES],
         };
         let mut add = |group: &[R]| {
-            for lane in 0..group.len().min(REAL_LANES) {
-                let v = group[lane];
+            // `group` holds at most REAL_LANES values.
+            for (lane, &v) in group.iter().enumerate().take(REAL_LANES) {
                 let d = if SKIP_NAN && v.is_nan() {
-                    lanes.nan[lane] = lanes.nan[lane] + R::ONE;
-                    R::ZERO
+                    lanes.nan[lane] += 1.0;
+                    0.0
                 } else {
-                    v - k
+                    v.to_f64() - k
                 };
-                lanes.sum_d[lane] = lanes.sum_d[lane] + d;
-                lanes.sum_d2[lane] = lanes.sum_d2[lane] + d * d;
-                min[lane] = if v < min[lane] { v } else { min[lane] };
-                max[lane] = if v > max[lane] { v } else { max[lane] };
+                lanes.sum_d[lane] += d;
+                lanes.sum_d2[lane] = if FMA {
+                    d.mul_add(d, lanes.sum_d2[lane])
+                } else {
+                    lanes.sum_d2[lane] + d * d
+                };
             }
         };
+        // `v < m` is false when either is NaN: a NaN never replaces a
+        // running min or max. The fast path takes the smaller of a pair
+        // first, which loses the other value when one is NaN; a block
+        // holding a NaN is then folded again the slow way, which visits each
+        // value in turn.
+        let pick = |a: R, b: R, first: bool| if first { a } else { b };
         let (groups, rest) = block.as_chunks::<REAL_LANES>();
         for group in groups {
             let ahead = group.as_ptr().cast::<u8>().wrapping_add(PREFETCH_DISTANCE);
@@ -338,28 +383,55 @@ impl<R: Real> BlockLanes<R> {
             add(group);
         }
         add(rest);
+        // Min and max in a second pass over the block, now in L1: apart
+        // from the sums, both loops vectorise cleanly (together, the
+        // compiler split them into half-width pieces and spilled).
+        let (pairs, rest) = block.as_chunks::<{ 2 * MINMAX_LANES }>();
+        for pair in pairs {
+            for lane in 0..MINMAX_LANES {
+                let (a, b) = (pair[lane], pair[lane + MINMAX_LANES]);
+                if SKIP_NAN {
+                    for v in [a, b] {
+                        min[lane] = pick(v, min[lane], v < min[lane]);
+                        max[lane] = pick(v, max[lane], v > max[lane]);
+                    }
+                } else {
+                    let (lo, hi) = (pick(a, b, a < b), pick(a, b, a > b));
+                    min[lane] = pick(lo, min[lane], lo < min[lane]);
+                    max[lane] = pick(hi, max[lane], hi > max[lane]);
+                }
+            }
+        }
+        for (i, &v) in rest.iter().enumerate() {
+            let lane = i % MINMAX_LANES;
+            min[lane] = pick(v, min[lane], v < min[lane]);
+            max[lane] = pick(v, max[lane], v > max[lane]);
+        }
         lanes
     }
 
-    /// Whether any lane's Σd² is NaN, i.e. the block held a NaN.
+    /// Whether any lane's Σd² is NaN, i.e. the block held a NaN (squares
+    /// are never negative, so infinities alone make +inf, not NaN).
     #[inline(always)]
     fn saw_nan(&self) -> bool {
         self.sum_d2.iter().fold(false, |any, x| any | x.is_nan())
     }
 }
 
-/// Floats in one pass over memory: min, max, NaN count, sum, mean and M2.
+/// Floats in one pass over memory: min, max, NaN count, sum, mean and M2,
+/// every sum in `f64`.
 ///
-/// Values are reduced as deviations `d` from a shift `k`, the mean of the
-/// finite values among the chunk's first few. The sum is `n·k + Σd`, and with
-/// `k` near the data M2 = Σd² − (Σd)²/n does not cancel the way
-/// Σx² − (Σx)²/n does.
+/// Values are widened to `f64` (exact) and reduced as deviations `d` from a
+/// shift `k`, the mean of the finite values among the chunk's first few.
+/// The sum is `n·k + Σd`, and with `k` near the data M2 = Σd² − (Σd)²/n
+/// does not cancel the way Σx² − (Σx)²/n does.
 ///
-/// The chunk is taken in blocks of [`BLOCK`] values folded in the
-/// element's own width (see [`BlockLanes::fold`]), whose lanes are then
-/// added into `f64` lanes. The common case has no NaN selects: a block
-/// whose sums come out NaN is folded again skipping NaNs, so only blocks
-/// holding a NaN pay for them.
+/// The chunk is taken in blocks of [`BLOCK`] values, each folded into fresh
+/// `f64` lanes (see [`BlockLanes::fold`]) that are then added into the
+/// chunk's lanes: short sums added together, so rounding grows with the
+/// number of blocks, not of values. The common case has no NaN selects: a
+/// block whose sums come out NaN is folded again skipping NaNs, so only
+/// blocks holding a NaN pay for them.
 ///
 /// Compiled three times, for the baseline target, AVX2 with FMA and
 /// AVX-512; the best the CPU supports is chosen at run time.
@@ -375,33 +447,47 @@ fn of_reals<R: Real>(chunk: &[R]) -> Partial {
         };
     };
     let head = chunk[start..].iter().take(SHIFT_SAMPLE).map(|v| v.to_f64());
+    // Each value divided by the sample size first (exact: a power of two),
+    // so the shift stays finite even next to `f64::MAX`.
     let (head_sum, head_n) = head
         .filter(|v| v.is_finite())
-        .fold((0.0, 0.0), |(s, n), v| (s + v, n + 1.0));
+        .fold((0.0, 0.0), |(s, n), v| {
+            (s + v * (1.0 / SHIFT_SAMPLE as f64), n + 1.0)
+        });
     // A finite shift, or infinities would turn every deviation into NaN.
-    let k = R::from_f64(if head_n > 0.0 { head_sum / head_n } else { 0.0 });
-    let mut min = [R::INFINITY; REAL_LANES];
-    let mut max = [R::NEG_INFINITY; REAL_LANES];
+    let k = if head_n > 0.0 {
+        head_sum / head_n * SHIFT_SAMPLE as f64
+    } else {
+        0.0
+    };
+    let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
+    let mut min = [R::INFINITY; MINMAX_LANES];
+    let mut max = [R::NEG_INFINITY; MINMAX_LANES];
     let mut sum_d = [0f64; REAL_LANES];
     let mut sum_d2 = [0f64; REAL_LANES];
     let mut nan = [0f64; REAL_LANES];
     for block in chunk.chunks(BLOCK) {
-        let mut lanes = BlockLanes::fold::<false>(block, k, &mut min, &mut max);
+        // Direct calls, so that each is inlined into this target's clone.
+        let mut lanes = if fma {
+            BlockLanes::fold::<R, false, true>(block, k, &mut min, &mut max)
+        } else {
+            BlockLanes::fold::<R, false, false>(block, k, &mut min, &mut max)
+        };
         if lanes.saw_nan() {
-            lanes = BlockLanes::fold::<true>(block, k, &mut min, &mut max);
+            lanes = BlockLanes::fold::<R, true, false>(block, k, &mut min, &mut max);
         }
         for lane in 0..REAL_LANES {
-            sum_d[lane] += lanes.sum_d[lane].to_f64();
-            sum_d2[lane] += lanes.sum_d2[lane].to_f64();
-            nan[lane] += lanes.nan[lane].to_f64();
+            sum_d[lane] += lanes.sum_d[lane];
+            sum_d2[lane] += lanes.sum_d2[lane];
+            nan[lane] += lanes.nan[lane];
         }
     }
     let total = |lanes: [f64; REAL_LANES]| lanes.iter().sum::<f64>();
     let nan = total(nan) as u64;
     let n = chunk.len() as u64 - nan;
-    let (sum_d, sum_d2, nf, k) = (total(sum_d), total(sum_d2), n as f64, k.to_f64());
+    let (sum_d, sum_d2, nf) = (total(sum_d), total(sum_d2), n as f64);
     let m2 = sum_d2 - sum_d * sum_d / nf;
-    let fold = |lanes: [R; REAL_LANES], init: f64, f: fn(f64, f64) -> f64| {
+    let fold = |lanes: [R; MINMAX_LANES], init: f64, f: fn(f64, f64) -> f64| {
         lanes.iter().map(|x| x.to_f64()).fold(init, f)
     };
     Partial {
@@ -414,6 +500,37 @@ fn of_reals<R: Real>(chunk: &[R]) -> Partial {
         float_min: fold(min, f64::INFINITY, f64::min),
         float_max: fold(max, f64::NEG_INFINITY, f64::max),
         ..Partial::default()
+    }
+}
+
+/// A `float64` chunk: the kernel in the values' own units, and again in
+/// units of `2^e` (exact: every value times a power of two) when its
+/// largest finite magnitude is outside the range where that is safe (see
+/// [`SCALE_ABOVE`]), or when its sums overflowed.
+fn of_f64s(chunk: &[f64]) -> Partial {
+    let fast = of_reals(chunk);
+    let magnitude = fast.float_min.abs().max(fast.float_max.abs());
+    let safe = |m: f64| m == 0.0 || (-SCALE_BELOW..=SCALE_ABOVE).contains(&exponent(m));
+    if magnitude.is_finite() && safe(magnitude) && fast.sum_re.is_finite() && !fast.m2.is_infinite()
+    {
+        return fast;
+    }
+    // Rare: values near the range's ends, or infinities (which propagate
+    // the same way in any units).
+    let largest = chunk
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold(0f64, |m, x| m.max(x.abs()));
+    if largest == 0.0 || safe(largest) {
+        return fast;
+    }
+    let e = exponent(largest);
+    let scaled: Vec<f64> = chunk.iter().map(|&x| ldexp(x, -e)).collect();
+    Partial {
+        scale: e,
+        float_min: fast.float_min,
+        float_max: fast.float_max,
+        ..of_reals(&scaled)
     }
 }
 
@@ -508,6 +625,10 @@ struct Partial {
     /// Mean and sum of squared deviations of the values as f64 (reals).
     mean: f64,
     m2: f64,
+    /// `sum_re` and `mean` are in units of `2^scale`, `m2` in units of
+    /// `2^(2·scale)`: 0 but for `float64` chunks near the ends of the
+    /// range (see [`of_f64s`]).
+    scale: i32,
 }
 
 impl Default for Partial {
@@ -524,6 +645,7 @@ impl Default for Partial {
             sum_im: 0.0,
             mean: 0.0,
             m2: 0.0,
+            scale: 0,
         }
     }
 }
@@ -560,7 +682,7 @@ impl Partial {
         let bytes: &[u8] = bytemuck::cast_slice(chunk);
         match T::TYPE {
             ElementType::F32 => f32::cast_bytes(bytes).map(of_reals::<f32>),
-            ElementType::F64 => f64::cast_bytes(bytes).map(of_reals::<f64>),
+            ElementType::F64 => f64::cast_bytes(bytes).map(of_f64s),
             _ => None,
         }
         .unwrap_or_else(|| {
@@ -633,6 +755,15 @@ impl Partial {
         if b.n == 0 && b.nan == 0 {
             return a;
         }
+        // In the units of the partial with the larger values, so that the
+        // other's only shrink: what falls below the normal range there is
+        // far below the larger partial's own rounding.
+        let scale = if a.n == 0 || (b.n > 0 && b.magnitude() > a.magnitude()) {
+            b.scale
+        } else {
+            a.scale
+        };
+        let (a, b) = (a.rescaled(scale), b.rescaled(scale));
         let n = a.n + b.n;
         let (mean, m2) = if n == 0 {
             (0.0, 0.0)
@@ -656,13 +787,38 @@ impl Partial {
             sum_im: a.sum_im + b.sum_im,
             mean,
             m2,
+            scale,
+        }
+    }
+
+    /// The largest magnitude among the values (infinite for integers, whose
+    /// scale is always 0).
+    fn magnitude(&self) -> f64 {
+        self.float_min.abs().max(self.float_max.abs())
+    }
+
+    /// The same partial in units of `2^scale`.
+    fn rescaled(self, scale: i32) -> Partial {
+        if self.scale == scale {
+            return self;
+        }
+        let e = self.scale - scale;
+        Partial {
+            sum_re: ldexp(self.sum_re, e),
+            mean: ldexp(self.mean, e),
+            m2: ldexp(self.m2, 2 * e),
+            scale,
+            ..self
         }
     }
 
     fn finish<T: Element>(self, count: u64) -> Stats {
         let n = self.n as f64;
         let any = self.n > 0;
-        let std = (any && T::TYPE.kind() != 'c').then(|| (self.m2 / n).sqrt());
+        let std = (any && T::TYPE.kind() != 'c').then(|| ldexp((self.m2 / n).sqrt(), self.scale));
+        // The true sum, unless it is beyond f64's range (then ±inf, as
+        // numpy); the mean is always in range.
+        let (sum_re, mean) = (ldexp(self.sum_re, self.scale), ldexp(self.mean, self.scale));
         let (min, max, sum, mean) = match T::TYPE.kind() {
             'c' => (
                 None,
@@ -673,8 +829,8 @@ impl Partial {
             'f' => (
                 any.then_some(Scalar::Float(self.float_min)),
                 any.then_some(Scalar::Float(self.float_max)),
-                Scalar::Float(self.sum_re),
-                any.then_some(Scalar::Float(self.mean)),
+                Scalar::Float(sum_re),
+                any.then_some(Scalar::Float(mean)),
             ),
             _ => (
                 any.then_some(Scalar::Int(self.int_min)),
@@ -814,11 +970,11 @@ mod tests {
                 (Some(Scalar::Float(min)), Some(Scalar::Float(max)))
             );
             let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
-            assert!(rel(s.sum.as_f64(), mean * n) < 1e-7, "len {len} sum");
-            assert!(rel(s.mean.unwrap().as_f64(), mean) < 1e-7, "len {len} mean");
+            assert!(rel(s.sum.as_f64(), mean * n) < 1e-9, "len {len} sum");
+            assert!(rel(s.mean.unwrap().as_f64(), mean) < 1e-9, "len {len} mean");
             if len > 1 {
                 assert!(
-                    rel(s.std.unwrap(), std) < 1e-5,
+                    rel(s.std.unwrap(), std) < 1e-9,
                     "len {len} std {} vs {std}",
                     s.std.unwrap()
                 );
