@@ -167,7 +167,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// As [`MappedArray::open`].
     pub fn open_in(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_source(Source::open(path.as_ref())?)
+        Self::from_source(Source::open_in(path.as_ref())?)
     }
 
     /// Maps an already opened and described file.

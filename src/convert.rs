@@ -21,7 +21,6 @@ use crate::dtype::{self, ByteOrder, DType, Element, ElementType};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::layout::{Layout, Order};
-use crate::mapping::ReadOnly;
 use crate::source::{ArrayInfo, Source};
 use crate::stats::CHUNK_ELEMENTS;
 
@@ -105,7 +104,33 @@ pub fn convert(
     options: &ConvertOptions,
     progress: impl Fn(usize),
 ) -> Result<ArrayInfo> {
-    let source = Source::<ReadOnly>::open(src.as_ref())?;
+    convert_source(&Source::open(src)?, dst, options, progress)
+}
+
+/// [`convert`] from an array already opened, without opening it again.
+///
+/// ```
+/// use mmarray::{ConvertOptions, Source};
+///
+/// let dir = tempfile::tempdir()?;
+/// let src = dir.path().join("a.npy");
+/// mmarray::CreateOptions::new().write(&src, &ndarray::array![1u8, 2, 3])?;
+/// let opened = Source::open(&src)?;
+/// let total = opened.info().layout().len(); // e.g. to size a progress bar
+/// mmarray::convert_source(&opened, dir.path().join("a.dat"), &ConvertOptions::new(), |_| {})?;
+/// # assert_eq!(total, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`convert`], but for opening the source.
+pub fn convert_source(
+    source: &Source,
+    dst: impl AsRef<Path>,
+    options: &ConvertOptions,
+    progress: impl Fn(usize),
+) -> Result<ArrayInfo> {
     let (info, map) = (&source.info, source.bytes());
     let src_layout = &info.layout;
     let src_dtype = src_layout.dtype();

@@ -75,7 +75,7 @@ pub mod stats;
 pub mod store;
 
 pub use array::{MappedArray, MappedArrayMut};
-pub use convert::{ConvertOptions, convert};
+pub use convert::{ConvertOptions, convert, convert_source};
 pub use create::{CreateOptions, describe};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
@@ -86,7 +86,7 @@ pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writab
 pub use read::read_array;
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};
-pub use source::{ArrayInfo, inspect};
+pub use source::{ArrayInfo, Source, inspect};
 pub use stats::Stats;
 pub use store::{Entry, Store};
 

@@ -14,7 +14,6 @@ use ndarray::{ArrayD, ShapeBuilder};
 use crate::dtype::{self, DType, Element};
 use crate::error::{Error, Result};
 use crate::layout::Order;
-use crate::mapping::ReadOnly;
 use crate::source::Source;
 
 /// Reads the array at `path` (a `.npy` file, a raw file or its sidecar)
@@ -38,7 +37,7 @@ use crate::source::Source;
 /// As [`MappedArray::open`](crate::MappedArray::open), except that any byte
 /// order is accepted and the offset need not be aligned.
 pub fn read_array<T: Element>(path: impl AsRef<Path>) -> Result<ArrayD<T>> {
-    let src = Source::<ReadOnly>::open(path.as_ref())?;
+    let src = Source::open(path)?;
     let (info, map) = (&src.info, src.bytes());
     let layout = &info.layout;
     if layout.dtype().element_type() != T::TYPE {

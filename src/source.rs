@@ -83,12 +83,29 @@ impl ArrayInfo {
     }
 }
 
-/// An opened and mapped array of any element type: its description, its
-/// data file held under the shared lock, and the mapping of its bytes in
-/// mode `M`. What [`MappedArray`](crate::MappedArray) is over, and what
-/// `Stats`, `read_array` and `convert` read: "open and map" is written
-/// here once.
-pub(crate) struct Source<M: Mode> {
+/// An opened and mapped array of any element type, byte order or
+/// alignment: its description, its data file held under the shared lock,
+/// and the mapping of its bytes. What [`MappedArray`](crate::MappedArray)
+/// is over, and what [`Stats::of_source`](crate::Stats::of_source),
+/// [`read_array`](crate::read_array) and
+/// [`convert_source`](crate::convert_source) read: "open and map" is
+/// written here once, so a command that looks at an array and then scans
+/// it opens the file once.
+///
+/// ```
+/// use mmarray::{MappedArray, Source, Stats};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.dat");
+/// MappedArray::<u16>::create(&path, &[3, 4])?;
+/// let src = Source::open(&path)?;                  // any dtype, read-only
+/// assert_eq!(src.info().layout().shape(), &[3, 4]);
+/// assert_eq!(src.as_bytes().len(), 24);
+/// let stats = Stats::of_source(&src, |_| {})?;     // no second open
+/// assert_eq!(stats.count, 12);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Source<M: Mode = crate::ReadOnly> {
     /// The mapping: the array's bytes (for a growable array, capacity may
     /// follow them).
     pub(crate) map: M::Map,
@@ -98,12 +115,35 @@ pub(crate) struct Source<M: Mode> {
     pub(crate) info: ArrayInfo,
 }
 
+impl Source {
+    /// Opens, locks, describes and maps the array at `path` read-only: a
+    /// `.npy` file, a raw data file with a sidecar, or the sidecar.
+    ///
+    /// # Errors
+    ///
+    /// As [`inspect`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Source> {
+        Source::open_in(path.as_ref())
+    }
+}
+
 impl<M: Mode> Source<M> {
-    /// Opens, locks, describes and maps the array at `path` (see
-    /// [`open_source`]).
-    pub(crate) fn open(path: &Path) -> Result<Source<M>> {
+    /// Opens, locks, describes and maps the array at `path` in mode `M`
+    /// (see [`open_source`]).
+    pub(crate) fn open_in(path: &Path) -> Result<Source<M>> {
         let (info, lock) = open_source(path, M::WRITES_FILE)?;
         Source::map(info, lock)
+    }
+
+    /// Path, format, layout and attrs.
+    pub fn info(&self) -> &ArrayInfo {
+        &self.info
+    }
+
+    /// The array's bytes as stored (in the file's byte order and memory
+    /// order).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes()
     }
 
     /// Maps the array `info` describes in the file `lock` holds.

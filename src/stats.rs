@@ -43,7 +43,7 @@ use std::path::Path;
 use crate::dtype::{self, ByteOrder, DType, Element, ElementType, Scalar};
 use crate::error::{Error, Result};
 use crate::mapping::{self, Access, ReadOnly};
-use crate::source;
+use crate::source::Source;
 
 /// Elements per chunk: 32 Ki. Chunks are the unit of parallel work and of
 /// progress reports.
@@ -127,20 +127,30 @@ impl Stats {
     /// As [`inspect`](crate::inspect), and [`Error::InvalidBool`] for a bool
     /// array holding a byte other than 0 or 1.
     pub fn of_path(path: impl AsRef<Path>, progress: impl Fn(usize) + Sync) -> Result<Stats> {
-        let (info, file) = source::open_source(path.as_ref(), false)?;
-        let map = mapping::map_layout::<ReadOnly>(&file, &info.path, &info.layout)?;
+        Stats::of_source(&Source::open(path)?, progress)
+    }
+
+    /// [`of_path`](Self::of_path) for an array already opened: the same
+    /// one pass, without opening the file again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBool`] for a bool array holding a byte other than 0
+    /// or 1.
+    pub fn of_source(src: &Source, progress: impl Fn(usize) + Sync) -> Result<Stats> {
+        let (info, map) = (src.info(), &src.map);
         // Advice is a hint: a kernel that ignores it reads the same bytes.
-        let _ = mapping::advise::<ReadOnly>(&map, &info.path, Access::Sequential, 0, map.len());
+        let _ = mapping::advise::<ReadOnly>(map, &info.path, Access::Sequential, 0, map.len());
         let release_behind = map.len() > RELEASE_ABOVE;
         let done = |range: Range<usize>| {
             if release_behind {
                 // As above: failing to release costs memory, never data.
-                let _ = mapping::release::<ReadOnly>(&map, &info.path, range.start, range.len());
+                let _ = mapping::release::<ReadOnly>(map, &info.path, range.start, range.len());
             }
         };
         let dtype = info.layout.dtype();
         crate::dispatch_type!(dtype.element_type(), |T| Stats::of_bytes::<T>(
-            &map,
+            map,
             dtype.byte_order(),
             &progress,
             &done

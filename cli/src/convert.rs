@@ -44,14 +44,15 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if let Some(byte_order) = args.byte_order {
         options.byte_order(byte_order);
     }
-    let src = mmarray::inspect(&args.src)?;
+    let src = mmarray::Source::open(&args.src)?;
+    let layout = src.info().layout();
     let bar = progress_bar(
-        src.layout().len() as u64,
-        src.layout().dtype().itemsize(),
+        layout.len() as u64,
+        layout.dtype().itemsize(),
         false,
         "convert",
     );
-    let info = mmarray::convert(&args.src, &args.dst, &options, |n| bar.inc(n as u64))?;
+    let info = mmarray::convert_source(&src, &args.dst, &options, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     print_out(&common::summary("wrote", &info))
 }

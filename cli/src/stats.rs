@@ -16,15 +16,15 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let info = mmarray::inspect(&args.path)?;
-    let layout = info.layout();
+    let src = mmarray::Source::open(&args.path)?;
+    let layout = src.info().layout();
     let bar = progress_bar(
         layout.len() as u64,
         layout.dtype().itemsize(),
         args.json,
         "stats",
     );
-    let stats = Stats::of_path(&args.path, |n| bar.inc(n as u64))?;
+    let stats = Stats::of_source(&src, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     if args.json {
         let json = serde_json::to_string(&stats).map_err(|e| CliError::Input(Box::new(e)))?;
