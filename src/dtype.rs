@@ -51,6 +51,44 @@ macro_rules! for_each_element_type {
     };
 }
 
+/// Runs `$body` with the type alias `$t` set to the Rust type of the
+/// [`ElementType`](crate::ElementType) `$element`: the type-level twin of
+/// [`dispatch!`](crate::dispatch), for code that has a dtype but no array.
+///
+/// ```
+/// use mmarray::{dispatch_type, Element, ElementType};
+///
+/// let size = dispatch_type!(ElementType::C64, |T| std::mem::size_of::<T>());
+/// assert_eq!(size, 8);
+/// let zero = dispatch_type!(ElementType::U16, |T| T::from_scalar(mmarray::Scalar::Int(0)).to_scalar());
+/// assert_eq!(zero, mmarray::Scalar::Int(0));
+/// ```
+#[macro_export]
+macro_rules! dispatch_type {
+    ($element:expr, |$t:ident| $body:expr) => {
+        $crate::for_each_element_type!([$crate::__dispatch_type_arms] $element, $t, $body)
+    };
+}
+
+#[macro_export]
+#[doc(hidden)]
+macro_rules! __dispatch_type_arms {
+    (($element:expr, $t:ident, $body:expr) $($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $class:ident;)*) => {
+        {
+            #[allow(unreachable_patterns)]
+            let value = match $element {
+                $($crate::ElementType::$variant => {
+                    #[allow(dead_code)]
+                    type $t = $crate::dtype::rust_type::$variant;
+                    $body
+                })*
+                other => unreachable!("element type {other:?} is missing from the dtype table"),
+            };
+            value
+        }
+    };
+}
+
 macro_rules! define_element_types {
     (() $($variant:ident => $ty:ty, $kind:expr, $size:expr, $name:expr, $class:ident;)*) => {
         /// An element type, independent of byte order.
