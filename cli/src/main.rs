@@ -7,14 +7,12 @@
 //! ignored, so a file-size limit is an error too, not death by signal.
 
 mod arrayprint;
-mod canvas;
 mod common;
 mod convert;
 mod create;
 mod demo;
 mod info;
 mod plot;
-mod render;
 mod show;
 mod sidecar;
 mod slice;

@@ -26,9 +26,9 @@ use plotters::prelude::{
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{Color, RGBColor, ShapeStyle, TextStyle, WHITE};
 
-use crate::canvas::Canvas;
+use super::canvas::Canvas;
+use super::reduce::{HeatData, LineData, Reduced, Title};
 use crate::common::CliError;
-use crate::plot::{HeatData, LineData, Reduced, Title};
 
 /// The family plotters is told (the canvas draws every text in Noto Sans).
 const FONT: &str = "sans-serif";
@@ -730,8 +730,8 @@ fn group(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::reduce::{Acc, Column};
     use super::*;
-    use crate::plot::{Acc, Column};
 
     #[test]
     fn ticks_are_round_and_exact_zero() {

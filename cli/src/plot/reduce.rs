@@ -1,54 +1,13 @@
-//! `mmarray plot PATH -o OUT.png [--slice EXPR]`: a 1-D array (or slice)
-//! as a line plot, a 2-D one as a heatmap.
-//!
-//! This module owns the command and the one pass over the data that reduces
-//! a view of any size to what the picture can show:
-//!
-//! - 1-D: the minimum and maximum of each pixel column's share of the
-//!   points (or the points themselves when there are few), so that a
-//!   billion points cost one streaming pass and a few thousand numbers;
-//! - 2-D: the mean of each pixel's block of elements (or the elements
-//!   themselves when the array is smaller than the picture).
-//!
-//! Values are plotted as `f64`: booleans as 0/1, complex numbers as their
-//! magnitude. NaNs are skipped (gaps in a line, their own colour in a
-//! heatmap). The pass runs on all cores, a pixel column or row per task,
-//! with a progress bar for over 256 MiB. Drawing is [`crate::render`]'s.
-//!
-//! The PNG never replaces an input (the array's data file or sidecar,
-//! however named) and appears only once complete: it is written to a hidden
-//! temporary file beside the destination and renamed into place.
+//! What the picture shows: the one pass that reduces a view of any size to
+//! what the picture can show, and the title that says what it is. Drawing
+//! it is [`super::render`]'s; this module knows nothing of pixels but
+//! their number.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use mmarray::{DynArray, Element, ElementType, Scalar, dispatch};
-use ndarray::{Array2, ArrayView, ArrayView1, ArrayView2, ArrayViewD, Dimension, Ix1, Ix2, s};
+use mmarray::{Element, ElementType, Scalar};
+use ndarray::{Array2, ArrayView, ArrayView1, ArrayView2, Dimension, s};
 use rayon::prelude::*;
-
-use crate::common::{self, CliError, progress_bar, usage};
-use crate::render;
-use crate::slice;
-
-#[derive(clap::Args)]
-pub struct Args {
-    /// A .npy file, a raw data file with a sidecar, or the sidecar.
-    path: PathBuf,
-    /// The PNG file to write (replaced if it exists, once the picture is
-    /// complete; a symbolic link is replaced, not its target). Never one of
-    /// the array's own files.
-    #[arg(short, long, value_name = "OUT.png")]
-    output: PathBuf,
-    /// numpy basic indexing, as between the brackets of a[...], to pick a 1-D
-    /// or 2-D part of the array. Example: "0, :, 100:200".
-    #[arg(long, allow_hyphen_values = true, value_name = "EXPR")]
-    slice: Option<String>,
-    /// Image width in pixels.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(320..=8192))]
-    width: u32,
-    /// Image height in pixels.
-    #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(240..=8192))]
-    height: u32,
-}
 
 /// What the picture shows, reduced to its resolution.
 pub enum Reduced {
@@ -317,7 +276,7 @@ pub struct Title {
 }
 
 impl Title {
-    fn new(path: &Path, slice: Option<&str>, element: ElementType, shape: &[usize]) -> Title {
+    pub fn new(path: &Path, slice: Option<&str>, element: ElementType, shape: &[usize]) -> Title {
         let file = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
@@ -358,88 +317,12 @@ impl std::fmt::Display for Title {
 }
 
 /// A shape as numpy writes it: `()`, `(7,)`, `(2, 3)`.
-fn numpy_shape(shape: &[usize]) -> String {
+pub fn numpy_shape(shape: &[usize]) -> String {
     let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
     match dims.as_slice() {
         [one] => format!("({one},)"),
         _ => format!("({})", dims.join(", ")),
     }
-}
-
-/// Reduces the view for the picture, or says why it cannot be plotted.
-fn reduce<T: Element>(view: ArrayViewD<'_, T>, size: (u32, u32)) -> Result<Reduced, CliError> {
-    let shape = view.shape().to_vec();
-    if view.is_empty() {
-        return Err(usage(format!(
-            "nothing to plot: the selected array, of shape {}, has no elements",
-            numpy_shape(&shape)
-        )));
-    }
-    let bar = progress_bar(view.len() as u64, T::TYPE.size(), false, "plot");
-    let progress = |n: u64| bar.inc(n);
-    let (area_w, area_h) = render::plot_area(size, view.ndim());
-    let reduced = match view.ndim() {
-        1 => {
-            let v = view
-                .into_dimensionality::<Ix1>()
-                .map_err(|e| usage(e.to_string()))?;
-            Reduced::Line(reduce_line(v, area_w, &progress))
-        }
-        2 => {
-            let v = view
-                .into_dimensionality::<Ix2>()
-                .map_err(|e| usage(e.to_string()))?;
-            Reduced::Heat(reduce_heat(v, (area_h, area_w), &progress))
-        }
-        0 => {
-            return Err(usage(
-                "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the selection is a \
-                 single value (0-D); leave one or two axes unindexed in --slice",
-            ));
-        }
-        n => {
-            return Err(usage(format!(
-                "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the array is {n}-D \
-                 with shape {}; pick a 1-D or 2-D part with --slice, e.g. --slice \"{}\"",
-                numpy_shape(&shape),
-                example_slice(n),
-            )));
-        }
-    };
-    bar.finish_and_clear();
-    Ok(reduced)
-}
-
-/// A slice that leaves the last two axes of an `n`-D array (`0, :, :`).
-fn example_slice(n: usize) -> String {
-    let mut items = vec!["0"; n.saturating_sub(2)];
-    items.extend([":", ":"]);
-    items.join(", ")
-}
-
-pub fn run(args: &Args) -> Result<(), CliError> {
-    let array = DynArray::open(&args.path)?;
-    let info = array.info();
-    let mut inputs = vec![args.path.as_path(), info.path()];
-    inputs.extend(info.sidecar_path());
-    common::refuse_same_file(&args.output, &inputs, "the PNG")?;
-    let expr = args.slice.as_deref().unwrap_or("");
-    let size = (args.width, args.height);
-    let (reduced, shape) = dispatch!(&array, |a| {
-        let view = slice::apply(a.view(), expr).map_err(usage)?;
-        let shape = view.shape().to_vec();
-        (reduce(view, size)?, shape)
-    });
-    let title = Title::new(
-        &args.path,
-        args.slice.as_deref(),
-        array.element_type(),
-        &shape,
-    );
-    let rgb = render::draw(&reduced, &title, size)?;
-    common::write_replacing(&args.output, "writing the PNG", |file| {
-        render::write_png(std::io::BufWriter::new(file), &rgb, size)
-    })
 }
 
 #[cfg(test)]
@@ -553,24 +436,5 @@ mod tests {
         let m = Array2::from_elem((3, 3), f64::MAX);
         let mean = reduce_heat(m.view(), (1, 1), &none).grid[[0, 0]];
         assert!(mean.is_finite() && mean / f64::MAX > 1.0 - 1e-15, "{mean}");
-    }
-
-    #[test]
-    fn titles() {
-        let t = Title::new(
-            Path::new("/tmp/x/a.npy"),
-            Some(" 0, : "),
-            ElementType::C64,
-            &[7],
-        );
-        assert_eq!(
-            t.to_string(),
-            "a.npy[0, :]  ·  magnitude of complex64  ·  shape (7,)"
-        );
-        let t = Title::new(Path::new("b.dat"), None, ElementType::Bool, &[2, 3]);
-        assert_eq!(t.to_string(), "b.dat  ·  bool as 0/1  ·  shape (2, 3)");
-        assert_eq!(example_slice(3), "0, :, :");
-        assert_eq!(numpy_shape(&[]), "()");
-        assert_eq!(numpy_shape(&[4, 5]), "(4, 5)");
     }
 }
