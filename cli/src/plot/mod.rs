@@ -1,8 +1,9 @@
 //! `mmarray plot PATH -o OUT.png [--slice EXPR]`: a 1-D array (or slice)
 //! as a line plot, a 2-D one as a heatmap.
 //!
-//! This module owns the command and the one pass over the data that reduces
-//! a view of any size to what the picture can show:
+//! The command ([`run`]) picks the view; [`reduce`] makes the one pass over
+//! the data that reduces a view of any size to what the picture can show,
+//! and [`render`] draws it (text through [`canvas`]):
 //!
 //! - 1-D: the minimum and maximum of each pixel column's share of the
 //!   points (or the points themselves when there are few), so that a
@@ -13,7 +14,7 @@
 //! Values are plotted as `f64`: booleans as 0/1, complex numbers as their
 //! magnitude. NaNs are skipped (gaps in a line, their own colour in a
 //! heatmap). The pass runs on all cores, a pixel column or row per task,
-//! with a progress bar for over 256 MiB. Reducing is [`reduce`]'s, drawing [`render`]'s (on [`canvas`]).
+//! with a progress bar for over 256 MiB.
 //!
 //! The PNG never replaces an input (the array's data file or sidecar,
 //! however named) and appears only once complete: it is written to a hidden
