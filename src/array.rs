@@ -12,7 +12,6 @@ use std::path::Path;
 use memmap2::MmapMut;
 use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension};
 
-use crate::create::CreateOptions;
 use crate::dtype::{self, DType, Element};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
@@ -135,19 +134,6 @@ impl<T: Element> MappedArray<T> {
     /// As [`open`](Self::open).
     pub fn open_copy(path: impl AsRef<Path>) -> Result<MappedArray<T, CopyOnWrite>> {
         MappedArray::open_in(path.as_ref())
-    }
-
-    /// Creates a zero-filled array of `shape` in C order at `path` (a raw file
-    /// plus sidecar, or a `.npy` file if the name ends in `.npy`) and maps it
-    /// read-write. Shorthand for [`CreateOptions::new().create(path, shape)`](CreateOptions::create).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::AlreadyExists`] if an array is there already (see
-    /// [`CreateOptions::overwrite`]), [`Error::ShapeOverflow`] for a shape too
-    /// large to map, and I/O errors.
-    pub fn create(path: impl AsRef<Path>, shape: &[usize]) -> Result<MappedArray<T, ReadWrite>> {
-        CreateOptions::new().create(path, shape)
     }
 }
 

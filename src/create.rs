@@ -29,6 +29,21 @@ use crate::npy;
 use crate::sidecar::{self, Attrs};
 use crate::source::{self, ArrayInfo, Durability, write_sidecar};
 
+impl<T: Element> MappedArray<T> {
+    /// Creates a zero-filled array of `shape` in C order at `path` (a raw file
+    /// plus sidecar, or a `.npy` file if the name ends in `.npy`) and maps it
+    /// read-write. Shorthand for [`CreateOptions::new().create(path, shape)`](CreateOptions::create).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if an array is there already (see
+    /// [`CreateOptions::overwrite`]), [`Error::ShapeOverflow`] for a shape too
+    /// large to map, and I/O errors.
+    pub fn create(path: impl AsRef<Path>, shape: &[usize]) -> Result<MappedArray<T, ReadWrite>> {
+        CreateOptions::new().create(path, shape)
+    }
+}
+
 /// Options for creating an array, in the style of [`std::fs::OpenOptions`].
 ///
 /// ```

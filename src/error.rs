@@ -338,8 +338,12 @@ impl Error {
     }
 }
 
+/// The [`Error::Busy`] action of a second appender refused the writer
+/// claim.
+pub(crate) const GROWN: &str = "grown";
+
 fn busy_message(path: &Path, action: &str) -> String {
-    if action == crate::lock::GROWN {
+    if action == GROWN {
         format!(
             "{}: another handle (in this or another process) is growing the array, so it cannot be grown now; one appender at a time: close the other appender and retry",
             Escaped(path)

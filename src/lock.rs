@@ -41,7 +41,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, GROWN, IoContext, Result};
 
 /// The data file, open and held under the shared `flock` lock: the lock
 /// every mapping holds. It is released when this value is dropped (the
@@ -157,9 +157,6 @@ pub(crate) struct WriterClaim {
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     file: File,
 }
-
-/// The `Busy` action of a refused claim.
-pub(crate) const GROWN: &str = "grown";
 
 impl WriterClaim {
     /// Takes the writer claim on `file` (the data file at `path`, open for
