@@ -10,12 +10,12 @@ use std::ops::Range;
 use std::path::Path;
 
 use memmap2::MmapMut;
-use ndarray::{ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Dimension};
+use ndarray::{ArrayBase, ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Data, Dimension};
 
 use crate::dtype::{self, DType, Element};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
-use crate::grow::Growth;
+use crate::grow::{Grower, Growth};
 use crate::layout::{Layout, Order};
 use crate::lock::SharedLock;
 use crate::mapping::{self, Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
@@ -159,6 +159,11 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// Maps an already opened and described file.
     pub(crate) fn map_opened(info: ArrayInfo, lock: SharedLock) -> Result<Self> {
         Self::from_source(Source::map(info, lock)?)
+    }
+
+    /// The source and growth state, for one call into [`crate::grow`].
+    fn grower(&mut self) -> Grower<'_, T, M> {
+        Grower::new(&mut self.src, &mut self.growth)
     }
 
     /// The typed array over an opened and mapped source: checks that its
@@ -455,6 +460,154 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
 }
 
 impl<T: Element> MappedArray<T, ReadWrite> {
+    /// Appends `rows` along axis 0. `rows` has the array's number of
+    /// dimensions and the same extent on every other axis.
+    ///
+    /// The new length is visible at once through this mapping and is
+    /// committed to the sidecar by [`commit`](Self::commit),
+    /// [`flush`](Self::flush) or drop (see the [module docs](crate::grow)).
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<f32>::create(&path, &[0, 3])?;
+    /// a.append(&array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])?;
+    /// a.append(&array![[7.0, 8.0, 9.0]])?;
+    /// a.commit()?;
+    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[3, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] (action `"grown"`) if another handle, in this
+    /// process or another, is growing the array (see [One appender at a
+    /// time](crate::grow#one-appender-at-a-time));
+    /// [`Error::ShapeMismatch`] if the rows' other extents differ;
+    /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
+    /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
+    /// growing the file or reserving disk space for the rows (a full disk:
+    /// see [Full disks](crate::grow#full-disks)). After an error the array
+    /// holds the rows it had before the call.
+    pub fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
+    where
+        S: Data<Elem = T>,
+        D: Dimension,
+    {
+        self.grower().append(rows)
+    }
+
+    /// Sets the length along axis 0 to `new_rows`. Rows added are zero.
+    /// Fewer rows truncate the file, which is refused with [`Error::Busy`]
+    /// while anyone else maps it.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut a = MappedArray::<u8>::create(dir.path().join("a.dat"), &[2, 4])?;
+    /// a.resize(10)?;
+    /// assert_eq!(a.shape(), &[10, 4]);
+    /// a.resize(1)?;
+    /// assert_eq!(a.shape(), &[1, 4]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`append`](Self::append), and [`Error::Busy`] when shrinking a
+    /// file that is mapped elsewhere.
+    pub fn resize(&mut self, new_rows: usize) -> Result<()> {
+        self.grower().resize(new_rows)
+    }
+
+    /// Makes the current length durable: flushes the data, then atomically
+    /// rewrites the sidecar with the new shape. A no-op for the sidecar when
+    /// the length has not changed since the last commit.
+    ///
+    /// # Errors
+    ///
+    /// I/O errors flushing or writing the sidecar; the length on disk is
+    /// then the previous one.
+    pub fn commit(&mut self) -> Result<()> {
+        self.flush()
+    }
+
+    /// Publishes the current length without waiting for the disk: atomically
+    /// rewrites the sidecar, with no `msync` and no `fsync`.
+    ///
+    /// Other processes that open the array from then on see the new rows,
+    /// and if this process crashes or is killed, the array reopens with
+    /// them, each holding what was written: rows written through a shared
+    /// mapping are in the page cache before the sidecar is renamed. What it
+    /// does not survive is a machine crash or power loss, after which the
+    /// sidecar may have reached the disk before the rows. Call it after each
+    /// batch of appends for process-crash consistency at memory speed, and
+    /// [`commit`](Self::commit) (which also flushes) where the rows must
+    /// survive a machine crash.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::Array2;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<f32>::create(&path, &[0, 4])?;
+    /// for batch in 0..10 {
+    ///     a.append(&Array2::from_elem((100, 4), batch as f32))?;
+    ///     a.publish()?; // readers opening now see every finished batch
+    /// }
+    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[1000, 4]);
+    /// a.commit()?; // and now they survive a power cut
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// I/O errors writing the sidecar; the published length is then the
+    /// previous one.
+    pub fn publish(&mut self) -> Result<()> {
+        self.grower().publish()
+    }
+
+    /// How many rows fit in the current mapping without growing the file.
+    pub fn capacity(&self) -> usize {
+        let row_bytes = self.shape()[1..].iter().product::<usize>() * T::TYPE.size();
+        if row_bytes == 0 {
+            return usize::MAX;
+        }
+        self.src.map.len() / row_bytes
+    }
+
+    /// Cuts the data file's spare capacity off now, so that it is exactly
+    /// `offset + nbytes` long, and maps only the array. The next append
+    /// grows it again. [`close`](MappedArray::close) and drop do this too.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("log.dat");
+    /// let mut a = MappedArray::<u8>::create(&path, &[0, 4])?;
+    /// a.append(&array![[1, 2, 3, 4]])?;
+    /// assert!(a.capacity() > 1);
+    /// a.shrink_to_fit()?;
+    /// assert_eq!((a.capacity(), std::fs::metadata(&path)?.len()), (1, 4));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`append`](Self::append) ([`Error::Busy`] while another handle
+    /// grows the array), and I/O errors trimming the file.
+    pub fn shrink_to_fit(&mut self) -> Result<()> {
+        self.grower().shrink_to_fit()
+    }
+
     /// Writes every changed page of the array to disk and waits until it is
     /// there (`msync(MS_SYNC)`). After it returns the data survives a machine
     /// crash. For a growable array whose length changed, the new length is
@@ -465,7 +618,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// An I/O error from the operating system.
     pub fn flush(&mut self) -> Result<()> {
         if self.growth.is_uncommitted() {
-            return self.commit_length();
+            return self.grower().commit_length();
         }
         self.src
             .map
@@ -572,9 +725,10 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// a failed commit the recorded length is the previous one.
     pub fn close(mut self) -> Result<()> {
         let flushed = M::flush(&self.src.map).at(&self.src.info.path, "flushing the mapping");
-        let committed = self.commit_length();
-        let trimmed = self.trim_capacity();
-        self.release_growth();
+        let mut grower = self.grower();
+        let committed = grower.commit_length();
+        let trimmed = grower.trim_capacity();
+        self.growth.release();
         flushed.and(committed).and(trimmed)
     }
 }
@@ -587,8 +741,9 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
 /// is not flushed on drop.
 impl<T: Element, M: Mode> Drop for MappedArray<T, M> {
     fn drop(&mut self) {
-        let _ = self.commit_length();
-        let _ = self.trim_capacity();
+        let mut grower = self.grower();
+        let _ = grower.commit_length();
+        let _ = grower.trim_capacity();
     }
 }
 

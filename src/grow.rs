@@ -98,9 +98,10 @@
 //!
 //! [`CreateOptions::preallocate`]: crate::CreateOptions::preallocate
 
+use std::marker::PhantomData;
+
 use ndarray::{ArrayBase, Data, Dimension};
 
-use crate::array::MappedArray;
 use crate::dtype::Element;
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
@@ -108,7 +109,7 @@ use crate::fsutil;
 use crate::layout::{Layout, Order};
 use crate::lock::WriterClaim;
 use crate::mapping::{self, Mode, ReadWrite};
-use crate::source::{Durability, read_sidecar, write_sidecar};
+use crate::source::{Durability, Source, read_sidecar, write_sidecar};
 
 /// What a mapping tracks to grow: whether its length is recorded, how far
 /// disk space is reserved and writeback started, and the writer claim.
@@ -172,40 +173,31 @@ const MIN_GROWTH_BYTES: usize = 1 << 20;
 /// run each on the machine in BENCHMARKS.md); 4 MiB keeps the calls few.
 const WRITEBACK_STEP: u64 = 4 << 20;
 
-impl<T: Element> MappedArray<T, ReadWrite> {
-    /// Appends `rows` along axis 0. `rows` has the array's number of
-    /// dimensions and the same extent on every other axis.
-    ///
-    /// The new length is visible at once through this mapping and is
-    /// committed to the sidecar by [`commit`](Self::commit),
-    /// [`flush`](Self::flush) or drop (see the [module docs](crate::grow)).
-    ///
-    /// ```
-    /// use mmarray::MappedArray;
-    /// use ndarray::array;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<f32>::create(&path, &[0, 3])?;
-    /// a.append(&array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])?;
-    /// a.append(&array![[7.0, 8.0, 9.0]])?;
-    /// a.commit()?;
-    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[3, 3]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Busy`] (action `"grown"`) if another handle, in this
-    /// process or another, is growing the array (see [One appender at a
-    /// time](crate::grow#one-appender-at-a-time));
-    /// [`Error::ShapeMismatch`] if the rows' other extents differ;
-    /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
-    /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
-    /// growing the file or reserving disk space for the rows (a full disk:
-    /// see [Full disks](crate::grow#full-disks)). After an error the array
-    /// holds the rows it had before the call.
-    pub fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
+/// A mapping's source and growth state, borrowed together for one call:
+/// what [`MappedArray`](crate::MappedArray)'s `append`, `resize`,
+/// `publish`, `shrink_to_fit`, `commit`, `close` and drop run on.
+pub(crate) struct Grower<'a, T, M: Mode> {
+    pub(crate) src: &'a mut Source<M>,
+    pub(crate) growth: &'a mut Growth,
+    _element: PhantomData<T>,
+}
+
+impl<'a, T: Element, M: Mode> Grower<'a, T, M> {
+    pub(crate) fn new(src: &'a mut Source<M>, growth: &'a mut Growth) -> Self {
+        Grower {
+            src,
+            growth,
+            _element: PhantomData,
+        }
+    }
+}
+
+impl<T: Element> Grower<'_, T, ReadWrite> {
+    fn shape(&self) -> &[usize] {
+        self.src.info.layout.shape()
+    }
+
+    pub(crate) fn append<S, D>(&mut self, rows: &ArrayBase<S, D>) -> Result<()>
     where
         S: Data<Elem = T>,
         D: Dimension,
@@ -265,27 +257,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         }
     }
 
-    /// Sets the length along axis 0 to `new_rows`. Rows added are zero.
-    /// Fewer rows truncate the file, which is refused with [`Error::Busy`]
-    /// while anyone else maps it.
-    ///
-    /// ```
-    /// use mmarray::MappedArray;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let mut a = MappedArray::<u8>::create(dir.path().join("a.dat"), &[2, 4])?;
-    /// a.resize(10)?;
-    /// assert_eq!(a.shape(), &[10, 4]);
-    /// a.resize(1)?;
-    /// assert_eq!(a.shape(), &[1, 4]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`append`](Self::append), and [`Error::Busy`] when shrinking a
-    /// file that is mapped elsewhere.
-    pub fn resize(&mut self, new_rows: usize) -> Result<()> {
+    pub(crate) fn resize(&mut self, new_rows: usize) -> Result<()> {
         self.check_growable()?;
         self.claim_growth()?;
         let old_rows = self.shape()[0];
@@ -301,52 +273,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         self.shrink(new_rows)
     }
 
-    /// Makes the current length durable: flushes the data, then atomically
-    /// rewrites the sidecar with the new shape. A no-op for the sidecar when
-    /// the length has not changed since the last commit.
-    ///
-    /// # Errors
-    ///
-    /// I/O errors flushing or writing the sidecar; the length on disk is
-    /// then the previous one.
-    pub fn commit(&mut self) -> Result<()> {
-        self.flush()
-    }
-
-    /// Publishes the current length without waiting for the disk: atomically
-    /// rewrites the sidecar, with no `msync` and no `fsync`.
-    ///
-    /// Other processes that open the array from then on see the new rows,
-    /// and if this process crashes or is killed, the array reopens with
-    /// them, each holding what was written: rows written through a shared
-    /// mapping are in the page cache before the sidecar is renamed. What it
-    /// does not survive is a machine crash or power loss, after which the
-    /// sidecar may have reached the disk before the rows. Call it after each
-    /// batch of appends for process-crash consistency at memory speed, and
-    /// [`commit`](Self::commit) (which also flushes) where the rows must
-    /// survive a machine crash.
-    ///
-    /// ```
-    /// use mmarray::MappedArray;
-    /// use ndarray::Array2;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<f32>::create(&path, &[0, 4])?;
-    /// for batch in 0..10 {
-    ///     a.append(&Array2::from_elem((100, 4), batch as f32))?;
-    ///     a.publish()?; // readers opening now see every finished batch
-    /// }
-    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[1000, 4]);
-    /// a.commit()?; // and now they survive a power cut
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// I/O errors writing the sidecar; the published length is then the
-    /// previous one.
-    pub fn publish(&mut self) -> Result<()> {
+    pub(crate) fn publish(&mut self) -> Result<()> {
         if !self.growth.uncommitted {
             return Ok(());
         }
@@ -363,38 +290,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         // until `commit` or `flush`.
     }
 
-    /// How many rows fit in the current mapping without growing the file.
-    pub fn capacity(&self) -> usize {
-        let row_bytes = self.row_len() * T::TYPE.size();
-        if row_bytes == 0 {
-            return usize::MAX;
-        }
-        self.src.map.len() / row_bytes
-    }
-
-    /// Cuts the data file's spare capacity off now, so that it is exactly
-    /// `offset + nbytes` long, and maps only the array. The next append
-    /// grows it again. [`close`](MappedArray::close) and drop do this too.
-    ///
-    /// ```
-    /// use mmarray::MappedArray;
-    /// use ndarray::array;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<u8>::create(&path, &[0, 4])?;
-    /// a.append(&array![[1, 2, 3, 4]])?;
-    /// assert!(a.capacity() > 1);
-    /// a.shrink_to_fit()?;
-    /// assert_eq!((a.capacity(), std::fs::metadata(&path)?.len()), (1, 4));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    ///
-    /// # Errors
-    ///
-    /// As [`append`](Self::append) ([`Error::Busy`] while another handle
-    /// grows the array), and I/O errors trimming the file.
-    pub fn shrink_to_fit(&mut self) -> Result<()> {
+    pub(crate) fn shrink_to_fit(&mut self) -> Result<()> {
         self.check_growable()?;
         self.claim_growth()?;
         let nbytes = self.src.info.layout.nbytes();
@@ -696,7 +592,7 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     }
 }
 
-impl<T: Element, M: Mode> MappedArray<T, M> {
+impl<T: Element, M: Mode> Grower<'_, T, M> {
     /// If the length changed since the sidecar was written: flush the data,
     /// then atomically rewrite the sidecar with the new shape. The one place
     /// a growable array's length becomes durable (`flush`, `commit`,
@@ -751,9 +647,11 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
         self.growth.writeback_from = self.growth.writeback_from.min(end);
         Ok(())
     }
+}
 
+impl Growth {
     /// Gives the writer claim up (at `close`).
-    pub(crate) fn release_growth(&mut self) {
-        self.growth.claim = None;
+    pub(crate) fn release(&mut self) {
+        self.claim = None;
     }
 }
