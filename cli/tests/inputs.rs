@@ -96,11 +96,23 @@ fn create_and_sidecar_refuse_a_sidecar_that_is_the_data_file() {
     std::fs::write(&raw, [5u8; 6]).unwrap();
     symlink(&raw, sidecar_of(&raw)).unwrap();
     let out = mmarray(&[
-        "sidecar", p(&raw), "--dtype", "u1", "--shape", "6", "--force",
+        "sidecar",
+        p(&raw),
+        "--dtype",
+        "u1",
+        "--shape",
+        "6",
+        "--force",
     ]);
     assert_refused(&out, &["same file", "raw.bin"]);
     let out = mmarray(&[
-        "create", p(&raw), "--dtype", "u1", "--shape", "6", "--force",
+        "create",
+        p(&raw),
+        "--dtype",
+        "u1",
+        "--shape",
+        "6",
+        "--force",
     ]);
     assert_refused(&out, &["same file", "raw.bin"]);
     assert_eq!(std::fs::read(&raw).unwrap(), [5u8; 6]);
@@ -126,11 +138,27 @@ fn every_command_refuses_a_fifo_at_once() {
         (vec!["show", p(&npy)], "pipe.npy"),
         (vec!["convert", p(&npy), p(&out_npy)], "pipe.npy"),
         (
-            vec!["sidecar", p(&npy), "--dtype", "u1", "--shape", "2", "--force"],
+            vec![
+                "sidecar",
+                p(&npy),
+                "--dtype",
+                "u1",
+                "--shape",
+                "2",
+                "--force",
+            ],
             "pipe.npy",
         ),
         (
-            vec!["create", p(&npy), "--dtype", "u1", "--shape", "2", "--force"],
+            vec![
+                "create",
+                p(&npy),
+                "--dtype",
+                "u1",
+                "--shape",
+                "2",
+                "--force",
+            ],
             "pipe.npy",
         ),
     ] {
