@@ -57,8 +57,8 @@
 //! - each member's local header, data (and data descriptor) lie before the
 //!   central directory, and no two members overlap;
 //! - names: valid UTF-8 (non-ASCII only with the UTF-8 flag, bit 11),
-//!   ending in `.npy`, and the name without it non-empty, without `/`,
-//!   `\`, `..`, control characters (NUL included) or a drive prefix (`C:`),
+//!   ending in `.npy`, and the name without it non-empty, not `.`, without
+//!   `/`, `\`, `..`, control characters (NUL included) or a drive prefix (`C:`),
 //!   and no two the same ([`Error::InvalidName`]);
 //! - a stored member's bytes are a `.npy` file whose header parses
 //!   ([`npy::parse_header`]) and whose elements fill the rest of the member
@@ -544,8 +544,8 @@ fn name_problem(name: &str) -> Option<&'static str> {
         Some("the name is empty")
     } else if name.contains(['/', '\\']) {
         Some("names may not contain path separators (/ or \\)")
-    } else if name.contains("..") {
-        Some("names may not contain \"..\"")
+    } else if name.contains("..") || name == "." {
+        Some("names may not be \".\" or contain \"..\"")
     } else if name.chars().any(char::is_control) {
         Some("names may not contain control characters (NUL included)")
     } else if name.as_bytes().get(1) == Some(&b':') && name.as_bytes()[0].is_ascii_alphabetic() {
@@ -1152,7 +1152,7 @@ impl<W: Write> NpzWriter<W> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidName`] for a name that is empty, contains `/`, `\`,
+    /// [`Error::InvalidName`] for a name that is empty or `.`, contains `/`, `\`,
     /// `..` or a control character, starts with a drive letter, is longer
     /// than 65,531 bytes, or was added before; [`Error::InvalidArgument`]
     /// when `data` is not the size `dtype` and `shape` need; the errors of
@@ -1370,4 +1370,666 @@ fn put64(v: &mut Vec<u8>, x: u64) {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::dtype::{ByteOrder, ElementType};
+
+    const P: &str = "t.npz";
+
+    fn parse(bytes: &[u8]) -> Result<Archive> {
+        Archive::parse(Path::new(P), bytes)
+    }
+
+    fn npy_file(e: ElementType, shape: &[usize], order: Order) -> Vec<u8> {
+        let d = DType::native(e);
+        let n: usize = shape.iter().product();
+        let mut v = npy::header_bytes(d, shape, order);
+        v.extend(
+            (0..n * d.itemsize())
+                .map(|i| (i * 7 % 251) as u8 & if e == ElementType::Bool { 1 } else { 0xff }),
+        );
+        v
+    }
+
+    /// One entry of a hand-built archive.
+    #[derive(Clone)]
+    struct Entry {
+        name: Vec<u8>,
+        method: u16,
+        flags: u16,
+        /// The member's bytes as stored (deflated for method 8).
+        data: Vec<u8>,
+        uncompressed: u64,
+        crc: u32,
+        /// A ZIP64 extra field in the local header, as numpy's
+        /// `force_zip64=True` writes.
+        local_zip64: bool,
+    }
+
+    impl Entry {
+        fn stored(name: &str, npy: Vec<u8>) -> Entry {
+            Entry {
+                name: name.as_bytes().to_vec(),
+                method: 0,
+                flags: 0,
+                uncompressed: npy.len() as u64,
+                crc: crc32fast::hash(&npy),
+                data: npy,
+                local_zip64: true,
+            }
+        }
+
+        fn deflated(name: &str, npy: Vec<u8>) -> Entry {
+            Entry {
+                method: 8,
+                data: miniz_oxide::deflate::compress_to_vec(&npy, 6),
+                ..Entry::stored(name, npy)
+            }
+        }
+    }
+
+    /// A built archive and where its parts are.
+    struct Built {
+        bytes: Vec<u8>,
+        local: Vec<usize>,
+        central: Vec<usize>,
+        eocd: usize,
+    }
+
+    /// Writes `entries` as Python's zipfile does for np.savez (central
+    /// directory without ZIP64 fields, 1980 dates).
+    fn build(entries: &[Entry]) -> Built {
+        let mut b = Vec::new();
+        let mut local = Vec::new();
+        for e in entries {
+            local.push(b.len());
+            b.extend_from_slice(&LOCAL_SIG.to_le_bytes());
+            put16(&mut b, 45);
+            put16(&mut b, e.flags);
+            put16(&mut b, e.method);
+            put16(&mut b, 0);
+            put16(&mut b, DOS_DATE_1980);
+            let descriptor = e.flags & FLAG_DESCRIPTOR != 0;
+            put32(&mut b, if descriptor { 0 } else { e.crc });
+            if e.local_zip64 {
+                put32(&mut b, MAX32);
+                put32(&mut b, MAX32);
+            } else {
+                put32(&mut b, e.data.len() as u32);
+                put32(&mut b, e.uncompressed as u32);
+            }
+            put16(&mut b, e.name.len() as u16);
+            put16(&mut b, if e.local_zip64 { 20 } else { 0 });
+            b.extend_from_slice(&e.name);
+            if e.local_zip64 {
+                put16(&mut b, 1);
+                put16(&mut b, 16);
+                put64(&mut b, e.uncompressed);
+                put64(&mut b, e.data.len() as u64);
+            }
+            b.extend_from_slice(&e.data);
+            if descriptor {
+                put32(&mut b, DESCRIPTOR_SIG);
+                put32(&mut b, e.crc);
+                put64(&mut b, e.data.len() as u64);
+                put64(&mut b, e.uncompressed);
+            }
+        }
+        let cd = b.len();
+        let mut central = Vec::new();
+        for (e, &off) in entries.iter().zip(&local) {
+            central.push(b.len());
+            b.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
+            put16(&mut b, (3 << 8) | 45);
+            put16(&mut b, 45);
+            put16(&mut b, e.flags);
+            put16(&mut b, e.method);
+            put16(&mut b, 0);
+            put16(&mut b, DOS_DATE_1980);
+            put32(&mut b, e.crc);
+            put32(&mut b, e.data.len() as u32);
+            put32(&mut b, e.uncompressed as u32);
+            put16(&mut b, e.name.len() as u16);
+            put16(&mut b, 0);
+            put16(&mut b, 0);
+            put16(&mut b, 0);
+            put16(&mut b, 0);
+            put32(&mut b, 0o600 << 16);
+            put32(&mut b, off as u32);
+            b.extend_from_slice(&e.name);
+        }
+        let eocd = b.len();
+        b.extend_from_slice(&EOCD_SIG.to_le_bytes());
+        put16(&mut b, 0);
+        put16(&mut b, 0);
+        put16(&mut b, entries.len() as u16);
+        put16(&mut b, entries.len() as u16);
+        put32(&mut b, (eocd - cd) as u32);
+        put32(&mut b, cd as u32);
+        put16(&mut b, 0);
+        Built {
+            bytes: b,
+            local,
+            central,
+            eocd,
+        }
+    }
+
+    fn two() -> Vec<Entry> {
+        vec![
+            Entry::stored("a.npy", npy_file(ElementType::F64, &[5], Order::C)),
+            Entry::deflated("b.npy", npy_file(ElementType::I16, &[3, 4], Order::F)),
+        ]
+    }
+
+    fn set32(b: &mut [u8], at: usize, v: u32) {
+        b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn set16(b: &mut [u8], at: usize, v: u16) {
+        b[at..at + 2].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn malformed(r: Result<Archive>, needle: &str) {
+        match r {
+            Err(Error::MalformedNpz { message, path }) => {
+                assert_eq!(path, Path::new(P));
+                assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+            }
+            other => panic!("expected MalformedNpz ({needle}), got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn numpy_style_archive() {
+        let built = build(&two());
+        let a = parse(&built.bytes).unwrap();
+        assert_eq!(a.names().collect::<Vec<_>>(), ["a", "b"]);
+        let m = a.get("a").unwrap();
+        // 30-byte local header + "a.npy" + 20-byte ZIP64 extra, then a
+        // 128-byte .npy header: the elements start at 183, as in np.savez.
+        assert_eq!(m.data_range(), 55..55 + 128 + 40);
+        let l = m.stored_layout(Path::new(P)).unwrap();
+        assert_eq!(
+            (l.offset(), l.shape(), l.order()),
+            (183, &[5usize][..], Order::C)
+        );
+        assert!(matches!(
+            l.check_alignment(Path::new(P)),
+            Err(Error::MisalignedOffset { .. })
+        ));
+        m.check_crc(Path::new(P), &built.bytes).unwrap();
+        let b = a.get("b").unwrap();
+        assert!(b.is_compressed() && b.layout().is_none());
+        assert!(
+            matches!(b.stored_layout(Path::new(P)), Err(Error::CompressedMember { member, .. }) if member == "b")
+        );
+        let e = b.extract(Path::new(P), &built.bytes).unwrap();
+        assert_eq!(e.bytes, npy_file(ElementType::I16, &[3, 4], Order::F));
+        assert_eq!(
+            (e.layout.shape(), e.layout.order()),
+            (&[3usize, 4][..], Order::F)
+        );
+        b.check_crc(Path::new(P), &built.bytes).unwrap();
+        // Without the local ZIP64 field (numpy before force_zip64) too.
+        let mut plain = two();
+        plain.iter_mut().for_each(|e| e.local_zip64 = false);
+        assert_eq!(
+            parse(&build(&plain).bytes)
+                .unwrap()
+                .get("a")
+                .unwrap()
+                .layout()
+                .unwrap()
+                .offset(),
+            163
+        );
+    }
+
+    #[test]
+    fn writer_output_parses_aligned() {
+        let mut w = NpzWriter::new(P, Vec::new());
+        let mut expected = Vec::new();
+        for (i, &e) in ElementType::ALL.iter().enumerate() {
+            for (j, shape) in [&[][..], &[0], &[3], &[2, 3], &[2, 0, 3]]
+                .iter()
+                .enumerate()
+            {
+                let order = if j % 2 == 0 { Order::C } else { Order::F };
+                let npy = npy_file(e, shape, order);
+                let h = npy::header_bytes(DType::native(e), shape, order).len();
+                let name = format!("m{i}_{j}_{}", "x".repeat(i));
+                w.add(&name, DType::native(e), shape, order, &npy[h..])
+                    .unwrap();
+                expected.push((name, npy, h));
+            }
+        }
+        w.add(
+            "big",
+            DType::new(ElementType::F32, ByteOrder::Big),
+            &[2],
+            Order::C,
+            &[0; 8],
+        )
+        .unwrap();
+        let bytes = w.finish().unwrap();
+        let a = parse(&bytes).unwrap();
+        assert_eq!(a.len(), expected.len() + 1);
+        for ((name, npy, h), m) in expected.iter().zip(a.members()) {
+            assert_eq!(m.name(), name);
+            let l = m.layout().unwrap();
+            assert_eq!(l.offset() % WRITER_ALIGNMENT, 0, "{name}");
+            assert_eq!(&bytes[l.offset() as usize..l.end() as usize], &npy[*h..]);
+            assert_eq!(
+                &bytes[m.data_range().start as usize..m.data_range().end as usize],
+                &npy[..]
+            );
+            m.check_crc(Path::new(P), &bytes).unwrap();
+        }
+        let big = a.get("big").unwrap().layout().unwrap();
+        assert_eq!(big.dtype().byte_order(), ByteOrder::Big);
+    }
+
+    #[test]
+    fn writer_refuses_bad_names_and_sizes() {
+        let u8s = DType::native(ElementType::U8);
+        let mut w = NpzWriter::new(P, Vec::new());
+        for bad in [
+            "", "a/b", "a\\b", "..", "a..b", "/abs", "nul\0", "tab\t", "C:x",
+        ] {
+            assert!(
+                matches!(
+                    w.add(bad, u8s, &[1], Order::C, &[0]),
+                    Err(Error::InvalidName { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        w.add("ok", u8s, &[1], Order::C, &[0]).unwrap();
+        assert!(matches!(
+            w.add("ok", u8s, &[1], Order::C, &[0]),
+            Err(Error::InvalidName { .. })
+        ));
+        assert!(matches!(
+            w.add("n", u8s, &[2], Order::C, &[0]),
+            Err(Error::InvalidArgument { .. })
+        ));
+        assert!(matches!(
+            w.add("long", u8s, &[1; 65], Order::C, &[0]),
+            Err(Error::TooManyDimensions { .. })
+        ));
+        w.add("ünï", u8s, &[], Order::C, &[5]).unwrap();
+        let a = parse(&w.finish().unwrap()).unwrap();
+        assert_eq!(a.names().collect::<Vec<_>>(), ["ok", "ünï"]);
+    }
+
+    #[test]
+    fn truncated_at_every_length() {
+        let built = build(&two());
+        for len in 0..built.bytes.len() {
+            assert!(parse(&built.bytes[..len]).is_err(), "{len}");
+        }
+        let w = NpzWriter::new(P, Vec::new());
+        let mut w = w;
+        w.add(
+            "x",
+            DType::native(ElementType::U8),
+            &[3],
+            Order::C,
+            &[1, 2, 3],
+        )
+        .unwrap();
+        let bytes = w.finish().unwrap();
+        for len in 0..bytes.len() {
+            assert!(parse(&bytes[..len]).is_err(), "{len}");
+        }
+    }
+
+    #[test]
+    fn bad_end_of_central_directory() {
+        let built = build(&two());
+        malformed(parse(b""), "too short");
+        malformed(parse(&[0; 100]), "no end of central directory");
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.eocd + 20, 3); // comment longer than the file
+        malformed(parse(&b), "no end of central directory");
+        let mut b = built.bytes.clone();
+        b.extend_from_slice(b"trailing");
+        malformed(parse(&b), "no end of central directory");
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.eocd + 20, 3);
+        b.extend_from_slice(b"abc");
+        parse(&b).unwrap(); // a real comment is fine
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.eocd + 4, 1);
+        assert!(matches!(parse(&b), Err(Error::UnsupportedNpz { .. })));
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.eocd + 8, 1);
+        assert!(matches!(parse(&b), Err(Error::UnsupportedNpz { .. })));
+    }
+
+    #[test]
+    fn central_directory_out_of_bounds() {
+        let built = build(&two());
+        let mut b = built.bytes.clone();
+        set32(&mut b, built.eocd + 16, u32::MAX - 5); // offset
+        malformed(parse(&b), "does not end where");
+        let mut b = built.bytes.clone();
+        set32(&mut b, built.eocd + 12, 10_000); // size
+        malformed(parse(&b), "does not end where");
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.eocd + 8, 60_000);
+        set16(&mut b, built.eocd + 10, 60_000); // count
+        malformed(parse(&b), "holds at most");
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.eocd + 8, 1);
+        set16(&mut b, built.eocd + 10, 1); // fewer entries than the bytes hold
+        malformed(parse(&b), "bytes after its 1 entries");
+        let mut b = built.bytes.clone();
+        set32(&mut b, built.central[1], 0x1234_5678);
+        malformed(parse(&b), "lacks its signature");
+        let mut b = built.bytes.clone();
+        set16(&mut b, built.central[1] + 30, 40); // extra field past the directory
+        malformed(parse(&b), "past the end");
+        let mut b = built.bytes.clone();
+        set32(&mut b, built.central[1] + 42, u32::MAX - 1); // local header offset
+        malformed(parse(&b), "not before the central directory");
+    }
+
+    #[test]
+    fn local_header_disagrees() {
+        let built = build(&two());
+        let (l0, l1) = (built.local[0], built.local[1]);
+        let cases: &[(usize, &[u8], &str)] = &[
+            (l0, &[0, 0, 0, 0], "no local header signature"),
+            (l0 + 30, b"c", "its local header names"),
+            (l0 + 8, &[8, 0], "compression method"),
+            (l0 + 6, &[8, 0], "flags"),
+            (
+                l0 + 14,
+                &[1, 2, 3, 4],
+                "disagrees with the central directory",
+            ),
+            (l0 + 35 + 4, &[1], "disagrees with the central directory"),
+            (
+                l1 + 35 + 12,
+                &[0, 0, 0, 0, 0, 0, 0, 1],
+                "disagrees with the central directory",
+            ),
+            (l0 + 35 + 2, &[8], "ZIP64 extra field is too short"),
+            (l0 + 28, &[10, 0], "declares 16 bytes but 6 remain"),
+        ];
+        for &(at, patch, needle) in cases {
+            let mut b = built.bytes.clone();
+            b[at..at + patch.len()].copy_from_slice(patch);
+            malformed(parse(&b), needle);
+        }
+    }
+
+    #[test]
+    fn zip64_values_out_of_range() {
+        let entries = two();
+        let built = build(&entries);
+        let c = built.central[0];
+        // Central sizes and offset saturated, with ZIP64 values that lie
+        // past the end of the file: rebuild the entry with an extra field.
+        let with_zip64 = |values: &[u64], mask: [bool; 3]| {
+            let mut b = built.bytes[..c].to_vec();
+            let mut entry = built.bytes[c..c + CENTRAL_LEN].to_vec();
+            for (on, at) in mask.iter().zip([24, 20, 42]) {
+                if *on {
+                    set32(&mut entry, at, MAX32);
+                }
+            }
+            set16(&mut entry, 30, 4 + 8 * values.len() as u16);
+            b.extend_from_slice(&entry);
+            b.extend_from_slice(b"a.npy");
+            put16(&mut b, 1);
+            put16(&mut b, 8 * values.len() as u16);
+            values.iter().for_each(|&v| put64(&mut b, v));
+            let rest_start = c + CENTRAL_LEN + 5;
+            let grown = 4 + 8 * values.len();
+            b.extend_from_slice(&built.bytes[rest_start..]);
+            let eocd = built.eocd + grown;
+            let size = le32(&b, eocd + 12) + grown as u32;
+            set32(&mut b, eocd + 12, size);
+            b
+        };
+        malformed(
+            parse(&with_zip64(&[u64::MAX, u64::MAX], [true, true, false])),
+            "",
+        );
+        malformed(
+            parse(&with_zip64(&[1 << 40], [false, false, true])),
+            "not before the central directory",
+        );
+        malformed(
+            parse(&with_zip64(&[u64::MAX - 3], [false, false, true])),
+            "not before the central directory",
+        );
+        malformed(parse(&with_zip64(&[168], [true, true, false])), "too short");
+        // The right values parse.
+        let size = entries[0].data.len() as u64;
+        parse(&with_zip64(&[size, size, 0], [true, true, true])).unwrap();
+        // ZIP64 end records pointing anywhere.
+        let mut b = built.bytes[..built.eocd].to_vec();
+        b.extend_from_slice(&ZIP64_LOCATOR_SIG.to_le_bytes());
+        put32(&mut b, 0);
+        put64(&mut b, u64::MAX - 10);
+        put32(&mut b, 1);
+        b.extend_from_slice(&built.bytes[built.eocd..]);
+        malformed(parse(&b), "past the end of the file");
+    }
+
+    #[test]
+    fn zip64_end_records_with_many_members() {
+        let mut w = NpzWriter::new(P, Vec::new());
+        let u8s = DType::native(ElementType::U8);
+        let n = 65_536;
+        for i in 0..n {
+            w.add(&format!("{i}"), u8s, &[], Order::C, &[i as u8])
+                .unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let eocd = bytes.len() - EOCD_LEN;
+        assert_eq!(le16(&bytes, eocd + 10), MAX16);
+        assert_eq!(le32(&bytes, eocd - LOCATOR_LEN), ZIP64_LOCATOR_SIG);
+        let a = parse(&bytes).unwrap();
+        assert_eq!(a.len(), n);
+        assert_eq!(a.get("65535").unwrap().layout().unwrap().offset() % 64, 0);
+        // The 16-bit count must agree with the 64-bit one or be saturated.
+        let mut b = bytes.clone();
+        set16(&mut b, eocd + 10, 3);
+        malformed(parse(&b), "disagrees with the ZIP64");
+    }
+
+    #[test]
+    fn bad_names() {
+        let npy = npy_file(ElementType::U8, &[1], Order::C);
+        for name in [
+            "a/b.npy", "/abs.npy", "a\\b.npy", "..npy", "../x.npy", "a\0.npy", ".npy", "x.txt",
+            "x", "C:x.npy",
+        ] {
+            let b = build(&[Entry::stored(name, npy.clone())]).bytes;
+            assert!(
+                matches!(parse(&b), Err(Error::InvalidName { .. })),
+                "{name:?}: {:?}",
+                parse(&b)
+            );
+        }
+        let dup = build(&[
+            Entry::stored("a.npy", npy.clone()),
+            Entry::stored("a.npy", npy.clone()),
+        ]);
+        assert!(
+            matches!(parse(&dup.bytes), Err(Error::InvalidName { reason, .. }) if reason.contains("two"))
+        );
+        let mut latin = Entry::stored("x.npy", npy.clone());
+        latin.name = b"\xe9.npy".to_vec();
+        assert!(matches!(
+            parse(&build(&[latin.clone()]).bytes),
+            Err(Error::InvalidName { .. })
+        ));
+        latin.name = "é.npy".as_bytes().to_vec();
+        assert!(matches!(
+            parse(&build(&[latin.clone()]).bytes),
+            Err(Error::InvalidName { .. })
+        ));
+        latin.flags = FLAG_UTF8;
+        assert_eq!(
+            parse(&build(&[latin]).bytes).unwrap().names().next(),
+            Some("é")
+        );
+    }
+
+    #[test]
+    fn unsupported_methods_and_encryption() {
+        let npy = npy_file(ElementType::U8, &[4], Order::C);
+        let mut e = Entry::stored("a.npy", npy.clone());
+        e.method = 12;
+        assert!(
+            matches!(parse(&build(&[e]).bytes), Err(Error::UnsupportedNpz { feature, .. }) if feature.contains("bzip2"))
+        );
+        for flag in [FLAG_ENCRYPTED, FLAG_STRONG_ENCRYPTION, FLAG_MASKED_HEADERS] {
+            let mut e = Entry::stored("a.npy", npy.clone());
+            e.flags = flag;
+            assert!(
+                matches!(parse(&build(&[e]).bytes), Err(Error::UnsupportedNpz { feature, .. }) if feature.contains("encryption"))
+            );
+        }
+    }
+
+    #[test]
+    fn stored_member_must_be_npy() {
+        let mut npy = npy_file(ElementType::F32, &[4], Order::C);
+        npy.push(0);
+        malformed(
+            parse(&build(&[Entry::stored("a.npy", npy.clone())]).bytes),
+            "describes 16 bytes",
+        );
+        npy.truncate(npy.len() - 2);
+        malformed(
+            parse(&build(&[Entry::stored("a.npy", npy)]).bytes),
+            "describes 16 bytes",
+        );
+        malformed(
+            parse(&build(&[Entry::stored("a.npy", b"hello".to_vec())]).bytes),
+            "not a valid .npy",
+        );
+        let mut e = Entry::stored("a.npy", npy_file(ElementType::U8, &[4], Order::C));
+        e.uncompressed += 1;
+        malformed(parse(&build(&[e]).bytes), "stored, but");
+    }
+
+    #[test]
+    fn deflate_bomb_and_crc_mismatch() {
+        let path = Path::new(P);
+        // Declares the 132 bytes of a small .npy, inflates to a megabyte.
+        let small = npy_file(ElementType::U8, &[4], Order::C);
+        let mut bomb = Entry::deflated("a.npy", small.clone());
+        bomb.data = miniz_oxide::deflate::compress_to_vec(&vec![0; 1 << 20], 10);
+        let built = build(&[bomb.clone()]);
+        let a = parse(&built.bytes).unwrap();
+        match a.members()[0].extract(path, &built.bytes) {
+            Err(Error::MalformedNpz { message, .. }) => {
+                assert!(message.contains("more than the 132 bytes"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Declares more than deflate can produce from its size.
+        bomb.uncompressed = bomb.data.len() as u64 * MAX_DEFLATE_RATIO + 1;
+        malformed(parse(&build(&[bomb.clone()]).bytes), "decompression bomb");
+        // Inflates to less than declared.
+        let mut short = Entry::deflated("a.npy", small.clone());
+        short.uncompressed += 1;
+        let built = build(&[short]);
+        let err = parse(&built.bytes).unwrap().members()[0]
+            .extract(path, &built.bytes)
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("inflates to 132 bytes but declares 133"),
+            "{err}"
+        );
+        // Corrupt deflate data.
+        let mut corrupt = Entry::deflated("a.npy", small.clone());
+        corrupt.data = vec![0xff; 20];
+        let built = build(&[corrupt]);
+        let err = parse(&built.bytes).unwrap().members()[0]
+            .extract(path, &built.bytes)
+            .unwrap_err();
+        assert!(err.to_string().contains("corrupt deflate stream"), "{err}");
+        // CRC mismatch, deflated and stored.
+        for mut e in [
+            Entry::deflated("a.npy", small.clone()),
+            Entry::stored("a.npy", small.clone()),
+        ] {
+            e.crc ^= 1;
+            let built = build(&[e]);
+            let archive = parse(&built.bytes).unwrap();
+            let m = &archive.members()[0];
+            assert!(matches!(
+                m.extract(path, &built.bytes),
+                Err(Error::ChecksumMismatch { .. })
+            ));
+            assert!(matches!(
+                m.check_crc(path, &built.bytes),
+                Err(Error::ChecksumMismatch { .. })
+            ));
+        }
+        // A member asked of a shorter file than it was parsed from.
+        let built = build(&[Entry::stored("a.npy", small)]);
+        let m = parse(&built.bytes).unwrap().members()[0].clone();
+        assert!(matches!(
+            m.extract(path, &built.bytes[..50]),
+            Err(Error::MalformedNpz { .. })
+        ));
+    }
+
+    #[test]
+    fn overlapping_members() {
+        let mut entries = two();
+        entries.swap(0, 1); // the deflated one first
+        let built = build(&entries);
+        // Stretch the deflated member's size over the next local header,
+        // in both headers (the local one's ZIP64 compressed size).
+        let grown = entries[0].data.len() as u64 + 40;
+        let mut b = built.bytes.clone();
+        set32(&mut b, built.central[0] + 20, grown as u32);
+        b[built.local[0] + 35 + 12..built.local[0] + 35 + 20].copy_from_slice(&grown.to_le_bytes());
+        malformed(parse(&b), "overlap");
+        // Two entries for the same bytes under different names.
+        let mut b = built.bytes.clone();
+        let l1 = built.local[1];
+        let c0 = built.central[0];
+        b[c0 + 42..c0 + 46].copy_from_slice(&(l1 as u32).to_le_bytes());
+        malformed(parse(&b), "its local header names");
+    }
+
+    #[test]
+    fn data_descriptors() {
+        let mut e = Entry::stored("a.npy", npy_file(ElementType::U8, &[4], Order::C));
+        e.flags = FLAG_DESCRIPTOR;
+        let built = build(&[
+            e.clone(),
+            Entry::stored("b.npy", npy_file(ElementType::U8, &[1], Order::C)),
+        ]);
+        let a = parse(&built.bytes).unwrap();
+        assert_eq!(a.len(), 2);
+        // A descriptor that disagrees.
+        let mut b = built.bytes.clone();
+        let at = a.members()[0].data_range().end as usize + 4;
+        b[at] ^= 1;
+        malformed(parse(&b), "no data descriptor");
+    }
+
+    #[test]
+    fn errors_name_the_path_and_escape_it() {
+        let err = Archive::parse(Path::new("a\nb.npz"), b"x").unwrap_err();
+        assert_eq!(err.path(), Path::new("a\nb.npz"));
+        assert!(
+            err.to_string()
+                .starts_with("a\\nb.npz: malformed .npz file")
+        );
+    }
+}
