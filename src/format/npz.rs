@@ -2023,6 +2023,94 @@ mod tests {
         malformed(parse(&b), "no data descriptor");
     }
 
+    /// What a parse of arbitrary bytes may give: an archive whose members
+    /// lie inside the file with valid layouts (and whose extraction gives
+    /// a result or a typed error), or an error naming the file.
+    fn check_any(bytes: &[u8]) {
+        let path = Path::new(P);
+        match parse(bytes) {
+            Ok(a) => {
+                for m in a.members() {
+                    assert!(m.data_range().end <= bytes.len() as u64);
+                    if let Some(l) = m.layout() {
+                        assert!(
+                            l.offset() >= m.data_range().start && l.end() == m.data_range().end
+                        );
+                    }
+                    match m.extract(path, bytes) {
+                        Ok(e) => assert_eq!(e.layout.end(), e.bytes.len() as u64),
+                        Err(err) => assert_eq!(err.path(), path),
+                    }
+                }
+            }
+            Err(err) => {
+                assert_eq!(err.path(), path);
+                assert!(!err.to_string().is_empty());
+            }
+        }
+    }
+
+    fn seeds() -> Vec<Vec<u8>> {
+        let mut w = NpzWriter::new(P, Vec::new());
+        w.add(
+            "x",
+            DType::native(ElementType::I32),
+            &[2, 2],
+            Order::F,
+            &[1; 16],
+        )
+        .unwrap();
+        let mut descriptor = Entry::stored("d.npy", npy_file(ElementType::U8, &[3], Order::C));
+        descriptor.flags = FLAG_DESCRIPTOR;
+        let mut entries = two();
+        entries.push(descriptor);
+        vec![build(&entries).bytes, w.finish().unwrap()]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Random byte changes, insertions and cuts of valid archives give
+        /// `Ok` or a typed error, never a panic.
+        #[test]
+        fn mutations_never_panic(
+            seed in 0usize..2,
+            edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), 0u8..8), 1..8),
+            cut in proptest::option::of(proptest::prelude::any::<usize>()),
+        ) {
+            let mut b = seeds().swap_remove(seed);
+            for (at, byte, kind) in edits {
+                let at = at % b.len();
+                match kind {
+                    0 => b.insert(at, byte),
+                    1 => { b.remove(at); }
+                    // Saturate a field: the values parsers treat specially.
+                    2 => b[at] = 0xff,
+                    _ => b[at] = byte,
+                }
+                if b.is_empty() { break; }
+            }
+            if let Some(cut) = cut {
+                let len = b.len();
+                b.truncate(cut % (len + 1));
+            }
+            check_any(&b);
+        }
+    }
+
+    #[test]
+    fn every_single_byte_change_of_a_seed() {
+        for seed in seeds() {
+            for at in 0..seed.len() {
+                for byte in [0, 1, 0x7f, 0xff, seed[at] ^ 0x80] {
+                    let mut b = seed.clone();
+                    b[at] = byte;
+                    check_any(&b);
+                }
+            }
+        }
+    }
+
     #[test]
     fn errors_name_the_path_and_escape_it() {
         let err = Archive::parse(Path::new("a\nb.npz"), b"x").unwrap_err();
