@@ -157,6 +157,7 @@ fn numpy_archives_parse_to_numpys_bytes() {
                 assert_eq!(member.compression(), Compression::Deflated);
                 assert!(member.layout().is_none());
                 let e = member.extract(&path, &bytes).unwrap();
+                assert_eq!(member.header_layout(&path, &bytes).unwrap(), e.layout);
                 let start = e.layout.offset() as usize;
                 (e.layout.clone(), e.bytes[start..].to_vec())
             } else {

@@ -421,6 +421,79 @@ impl Member {
     }
 }
 
+impl Member {
+    /// The array's layout, read without touching its elements: for a
+    /// stored member, [`layout`](Self::layout) (offset absolute in the
+    /// archive); for a deflated member, only the `.npy` header is inflated
+    /// (at most 12 + [`npy::MAX_HEADER_LEN`] bytes of output), and the
+    /// offset is relative to the inflated bytes, as [`extract`](Self::extract)
+    /// gives it. Lists a `np.savez_compressed` file's dtypes and shapes
+    /// without inflating the arrays. The CRC-32 is not checked (it covers
+    /// the whole member).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MalformedNpz`] when the deflate stream is corrupt before the
+    /// header ends, or the header's array does not fill the declared
+    /// uncompressed size exactly; the errors of [`npy::parse_header`].
+    ///
+    /// ```
+    /// # use mmarray::format::npz::{Archive, NpzWriter};
+    /// # use mmarray::{DType, ElementType, Order};
+    /// # use std::path::Path;
+    /// let mut w = NpzWriter::new("a.npz", Vec::new());
+    /// w.add("x", DType::native(ElementType::U8), &[2, 1], Order::C, &[7, 8])?;
+    /// let bytes = w.finish()?;
+    /// let archive = Archive::parse(Path::new("a.npz"), &bytes)?;
+    /// let layout = archive.members()[0].header_layout(Path::new("a.npz"), &bytes)?;
+    /// assert_eq!(layout.shape(), &[2, 1]);
+    /// # Ok::<(), mmarray::Error>(())
+    /// ```
+    pub fn header_layout(&self, path: &Path, file: &[u8]) -> Result<Layout> {
+        if let Some(layout) = &self.layout {
+            return Ok(layout.clone());
+        }
+        use miniz_oxide::inflate::stream::{InflateState, inflate};
+        use miniz_oxide::{DataFormat, MZFlush, MZStatus};
+        let raw = self.raw(path, file)?;
+        let malformed = |message: String| Error::MalformedNpz {
+            path: path.to_path_buf(),
+            message: format!("member {:?}: {message}", self.file_name),
+        };
+        let cap = self.uncompressed_size.min(12 + npy::MAX_HEADER_LEN as u64) as usize;
+        let mut out = vec![0; cap];
+        let (mut read, mut written) = (0, 0);
+        let mut state = InflateState::new_boxed(DataFormat::Raw);
+        while written < cap {
+            let r = inflate(&mut state, &raw[read..], &mut out[written..], MZFlush::None);
+            read += r.bytes_consumed;
+            written += r.bytes_written;
+            match r.status {
+                Ok(MZStatus::StreamEnd) => break,
+                Ok(_) if r.bytes_consumed + r.bytes_written > 0 => {}
+                Ok(_) => break,
+                Err(e) => return Err(malformed(format!("corrupt deflate stream ({e:?})"))),
+            }
+        }
+        out.truncate(written);
+        let layout = npy::parse_header(path, &out).map_err(|e| match e {
+            Error::MalformedNpy { message, .. } => {
+                malformed(format!("not a valid .npy file: {message}"))
+            }
+            other => other,
+        })?;
+        if layout.end() != self.uncompressed_size {
+            return Err(malformed(format!(
+                "the .npy header describes {} bytes of elements after {} bytes of header, but the member has {} bytes",
+                layout.nbytes(),
+                layout.offset(),
+                self.uncompressed_size
+            )));
+        }
+        Ok(layout)
+    }
+}
+
 /// A member read into memory by [`Member::extract`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Extracted {
@@ -1565,6 +1638,11 @@ mod tests {
             matches!(b.stored_layout(Path::new(P)), Err(Error::CompressedMember { member, .. }) if member == "b")
         );
         let e = b.extract(Path::new(P), &built.bytes).unwrap();
+        assert_eq!(
+            b.header_layout(Path::new(P), &built.bytes).unwrap(),
+            e.layout
+        );
+        assert_eq!(&m.header_layout(Path::new(P), &built.bytes).unwrap(), l);
         assert_eq!(e.bytes, npy_file(ElementType::I16, &[3, 4], Order::F));
         assert_eq!(
             (e.layout.shape(), e.layout.order()),
@@ -2037,8 +2115,17 @@ mod tests {
                             l.offset() >= m.data_range().start && l.end() == m.data_range().end
                         );
                     }
+                    let peeked = m.header_layout(path, bytes);
+                    if let Err(err) = &peeked {
+                        assert_eq!(err.path(), path);
+                    }
                     match m.extract(path, bytes) {
-                        Ok(e) => assert_eq!(e.layout.end(), e.bytes.len() as u64),
+                        Ok(e) => {
+                            assert_eq!(e.layout.end(), e.bytes.len() as u64);
+                            if m.is_compressed() {
+                                assert_eq!(peeked.unwrap(), e.layout);
+                            }
+                        }
                         Err(err) => assert_eq!(err.path(), path),
                     }
                 }
