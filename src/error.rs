@@ -110,14 +110,12 @@ pub enum Error {
     /// A `.npz` member uses a ZIP feature this crate does not read: a
     /// compression method other than stored (0) or deflate (8), encryption,
     /// or a split archive.
-    #[error(
-        "{}: member {member:?} uses {feature}, which is not supported (members must be stored or deflated, unencrypted, as np.savez and np.savez_compressed write them)",
-        Escaped(path)
-    )]
+    #[error("{}", unsupported_npz_message(path, member, feature))]
     UnsupportedNpz {
         /// The `.npz` file.
         path: PathBuf,
-        /// The member's file name in the archive, as stored (`x.npy`).
+        /// The member's file name in the archive, as stored (`x.npy`);
+        /// empty when the archive as a whole is at fault (several disks).
         member: String,
         /// The feature, e.g. `"compression method 12 (bzip2)"`.
         feature: String,
@@ -413,6 +411,18 @@ fn busy_message(path: &Path, action: &str) -> String {
             Escaped(path)
         )
     }
+}
+
+fn unsupported_npz_message(path: &Path, member: &str, feature: &str) -> String {
+    let what = if member.is_empty() {
+        "the archive".to_owned()
+    } else {
+        format!("member {member:?}")
+    };
+    format!(
+        "{}: {what} uses {feature}, which is not supported (members must be stored or deflated, unencrypted, in a one-disk archive, as np.savez and np.savez_compressed write them)",
+        Escaped(path)
+    )
 }
 
 /// A path as error messages print it: as [`Path::display`] does, but with

@@ -1783,7 +1783,13 @@ mod tests {
         assert!(matches!(parse(&b), Err(Error::UnsupportedNpz { .. })));
         let mut b = built.bytes.clone();
         set16(&mut b, built.eocd + 8, 1);
-        assert!(matches!(parse(&b), Err(Error::UnsupportedNpz { .. })));
+        let err = parse(&b).unwrap_err();
+        assert!(matches!(err, Error::UnsupportedNpz { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("t.npz: the archive uses several disks"),
+            "{err}"
+        );
     }
 
     #[test]
