@@ -1169,11 +1169,15 @@ impl<'a> Parser<'a> {
 /// `<name>.npy` holding the `.npy` file [`npy`] writes (numpy's header, then
 /// the elements), its local header carrying the CRC-32 and the sizes in a
 /// ZIP64 extra field as numpy's `force_zip64=True` does; the central
-/// directory and the end records use ZIP64 only where values need it. No
-/// data descriptors are written: the caller gives each member's elements as
-/// one slice (typically a mapping), whose CRC-32 is computed before the
-/// local header is written, so a member costs two reads of its elements and
-/// no copy. Two differences from numpy's files, both invisible to readers:
+/// directory and the end records use ZIP64 only where values need it.
+/// [`add`](Self::add) takes a member's elements as one slice (typically a
+/// mapping) and computes its CRC-32 before writing the local header, as
+/// numpy does: no data descriptor, two reads of the elements, no copy.
+/// [`add_streamed`](Self::add_streamed) takes them in pieces from a
+/// closure and computes the CRC-32 on the way, so it follows the elements
+/// with a data descriptor, as Python's `zipfile` does on an unseekable
+/// stream (`np.load` reads both forms). Two differences from numpy's
+/// files, both invisible to readers:
 /// each local header is padded with a zipalign extra field (id `0xd935`) so
 /// that the member's elements start at a multiple of [`WRITER_ALIGNMENT`]
 /// bytes in the file (so [`Archive::parse`] gives layouts that map in place
@@ -1249,6 +1253,108 @@ impl<W: Write> NpzWriter<W> {
         order: Order,
         data: &[u8],
     ) -> Result<()> {
+        let member = self.begin(name, dtype, shape, order)?;
+        if data.len() as u64 != member.nbytes {
+            return Err(self.wrong_size(&member, data.len() as u64));
+        }
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&member.header);
+        hasher.update(data);
+        let crc = hasher.finalize();
+        let offset = self.write_local(&member, crc, 0)?;
+        self.write(&member.header)?;
+        self.write(data)?;
+        self.push_central(&member, crc, offset, 0);
+        Ok(())
+    }
+
+    /// As [`add`](Self::add), but `fill` writes the elements (exactly the
+    /// number of bytes `dtype` and `shape` take, in any number of writes)
+    /// to the [`Write`] it is given, which passes them on to the output as
+    /// they come and computes the CRC-32 on the way: for elements that are
+    /// produced in pieces (converted, generated) and never whole in
+    /// memory. As the CRC-32 is known only at the end, the member's local
+    /// header carries flag bit 3 and the CRC-32 and sizes follow the
+    /// elements in a data descriptor (ZIP64 form, with signature), as
+    /// Python's `zipfile` writes to an unseekable stream; `np.load` reads
+    /// the central directory's copy.
+    ///
+    /// # Errors
+    ///
+    /// As [`add`](Self::add); [`Error::InvalidArgument`] when `fill` writes
+    /// more or fewer bytes than the array takes; [`Error::Io`] when `fill`
+    /// or the output fails. After an error the archive is incomplete.
+    ///
+    /// ```
+    /// # use mmarray::format::npz::{Archive, NpzWriter};
+    /// # use mmarray::{DType, ElementType, Order};
+    /// use std::io::Write;
+    ///
+    /// let mut w = NpzWriter::new("out.npz", Vec::new());
+    /// w.add_streamed("ramp", DType::native(ElementType::U8), &[4, 64], Order::C, |out| {
+    ///     for row in 0..4u8 {
+    ///         out.write_all(&[row; 64])?; // one row at a time
+    ///     }
+    ///     Ok(())
+    /// })?;
+    /// let bytes = w.finish()?;
+    /// let archive = Archive::parse("out.npz".as_ref(), &bytes)?;
+    /// let layout = archive.get("ramp").unwrap().layout().unwrap();
+    /// assert_eq!(bytes[layout.offset() as usize + 64], 1);
+    /// # Ok::<(), mmarray::Error>(())
+    /// ```
+    pub fn add_streamed<F>(
+        &mut self,
+        name: &str,
+        dtype: DType,
+        shape: &[usize],
+        order: Order,
+        fill: F,
+    ) -> Result<()>
+    where
+        F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    {
+        let member = self.begin(name, dtype, shape, order)?;
+        let offset = self.write_local(&member, 0, FLAG_DESCRIPTOR)?;
+        self.write(&member.header)?;
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&member.header);
+        let mut sink = Counting {
+            out: &mut self.out,
+            hasher,
+            written: 0,
+            limit: member.nbytes,
+            overflowed: false,
+        };
+        let filled = fill(&mut sink);
+        let (written, overflowed) = (sink.written, sink.overflowed);
+        let crc = sink.hasher.finalize();
+        self.pos += written;
+        if overflowed {
+            return Err(Error::InvalidArgument {
+                path: self.path.clone(),
+                message: format!(
+                    "member {name:?}: more than the {} bytes of elements its shape takes were written",
+                    member.nbytes
+                ),
+            });
+        }
+        filled.at(&self.path, "writing the .npz file")?;
+        if written != member.nbytes {
+            return Err(self.wrong_size(&member, written));
+        }
+        let mut descriptor = Vec::with_capacity(24);
+        put32(&mut descriptor, DESCRIPTOR_SIG);
+        put32(&mut descriptor, crc);
+        put64(&mut descriptor, member.size);
+        put64(&mut descriptor, member.size);
+        self.write(&descriptor)?;
+        self.push_central(&member, crc, offset, FLAG_DESCRIPTOR);
+        Ok(())
+    }
+
+    /// Checks a new member's name and shape; makes its `.npy` header.
+    fn begin(&self, name: &str, dtype: DType, shape: &[usize], order: Order) -> Result<NewMember> {
         let invalid = |reason| Error::InvalidName {
             path: self.path.clone(),
             name: name.to_owned(),
@@ -1266,65 +1372,73 @@ impl<W: Write> NpzWriter<W> {
         }
         let shape64: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
         let layout = Layout::new(&self.path, dtype, &shape64, order, 0)?;
-        if data.len() != layout.nbytes() {
-            return Err(Error::InvalidArgument {
-                path: self.path.clone(),
-                message: format!(
-                    "member {name:?}: {} bytes of data given, but {} elements of {dtype} (shape {shape:?}) take {}",
-                    data.len(),
-                    layout.len(),
-                    layout.nbytes()
-                ),
-            });
-        }
         let header = npy::header_bytes(dtype, shape, order);
-        let size = header.len() as u64 + data.len() as u64;
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&header);
-        hasher.update(data);
-        let crc = hasher.finalize();
-        let flags = if name.is_ascii() { 0 } else { FLAG_UTF8 };
+        Ok(NewMember {
+            name: name.to_owned(),
+            file_name,
+            size: header.len() as u64 + layout.nbytes() as u64,
+            header,
+            nbytes: layout.nbytes() as u64,
+            len: layout.len(),
+            dtype,
+            shape: shape.to_vec(),
+            flags: if name.is_ascii() { 0 } else { FLAG_UTF8 },
+        })
+    }
 
-        // Local header, with the ZIP64 sizes and then the padding that puts
-        // the data on a WRITER_ALIGNMENT boundary.
+    fn wrong_size(&self, m: &NewMember, given: u64) -> Error {
+        Error::InvalidArgument {
+            path: self.path.clone(),
+            message: format!(
+                "member {:?}: {given} bytes of data given, but {} elements of {} (shape {:?}) take {}",
+                m.name, m.len, m.dtype, m.shape, m.nbytes
+            ),
+        }
+    }
+
+    /// Writes the local header: the ZIP64 sizes, then the padding that
+    /// puts the member's data on a WRITER_ALIGNMENT boundary. Returns its
+    /// offset.
+    fn write_local(&mut self, m: &NewMember, crc: u32, extra_flags: u16) -> Result<u64> {
         let offset = self.pos;
-        let unpadded = offset + (LOCAL_LEN + file_name.len() + 20 + 6) as u64;
+        let unpadded = offset + (LOCAL_LEN + m.file_name.len() + 20 + 6) as u64;
         let pad = (WRITER_ALIGNMENT - unpadded % WRITER_ALIGNMENT) % WRITER_ALIGNMENT;
-        let mut local = Vec::with_capacity(LOCAL_LEN + file_name.len() + 26 + pad as usize);
+        let mut local = Vec::with_capacity(LOCAL_LEN + m.file_name.len() + 26 + pad as usize);
         local.extend_from_slice(&LOCAL_SIG.to_le_bytes());
         put16(&mut local, 45); // version needed: ZIP64
-        put16(&mut local, flags);
+        put16(&mut local, m.flags | extra_flags);
         put16(&mut local, 0); // stored
         put16(&mut local, 0); // time 00:00:00
         put16(&mut local, DOS_DATE_1980);
         put32(&mut local, crc);
         put32(&mut local, MAX32);
         put32(&mut local, MAX32);
-        put16(&mut local, file_name.len() as u16);
+        put16(&mut local, m.file_name.len() as u16);
         put16(&mut local, (20 + 6 + pad) as u16);
-        local.extend_from_slice(file_name.as_bytes());
+        local.extend_from_slice(m.file_name.as_bytes());
         put16(&mut local, ZIP64_EXTRA_ID);
         put16(&mut local, 16);
-        put64(&mut local, size);
-        put64(&mut local, size);
+        put64(&mut local, m.size);
+        put64(&mut local, m.size);
         put16(&mut local, ALIGN_EXTRA_ID);
         put16(&mut local, (2 + pad) as u16);
         put16(&mut local, WRITER_ALIGNMENT as u16);
         local.resize(local.len() + pad as usize, 0);
         debug_assert_eq!((offset + local.len() as u64) % WRITER_ALIGNMENT, 0);
         self.write(&local)?;
-        self.write(&header)?;
-        self.write(data)?;
+        Ok(offset)
+    }
 
-        // Its central directory entry.
+    /// Adds the member's central directory entry (written by `finish`).
+    fn push_central(&mut self, m: &NewMember, crc: u32, offset: u64, extra_flags: u16) {
         let c = &mut self.central;
         let mut zip64 = Vec::new();
-        let size32 = if size >= MAX32 as u64 {
-            put64(&mut zip64, size);
-            put64(&mut zip64, size);
+        let size32 = if m.size >= MAX32 as u64 {
+            put64(&mut zip64, m.size);
+            put64(&mut zip64, m.size);
             MAX32
         } else {
-            size as u32
+            m.size as u32
         };
         let offset32 = if offset >= MAX32 as u64 {
             put64(&mut zip64, offset);
@@ -1335,14 +1449,14 @@ impl<W: Write> NpzWriter<W> {
         c.extend_from_slice(&CENTRAL_SIG.to_le_bytes());
         put16(c, (3 << 8) | 45); // made by: Unix, ZIP 4.5
         put16(c, 45);
-        put16(c, flags);
+        put16(c, m.flags | extra_flags);
         put16(c, 0);
         put16(c, 0);
         put16(c, DOS_DATE_1980);
         put32(c, crc);
         put32(c, size32);
         put32(c, size32);
-        put16(c, file_name.len() as u16);
+        put16(c, m.file_name.len() as u16);
         put16(
             c,
             if zip64.is_empty() {
@@ -1356,15 +1470,14 @@ impl<W: Write> NpzWriter<W> {
         put16(c, 0); // internal attributes
         put32(c, 0o600 << 16); // external: a regular file, rw-------, as numpy's
         put32(c, offset32);
-        c.extend_from_slice(file_name.as_bytes());
+        c.extend_from_slice(m.file_name.as_bytes());
         if !zip64.is_empty() {
             put16(c, ZIP64_EXTRA_ID);
             put16(c, zip64.len() as u16);
             c.extend_from_slice(&zip64);
         }
         self.count += 1;
-        self.names.insert(name.to_owned());
-        Ok(())
+        self.names.insert(m.name.clone());
     }
 
     /// Writes the central directory and end records, flushes, and returns
@@ -1424,6 +1537,53 @@ impl<W: Write> NpzWriter<W> {
             .at(&self.path, "writing the .npz file")?;
         self.pos += bytes.len() as u64;
         Ok(())
+    }
+}
+
+/// A member being written: its checked name and shape, and `.npy` header.
+struct NewMember {
+    name: String,
+    file_name: String,
+    header: Vec<u8>,
+    /// Header plus elements.
+    size: u64,
+    nbytes: u64,
+    len: usize,
+    dtype: DType,
+    shape: Vec<usize>,
+    flags: u16,
+}
+
+/// What [`NpzWriter::add_streamed`] hands its closure: passes bytes to the
+/// output, hashing and counting them, and refuses more than the array takes.
+struct Counting<'a, W: Write> {
+    out: &'a mut W,
+    hasher: crc32fast::Hasher,
+    written: u64,
+    limit: u64,
+    overflowed: bool,
+}
+
+impl<W: Write> Write for Counting<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() as u64 > self.limit - self.written {
+            self.overflowed = true;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "more than the {} bytes of elements the member's shape takes",
+                    self.limit
+                ),
+            ));
+        }
+        let n = self.out.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -1739,6 +1899,47 @@ mod tests {
         w.add("ünï", u8s, &[], Order::C, &[5]).unwrap();
         let a = parse(&w.finish().unwrap()).unwrap();
         assert_eq!(a.names().collect::<Vec<_>>(), ["ok", "ünï"]);
+    }
+
+    #[test]
+    fn streamed_members() {
+        let u16s = DType::new(ElementType::U16, ByteOrder::Big);
+        let mut w = NpzWriter::new(P, Vec::new());
+        w.add_streamed("s", u16s, &[3, 2], Order::F, |out| {
+            out.write_all(&[0, 1, 0, 2])?;
+            out.write_all(&[0, 3, 0, 4, 0, 5, 0, 6])
+        })
+        .unwrap();
+        w.add("after", u16s, &[1], Order::C, &[9, 9]).unwrap();
+        w.add_streamed("empty", u16s, &[0, 4], Order::C, |_| Ok(()))
+            .unwrap();
+        let bytes = w.finish().unwrap();
+        let a = parse(&bytes).unwrap();
+        assert_eq!(a.names().collect::<Vec<_>>(), ["s", "after", "empty"]);
+        let l = a.get("s").unwrap().layout().unwrap();
+        assert_eq!(l.offset() % WRITER_ALIGNMENT, 0);
+        assert_eq!((l.shape(), l.order()), (&[3usize, 2][..], Order::F));
+        assert_eq!(
+            &bytes[l.offset() as usize..l.end() as usize],
+            &[0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6]
+        );
+        for m in a.members() {
+            m.check_crc(Path::new(P), &bytes).unwrap();
+        }
+        // Too few, too many, and the closure's own error.
+        let mut w = NpzWriter::new(P, Vec::new());
+        let short = w.add_streamed("a", u16s, &[2], Order::C, |out| out.write_all(&[1, 2]));
+        assert!(
+            matches!(short, Err(Error::InvalidArgument { message, .. }) if message.contains("2 bytes of data given"))
+        );
+        let long = w.add_streamed("b", u16s, &[1], Order::C, |out| out.write_all(&[1, 2, 3]));
+        assert!(
+            matches!(long, Err(Error::InvalidArgument { message, .. }) if message.contains("more than the 2 bytes"))
+        );
+        let failed = w.add_streamed("c", u16s, &[1], Order::C, |_| {
+            Err(std::io::Error::other("source gone"))
+        });
+        assert!(matches!(failed, Err(Error::Io { .. })));
     }
 
     #[test]
@@ -2152,6 +2353,10 @@ mod tests {
             Order::F,
             &[1; 16],
         )
+        .unwrap();
+        w.add_streamed("y", DType::native(ElementType::U8), &[3], Order::C, |out| {
+            out.write_all(&[1, 2, 3])
+        })
         .unwrap();
         let mut descriptor = Entry::stored("d.npy", npy_file(ElementType::U8, &[3], Order::C));
         descriptor.flags = FLAG_DESCRIPTOR;
