@@ -94,6 +94,63 @@ pub enum Error {
         message: String,
     },
 
+    /// A `.npz` file's ZIP structure is invalid: no end of central
+    /// directory, a central directory or member out of bounds or
+    /// overlapping another, a local header that disagrees with the central
+    /// one, a deflate stream that does not inflate to its declared size, or
+    /// a member that is not a `.npy` file.
+    #[error("{}: malformed .npz file: {message}", Escaped(path))]
+    MalformedNpz {
+        /// The `.npz` file.
+        path: PathBuf,
+        /// What is wrong, naming the member when one is at fault.
+        message: String,
+    },
+
+    /// A `.npz` member uses a ZIP feature this crate does not read: a
+    /// compression method other than stored (0) or deflate (8), encryption,
+    /// or a split archive.
+    #[error("{}", unsupported_npz_message(path, member, feature))]
+    UnsupportedNpz {
+        /// The `.npz` file.
+        path: PathBuf,
+        /// The member's file name in the archive, as stored (`x.npy`);
+        /// empty when the archive as a whole is at fault (several disks).
+        member: String,
+        /// The feature, e.g. `"compression method 12 (bzip2)"`.
+        feature: String,
+    },
+
+    /// A `.npz` member is compressed (`np.savez_compressed`), so it cannot
+    /// be mapped in place; inflate it into memory instead.
+    #[error(
+        "{}: member {member:?} is compressed, so it cannot be mapped in place; read it into memory, or write the file with np.savez instead of np.savez_compressed",
+        Escaped(path)
+    )]
+    CompressedMember {
+        /// The `.npz` file.
+        path: PathBuf,
+        /// The member's name (without `.npy`).
+        member: String,
+    },
+
+    /// A `.npz` member's bytes do not have the CRC-32 its central directory
+    /// entry records.
+    #[error(
+        "{}: member {member:?} is corrupt: its CRC-32 is {found:#010x} but the archive records {expected:#010x}",
+        Escaped(path)
+    )]
+    ChecksumMismatch {
+        /// The `.npz` file.
+        path: PathBuf,
+        /// The member's name (without `.npy`).
+        member: String,
+        /// The CRC-32 recorded in the archive.
+        expected: u32,
+        /// The CRC-32 of the member's bytes.
+        found: u32,
+    },
+
     /// The dtype string is not one of the supported element types.
     #[error(
         "{}: unsupported dtype {dtype:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)",
@@ -311,6 +368,10 @@ impl Error {
             | Error::MalformedSidecar { path, .. }
             | Error::UnsupportedVersion { path, .. }
             | Error::MalformedNpy { path, .. }
+            | Error::MalformedNpz { path, .. }
+            | Error::UnsupportedNpz { path, .. }
+            | Error::CompressedMember { path, .. }
+            | Error::ChecksumMismatch { path, .. }
             | Error::UnknownDtype { path, .. }
             | Error::DtypeMismatch { path, .. }
             | Error::NonNativeByteOrder { path, .. }
@@ -354,6 +415,18 @@ fn busy_message(path: &Path, action: &str) -> String {
             Escaped(path)
         )
     }
+}
+
+fn unsupported_npz_message(path: &Path, member: &str, feature: &str) -> String {
+    let what = if member.is_empty() {
+        "the archive".to_owned()
+    } else {
+        format!("member {member:?}")
+    };
+    format!(
+        "{}: {what} uses {feature}, which is not supported (members must be stored or deflated, unencrypted, in a one-disk archive, as np.savez and np.savez_compressed write them)",
+        Escaped(path)
+    )
 }
 
 /// A path as error messages print it: as [`Path::display`] does, but with

@@ -37,7 +37,8 @@
 //!
 //! - [`dtype`]: element types and numpy type strings, from one table.
 //! - [`layout`]: dtype + shape + order + offset, shared by sidecars and `.npy`.
-//! - [`format`](mod@format): the stored forms, one module each ([`sidecar`] and [`npy`]).
+//! - [`format`](mod@format): the stored forms, one module each ([`sidecar`], [`npy`]
+//!   and [`format::npz`]).
 //! - [`mapping`]: the access modes, and the crate's `unsafe` code (the
 //!   mapping calls, page release and a CPU prefetch hint) but for one
 //!   `sync_file_range` call in the file-system helpers.

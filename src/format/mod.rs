@@ -3,6 +3,8 @@
 //!
 //! - [`sidecar`]: a raw data file described by a small JSON file beside it.
 //! - [`npy`]: numpy's `.npy` file, a header followed by the elements.
+//! - [`npz`]: numpy's `.npz` archive, a ZIP file of `.npy` members; stored
+//!   members are found in place, compressed ones inflated.
 //!
 //! [`Layout`]: crate::Layout
 //!
@@ -11,6 +13,7 @@
 //! that open files.
 
 pub mod npy;
+pub mod npz;
 pub mod sidecar;
 
 use std::path::Path;
