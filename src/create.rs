@@ -401,6 +401,14 @@ impl CreateOptions {
                 header
             }
             Format::Raw => Vec::new(),
+            Format::Npz => {
+                return Err(Error::InvalidArgument {
+                    path: path.to_path_buf(),
+                    message:
+                        "a .npz archive holds several arrays; write it with format::npz::NpzWriter"
+                            .into(),
+                });
+            }
         };
         let sidecar = (format == Format::Raw).then(|| sidecar::sidecar_path(path));
         let outputs: Vec<&Path> = std::iter::once(path).chain(sidecar.as_deref()).collect();
@@ -510,6 +518,7 @@ impl CreateOptions {
             format,
             layout,
             attrs,
+            member: None,
         };
         Ok((info, lock))
     }
@@ -580,5 +589,6 @@ pub fn describe(
         format: Format::Raw,
         layout,
         attrs,
+        member: None,
     })
 }

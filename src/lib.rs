@@ -67,6 +67,7 @@ pub mod grow;
 pub mod layout;
 mod lock;
 pub mod mapping;
+mod npz;
 #[cfg(feature = "parallel")]
 pub mod parallel;
 mod read;
@@ -84,6 +85,7 @@ pub use error::{Error, Result};
 pub use format::{Format, npy, sidecar};
 pub use layout::{Layout, Order};
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
+pub use npz::{Npz, NpzMember};
 pub use read::read_array;
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};

@@ -69,6 +69,17 @@ impl SharedLock {
         &self.file
     }
 
+    /// A second handle holding the same lock: a duplicate descriptor
+    /// shares the open file description, which is what a `flock` belongs
+    /// to, so the lock lasts until both are dropped.
+    pub(crate) fn duplicate(&self, path: &Path) -> Result<SharedLock> {
+        let file = self
+            .file
+            .try_clone()
+            .at(path, "duplicating the data file's handle")?;
+        Ok(SharedLock { file })
+    }
+
     /// Converts to the exclusive lock without waiting.
     ///
     /// Converting a `flock` is not atomic: the shared lock is dropped for

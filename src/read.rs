@@ -13,11 +13,14 @@ use ndarray::{ArrayD, ShapeBuilder};
 
 use crate::dtype::{self, DType, Element};
 use crate::error::{Error, Result};
-use crate::layout::Order;
+use crate::format;
+use crate::layout::{Layout, Order};
+use crate::npz::Npz;
 use crate::source::Source;
 
-/// Reads the array at `path` (a `.npy` file, a raw file or its sidecar)
-/// into an owned array, converting it from the file's byte order.
+/// Reads the array at `path` (a `.npy` file, a raw file or its sidecar, or
+/// a `.npz` member `x.npz/name`, compressed or not) into an owned array,
+/// converting it from the file's byte order.
 ///
 /// ```
 /// use mmarray::{ByteOrder, CreateOptions};
@@ -37,27 +40,44 @@ use crate::source::Source;
 /// As [`MappedArray::open`](crate::MappedArray::open), except that any byte
 /// order is accepted and the offset need not be aligned.
 pub fn read_array<T: Element>(path: impl AsRef<Path>) -> Result<ArrayD<T>> {
-    let src = Source::open(path)?;
-    let (info, map) = (&src.info, src.bytes());
-    let layout = &info.layout;
+    let path = path.as_ref();
+    match Source::open(path) {
+        Ok(src) => decode_array(&src.info.path, &src.info.layout, src.bytes()),
+        // A compressed `.npz` member has no bytes to map: inflate it.
+        Err(Error::CompressedMember { .. }) => {
+            let Some((archive, name)) = format::npz_member(path) else {
+                unreachable!("only .npz members are compressed")
+            };
+            let member = Npz::open(archive)?.extract(name)?;
+            let layout = &member.layout;
+            let elements = &member.bytes[layout.offset() as usize..layout.end() as usize];
+            decode_array(archive, layout, elements)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The elements `bytes` (as `layout` describes them, from the file at
+/// `path`) decoded into an owned array of `T`.
+fn decode_array<T: Element>(path: &Path, layout: &Layout, bytes: &[u8]) -> Result<ArrayD<T>> {
     if layout.dtype().element_type() != T::TYPE {
         return Err(Error::DtypeMismatch {
-            path: info.path.clone(),
+            path: path.to_path_buf(),
             expected: DType::of::<T>(),
             found: layout.dtype(),
         });
     }
     let mut elements = Vec::new();
-    dtype::decode_into(map, layout.dtype().byte_order(), &mut elements).map_err(|index| {
+    dtype::decode_into(bytes, layout.dtype().byte_order(), &mut elements).map_err(|index| {
         Error::InvalidBool {
-            path: info.path.clone(),
+            path: path.to_path_buf(),
             index,
-            byte: map[index],
+            byte: bytes[index],
         }
     })?;
     let shape = ndarray::IxDyn(layout.shape()).set_f(layout.order() == Order::F);
     ArrayD::from_shape_vec(shape, elements).map_err(|e| Error::InvalidArgument {
-        path: info.path.clone(),
+        path: path.to_path_buf(),
         message: format!("decoded elements do not fit the shape: {e}"),
     })
 }

@@ -24,12 +24,13 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
-use crate::format::{Format, format_for_path};
+use crate::format::{self, Format, format_for_path};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::lock::SharedLock;
 use crate::mapping::{self, Mode};
 use crate::npy;
+use crate::npz::Npz;
 use crate::sidecar::{self, Attrs, Sidecar};
 
 /// Everything known about an array without mapping it: where it is, its
@@ -54,6 +55,8 @@ pub struct ArrayInfo {
     pub(crate) format: Format,
     pub(crate) layout: Layout,
     pub(crate) attrs: Attrs,
+    /// The member's name, for a `.npz` member.
+    pub(crate) member: Option<String>,
 }
 
 impl ArrayInfo {
@@ -75,6 +78,12 @@ impl ArrayInfo {
     /// Where the elements are in the file.
     pub fn layout(&self) -> &Layout {
         &self.layout
+    }
+
+    /// For a member of a `.npz` archive (format [`Format::Npz`]), its name;
+    /// [`path`](Self::path) is then the archive.
+    pub fn member(&self) -> Option<&str> {
+        self.member.as_deref()
     }
 
     /// User metadata from the sidecar (always empty for `.npy` files).
@@ -190,6 +199,11 @@ const OPEN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 /// lock to create, shrink, replace or remove it), and reads the array's
 /// description. The returned handle holds the shared lock.
 pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, SharedLock)> {
+    if let Some((archive, member)) = format::npz_member(path)
+        && archive.is_file()
+    {
+        return open_npz_member(archive, member, write);
+    }
     // A sidecar given directly: `x.dat.json` with no `x.dat.json.json`.
     let (data_path, sidecar) = match sidecar::data_path_for(path) {
         Some(data_path) if !sidecar::sidecar_path(path).exists() => {
@@ -224,6 +238,34 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, Shared
     ))
 }
 
+/// Opens the `.npz` archive at `archive` under its shared lock and
+/// describes its stored member `member`: a layout whose offset is where the
+/// member's elements lie in the archive, so the member maps in place.
+fn open_npz_member(archive: &Path, member: &str, write: bool) -> Result<(ArrayInfo, SharedLock)> {
+    if write {
+        return Err(Error::InvalidArgument {
+            path: archive.to_path_buf(),
+            message: format!(
+                "member {member:?} of a .npz archive can be opened read-only or copy-on-write only: writing in place would break the archive's checksum"
+            ),
+        });
+    }
+    let npz = Npz::open(archive)?;
+    let layout = npz.member(member)?.stored_layout(&npz.path)?.clone();
+    // A duplicate of the archive's handle shares its lock; the whole-file
+    // mapping made to read the directory goes with `npz`.
+    let lock = npz.lock.duplicate(&npz.path)?;
+    let info = ArrayInfo {
+        path: npz.path.clone(),
+        sidecar: None,
+        format: Format::Npz,
+        layout,
+        attrs: Attrs::new(),
+        member: Some(member.to_owned()),
+    };
+    Ok((info, lock))
+}
+
 /// Whether `path` still names the open `file` (the same inode).
 #[cfg(unix)]
 fn still_at(path: &Path, file: &File) -> Result<bool> {
@@ -255,6 +297,18 @@ pub(crate) fn is_npy(path: &Path, mut file: &File) -> Result<bool> {
         .read_to_end(&mut magic)
         .at(path, "reading the data file")?;
     Ok(npy::has_magic(&magic))
+}
+
+/// Whether the open file `file` (at `path`) starts like a ZIP archive (a
+/// `.npz` file).
+pub(crate) fn starts_like_zip(path: &Path, mut file: &File) -> Result<bool> {
+    file.seek(SeekFrom::Start(0))
+        .at(path, "reading the data file")?;
+    let mut magic = Vec::with_capacity(4);
+    file.take(4)
+        .read_to_end(&mut magic)
+        .at(path, "reading the data file")?;
+    Ok(format::has_zip_magic(&magic))
 }
 
 /// Reads and parses the header of the `.npy` file `file` (at `path`):
@@ -329,10 +383,17 @@ fn describe(path: &Path, file: &File) -> Result<ArrayInfo> {
             format: Format::Npy,
             layout,
             attrs: Attrs::new(),
+            member: None,
         };
         return Ok(info);
     }
     let sidecar_path = sidecar::sidecar_path(path);
+    if !sidecar_path.exists() && starts_like_zip(path, file)? {
+        return Err(Error::InvalidArgument {
+            path: path.to_path_buf(),
+            message: "is a .npz archive, not one array; name a member as ARCHIVE.npz/NAME (mmarray::Npz lists them)".into(),
+        });
+    }
     if format_for_path(path) == Format::Npy && !sidecar_path.exists() {
         // Named like a .npy file, with no sidecar: the likely problem is the
         // content, so say that rather than ask for a sidecar.
@@ -349,6 +410,7 @@ fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo
         format: Format::Raw,
         layout: sidecar.layout,
         attrs: sidecar.attrs,
+        member: None,
     }
 }
 

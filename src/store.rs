@@ -393,7 +393,7 @@ impl Store {
         validate_name(&self.dir, name)?;
         Ok(match format {
             Format::Npy => self.dir.join(format!("{name}.npy")),
-            Format::Raw => self.dir.join(format!("{name}.dat")),
+            Format::Raw | Format::Npz => self.dir.join(format!("{name}.dat")),
         })
     }
 
@@ -403,7 +403,7 @@ impl Store {
             let path = self.file_for(name, format)?;
             let exists = match format {
                 Format::Npy => path.exists(),
-                Format::Raw => path.exists() || sidecar::sidecar_path(&path).exists(),
+                Format::Raw | Format::Npz => path.exists() || sidecar::sidecar_path(&path).exists(),
             };
             if exists {
                 return Ok(Some(path));

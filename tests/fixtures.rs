@@ -206,6 +206,7 @@ fn check<T: FromManifest>(e: &Entry) -> Outcome {
             assert_eq!(info.sidecar_path(), Some(&*sidecar_of(&path)), "{name}");
         }
         Format::Npy => assert!(info.attrs().is_empty(), "{name}"),
+        other => panic!("{name}: fixtures are raw or .npy, not {other}"),
     }
 
     // A converted copy: any byte order, any offset.

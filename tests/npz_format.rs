@@ -9,63 +9,11 @@
 //! not available" and pass, unless `MMARRAY_REQUIRE_NUMPY=1`, which makes
 //! them fail instead.
 
-use std::ffi::OsString;
-use std::path::Path;
-use std::process::Command;
-use std::sync::OnceLock;
-
+mod common;
+use common::{numpy, run_python as run};
 use mmarray::format::npz::{Archive, Compression, NpzWriter, WRITER_ALIGNMENT};
 use mmarray::{DType, ElementType, Order};
-use serde_json::{Value, json};
-
-/// The interpreter with numpy, or `None` (after printing why) when numpy is
-/// missing and not required. Panics when it is missing and required.
-fn numpy() -> Option<&'static OsString> {
-    static FOUND: OnceLock<Result<OsString, String>> = OnceLock::new();
-    let found = FOUND.get_or_init(|| {
-        let exe = std::env::var_os("MMARRAY_PYTHON").unwrap_or_else(|| "python3".into());
-        match Command::new(&exe).args(["-c", "import numpy"]).output() {
-            Ok(out) if out.status.success() => Ok(exe),
-            Ok(out) => Err(String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or_default()
-                .to_owned()),
-            Err(e) => Err(format!("cannot run {exe:?}: {e}")),
-        }
-    });
-    match found {
-        Ok(exe) => Some(exe),
-        Err(why) if std::env::var("MMARRAY_REQUIRE_NUMPY").as_deref() == Ok("1") => {
-            panic!("MMARRAY_REQUIRE_NUMPY=1 but numpy is not available: {why}")
-        }
-        Err(why) => {
-            println!("skipped: numpy not available ({why})");
-            None
-        }
-    }
-}
-
-/// Runs `script` with the directory as `sys.argv[1]`; returns the JSON
-/// object it prints last.
-fn run(python: &OsString, dir: &Path, script: &str) -> Value {
-    let out = Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(dir)
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .output()
-        .expect("running python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "python failed ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("python printed {stdout:?}: {e}"))
-}
+use serde_json::json;
 
 /// numpy writes one array per dtype (both byte orders for multi-byte ones),
 /// shape and order into `s.npz` (np.savez), `c.npz` (np.savez_compressed)

@@ -3,6 +3,7 @@
 //!
 //! - [`sidecar`]: a raw data file described by a small JSON file beside it.
 //! - [`npy`]: numpy's `.npy` file, a header followed by the elements.
+//! - [`npz`]: numpy's `.npz` archive of `.npy` members (a ZIP file).
 //! - [`npz`]: numpy's `.npz` archive, a ZIP file of `.npy` members; stored
 //!   members are found in place, compressed ones inflated.
 //!
@@ -18,21 +19,27 @@ pub mod sidecar;
 
 use std::path::Path;
 
-/// The file format an array is stored in.
+/// The file format an array is stored in. New formats may be added: match
+/// with a `_` arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Format {
     /// A raw data file described by a JSON sidecar.
     Raw,
     /// A numpy `.npy` file.
     Npy,
+    /// A member of a numpy `.npz` archive (`x.npz/name`), mapped in place
+    /// when stored (`np.savez`), read-only.
+    Npz,
 }
 
 impl Format {
-    /// `"raw"` or `"npy"`.
+    /// `"raw"`, `"npy"` or `"npz"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Format::Raw => "raw",
             Format::Npy => "npy",
+            Format::Npz => "npz",
         }
     }
 }
@@ -51,4 +58,22 @@ pub(crate) fn format_for_path(path: &Path) -> Format {
         Some(ext) if ext.eq_ignore_ascii_case("npy") => Format::Npy,
         _ => Format::Raw,
     }
+}
+
+/// Whether `bytes` (the start of a file) begin a ZIP archive, as every
+/// `.npz` file does (a local file header, or the end record of an empty
+/// archive).
+pub(crate) fn has_zip_magic(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
+
+/// Splits `x.npz/name` into the archive's path and the member's name, by
+/// name alone: the parent's name ends in `.npz` (any case). Whether the
+/// archive is a file is for the caller to see (a `.npz` is a file, so a
+/// path through one cannot also name something in a directory).
+pub(crate) fn npz_member(path: &Path) -> Option<(&Path, &str)> {
+    let parent = path.parent()?;
+    let ext = parent.extension()?;
+    let name = path.file_name()?.to_str()?;
+    ext.eq_ignore_ascii_case("npz").then_some((parent, name))
 }
