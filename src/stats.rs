@@ -43,6 +43,7 @@ use std::path::Path;
 use crate::dtype::{self, ByteOrder, DType, Element, ElementType, Scalar};
 use crate::error::{Error, Result};
 use crate::mapping::{self, Access, ReadOnly};
+use crate::npz::Npz;
 use crate::source::Source;
 
 /// Elements per chunk: 32 Ki. Chunks are the unit of parallel work and of
@@ -127,7 +128,22 @@ impl Stats {
     /// As [`inspect`](crate::inspect), and [`Error::InvalidBool`] for a bool
     /// array holding a byte other than 0 or 1.
     pub fn of_path(path: impl AsRef<Path>, progress: impl Fn(usize) + Sync) -> Result<Stats> {
-        Stats::of_source(&Source::open(path)?, progress)
+        let path = path.as_ref();
+        match Source::open(path) {
+            Ok(src) => Stats::of_source(&src, progress),
+            // A compressed `.npz` member has no bytes to map: inflate it
+            // (into memory: such members are bounded by the archive).
+            Err(Error::CompressedMember {
+                path: archive,
+                member,
+            }) => {
+                let extracted = Npz::open(&archive)?.extract(&member)?;
+                let layout = &extracted.layout;
+                let bytes = &extracted.bytes[layout.offset() as usize..layout.end() as usize];
+                Stats::of_described(&archive, layout.dtype(), bytes, &progress, &|_| {})
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// [`of_path`](Self::of_path) for an array already opened: the same
@@ -148,17 +164,28 @@ impl Stats {
                 let _ = mapping::release::<ReadOnly>(map, &info.path, range.start, range.len());
             }
         };
-        let dtype = info.layout.dtype();
+        Stats::of_described(&info.path, info.layout.dtype(), map, &progress, &done)
+    }
+
+    /// Statistics of the elements `bytes` of `dtype`, from the file at
+    /// `path` (named in errors); `done` as in [`of_bytes`](Self::of_bytes).
+    fn of_described(
+        path: &Path,
+        dtype: DType,
+        bytes: &[u8],
+        progress: &(impl Fn(usize) + Sync),
+        done: &dyn Fn(Range<usize>),
+    ) -> Result<Stats> {
         crate::dispatch_type!(dtype.element_type(), |T| Stats::of_bytes::<T>(
-            map,
+            bytes,
             dtype.byte_order(),
-            &progress,
-            &done
+            progress,
+            done
         ))
         .map_err(|index| Error::InvalidBool {
-            path: info.path.clone(),
+            path: path.to_path_buf(),
             index,
-            byte: map[index],
+            byte: bytes[index],
         })
     }
 

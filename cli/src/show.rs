@@ -11,12 +11,13 @@ use std::path::PathBuf;
 use mmarray::{DynArray, dispatch};
 
 use crate::arrayprint::array2string;
-use crate::common::{CliError, print_out, usage};
+use crate::common::{self, CliError, print_out, usage};
 use crate::slice;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A .npy file, a raw data file with a sidecar, or the sidecar.
+    /// A .npy file, a raw data file with a sidecar, the sidecar, or a member
+    /// of a .npz archive (ARCHIVE.npz/NAME).
     path: PathBuf,
     /// numpy basic indexing, as between the brackets of a[...]: per axis an
     /// index (negative from the end), start:stop[:step] or :, and at most one
@@ -26,11 +27,21 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let array = DynArray::open(&args.path)?;
     let expr = args.slice.as_deref().unwrap_or("");
-    let text = dispatch!(&array, |a| {
-        let view = slice::apply(a.view(), expr).map_err(usage)?;
-        array2string(view)
-    });
+    let text = match DynArray::open(&args.path) {
+        Ok(array) => dispatch!(&array, |a| {
+            let view = slice::apply(a.view(), expr).map_err(usage)?;
+            array2string(view)
+        }),
+        // A .npz member that cannot be viewed in place is read as a copy.
+        Err(e) => match common::npz_member_to_copy(&args.path, &e) {
+            Some(element) => mmarray::dispatch_type!(element, |T| {
+                let owned = mmarray::read_array::<T>(&args.path)?;
+                let view = slice::apply(owned.view(), expr).map_err(usage)?;
+                array2string(view)
+            }),
+            None => return Err(e.into()),
+        },
+    };
     print_out(&format!("{text}\n"))
 }

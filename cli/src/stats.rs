@@ -16,16 +16,23 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let src = mmarray::Source::open(&args.path)?;
-    let layout = src.info().layout();
-    let bar = progress_bar(
-        layout.len() as u64,
-        layout.dtype().itemsize(),
-        args.json,
-        "stats",
-    );
-    let stats = Stats::of_source(&src, |n| bar.inc(n as u64))?;
-    bar.finish_and_clear();
+    let stats = match mmarray::Source::open(&args.path) {
+        Ok(src) => {
+            let layout = src.info().layout();
+            let bar = progress_bar(
+                layout.len() as u64,
+                layout.dtype().itemsize(),
+                args.json,
+                "stats",
+            );
+            let stats = Stats::of_source(&src, |n| bar.inc(n as u64))?;
+            bar.finish_and_clear();
+            stats
+        }
+        // A compressed .npz member: the library inflates it.
+        Err(mmarray::Error::CompressedMember { .. }) => Stats::of_path(&args.path, |_| {})?,
+        Err(e) => return Err(e.into()),
+    };
     if args.json {
         let json = serde_json::to_string(&stats).map_err(|e| CliError::Input(Box::new(e)))?;
         return print_out(&format!("{json}\n"));

@@ -107,24 +107,36 @@ fn example_slice(n: usize) -> String {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let array = DynArray::open(&args.path)?;
-    let info = array.info();
-    let mut inputs = vec![args.path.as_path(), info.path()];
-    inputs.extend(info.sidecar_path());
-    common::refuse_same_file(&args.output, &inputs, "the PNG")?;
     let expr = args.slice.as_deref().unwrap_or("");
     let size = (args.width, args.height);
-    let (reduced, shape) = dispatch!(&array, |a| {
-        let view = slice::apply(a.view(), expr).map_err(usage)?;
-        let shape = view.shape().to_vec();
-        (reduce(view, size)?, shape)
-    });
-    let title = Title::new(
-        &args.path,
-        args.slice.as_deref(),
-        array.element_type(),
-        &shape,
-    );
+    let (reduced, shape, element) = match DynArray::open(&args.path) {
+        Ok(array) => {
+            let info = array.info();
+            let mut inputs = vec![args.path.as_path(), info.path()];
+            inputs.extend(info.sidecar_path());
+            common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+            dispatch!(&array, |a| {
+                let view = slice::apply(a.view(), expr).map_err(usage)?;
+                let shape = view.shape().to_vec();
+                (reduce(view, size)?, shape, array.element_type())
+            })
+        }
+        // A .npz member that cannot be viewed in place is read as a copy.
+        Err(e) => match common::npz_member_to_copy(&args.path, &e) {
+            Some(element) => {
+                let archive = args.path.parent().unwrap_or(&args.path);
+                common::refuse_same_file(&args.output, &[archive], "the PNG")?;
+                mmarray::dispatch_type!(element, |T| {
+                    let owned = mmarray::read_array::<T>(&args.path)?;
+                    let view = slice::apply(owned.view(), expr).map_err(usage)?;
+                    let shape = view.shape().to_vec();
+                    (reduce(view, size)?, shape, element)
+                })
+            }
+            None => return Err(e.into()),
+        },
+    };
+    let title = Title::new(&args.path, args.slice.as_deref(), element, &shape);
     let rgb = render::draw(&reduced, &title, size)?;
     common::write_replacing(&args.output, "writing the PNG", |file| {
         render::write_png(std::io::BufWriter::new(file), &rgb, size)
