@@ -442,6 +442,29 @@ pub fn print_out(text: &str) -> Result<(), CliError> {
     }
 }
 
+/// For a `.npz` member that cannot be viewed in place (compressed by
+/// `np.savez_compressed`, or stored by `np.savez` at an offset its element
+/// type cannot be viewed at), its element type, so that `show` and `plot`
+/// read it as a copy instead; `None` for every other error.
+pub fn npz_member_to_copy(path: &Path, err: &mmarray::Error) -> Option<mmarray::ElementType> {
+    use mmarray::Error;
+    let archive = path.parent()?;
+    if !archive.extension()?.eq_ignore_ascii_case("npz") {
+        return None;
+    }
+    match err {
+        Error::MisalignedOffset { dtype, .. } => Some(dtype.element_type()),
+        Error::CompressedMember { path, member } => mmarray::Npz::open(path)
+            .ok()?
+            .members()
+            .ok()?
+            .into_iter()
+            .find(|m| m.name() == member)
+            .map(|m| m.layout().dtype().element_type()),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -553,28 +576,5 @@ mod tests {
         assert_eq!(parse_size("512M").unwrap(), 512 << 20);
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
         assert_eq!(human_bytes(100), "100 bytes");
-    }
-}
-
-/// For a `.npz` member that cannot be viewed in place (compressed by
-/// `np.savez_compressed`, or stored by `np.savez` at an offset its element
-/// type cannot be viewed at), its element type, so that `show` and `plot`
-/// read it as a copy instead; `None` for every other error.
-pub fn npz_member_to_copy(path: &Path, err: &mmarray::Error) -> Option<mmarray::ElementType> {
-    use mmarray::Error;
-    let archive = path.parent()?;
-    if !archive.extension()?.eq_ignore_ascii_case("npz") {
-        return None;
-    }
-    match err {
-        Error::MisalignedOffset { dtype, .. } => Some(dtype.element_type()),
-        Error::CompressedMember { path, member } => mmarray::Npz::open(path)
-            .ok()?
-            .members()
-            .ok()?
-            .into_iter()
-            .find(|m| m.name() == member)
-            .map(|m| m.layout().dtype().element_type()),
-        _ => None,
     }
 }
