@@ -555,7 +555,7 @@ pub fn describe(
 ) -> Result<ArrayInfo> {
     let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
     let layout = Layout::new(data_path, dtype, &dims, order, offset)?;
-    let file = source::open_data_file(data_path, false)?;
+    let file = fsutil::open_data_file(data_path, false)?;
     if source::is_npy(data_path, &file)? {
         return Err(Error::InvalidArgument {
             path: data_path.to_path_buf(),

@@ -189,6 +189,19 @@ pub(crate) fn open_regular(
     Ok((file, meta))
 }
 
+/// Opens a data file, refusing anything but a regular file (without
+/// blocking on a FIFO: see [`open_regular`]).
+pub(crate) fn open_data_file(path: &Path, write: bool) -> Result<File> {
+    let (file, meta) = open_regular(path, write, "opening the data file")?;
+    if !meta.is_file() {
+        return Err(Error::InvalidArgument {
+            path: path.to_path_buf(),
+            message: "is a directory, not a regular file".into(),
+        });
+    }
+    Ok(file)
+}
+
 /// `O_NONBLOCK`: opening a FIFO returns at once instead of waiting for a
 /// writer.
 #[cfg(unix)]

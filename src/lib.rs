@@ -35,14 +35,34 @@
 //!
 //! # Modules
 //!
-//! - [`dtype`]: element types and numpy type strings, from one table.
-//! - [`layout`]: dtype + shape + order + offset, shared by sidecars and `.npy`.
-//! - [`format`](mod@format): the stored forms, one module each ([`sidecar`], [`npy`]
-//!   and [`format::npz`]).
-//! - [`mapping`]: the access modes, and the crate's `unsafe` code (the
-//!   mapping calls, page release and a CPU prefetch hint) but for one
-//!   `sync_file_range` call in the file-system helpers.
-//! - [`MappedArray`]: the typed array over a mapping.
+//! Lowest first; a module uses only modules above it in this list.
+//!
+//! - [`dtype`]: element types and numpy type strings, from one table (and
+//!   the [`dispatch_type!`] macro over it).
+//! - `error`: the one [`Error`] enum.
+//! - [`layout`]: dtype + shape + order + offset, shared by every format.
+//! - [`format`](mod@format): the stored forms over bytes, one module each:
+//!   [`sidecar`], [`npy`] and [`format::npz`]; no file I/O.
+//! - `fsutil`: file-system steps: atomic replacement, regular files only,
+//!   space reservation, writeback.
+//! - `lock`: the advisory locks, one guard type each (shared, exclusive,
+//!   the writer claim).
+//! - [`mapping`]: the access modes and the crate's `unsafe` mapping code
+//!   (mapping calls, page release, a CPU prefetch hint).
+//! - `npz`: [`Npz`], a `.npz` archive opened and its members listed.
+//! - `source`: from a path to an opened, locked and mapped [`Source`]
+//!   (and reading and writing descriptions).
+//! - [`grow`]: growable arrays: appends, resize, the writer claim, trimming.
+//! - `array`: [`MappedArray`], the typed array over a [`Source`].
+//! - `create`: [`CreateOptions`] and [`describe`]: every new file.
+//! - [`dynamic`]: [`DynArray`], an array whose element type is known at run
+//!   time.
+//! - `read`: [`read_array`], copying reads in any byte order.
+//! - [`stats`]: [`Stats`], the one-pass summary.
+//! - `convert`: [`convert`], streaming conversion between files.
+//! - `shard`: [`ShardedArray`], arrays read as one along axis 0.
+//! - [`store`]: [`Store`], a directory of named arrays.
+//! - `parallel` (feature `parallel`): parallel iteration over an array.
 //!
 //! # What memory mapping cannot protect against
 //!

@@ -48,10 +48,10 @@ use memmap2::Mmap;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::npz::{Archive, Extracted, Member};
+use crate::fsutil;
 use crate::layout::Layout;
 use crate::lock::SharedLock;
 use crate::mapping::{self, ReadOnly};
-use crate::source;
 
 /// An opened `.npz` archive: its members found and checked, the file held
 /// under the shared lock (so no cooperating process replaces or shrinks it
@@ -102,7 +102,7 @@ impl Npz {
     /// is refused, as for every array file).
     pub fn open(path: impl AsRef<Path>) -> Result<Npz> {
         let path = path.as_ref();
-        let file = source::open_data_file(path, false)?;
+        let file = fsutil::open_data_file(path, false)?;
         let lock = SharedLock::wait(file, path)?;
         let len = lock
             .file()

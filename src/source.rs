@@ -215,7 +215,7 @@ pub(crate) fn open_source(path: &Path, write: bool) -> Result<(ArrayInfo, Shared
     let mut attempts = 0u64;
     while attempts == 0 || started.elapsed() < OPEN_PATIENCE {
         attempts += 1;
-        let lock = SharedLock::wait(open_data_file(&data_path, write)?, &data_path)?;
+        let lock = SharedLock::wait(fsutil::open_data_file(&data_path, write)?, &data_path)?;
         // Replaced (or removed) between being opened and being locked, as
         // `overwrite(true)` and `Store::remove` do under the exclusive lock
         // this waited for: the sidecar now describes another file.
@@ -412,17 +412,4 @@ fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo
         attrs: sidecar.attrs,
         member: None,
     }
-}
-
-/// Opens a data file, refusing anything but a regular file (without
-/// blocking on a FIFO: see [`fsutil::open_regular`]).
-pub(crate) fn open_data_file(path: &Path, write: bool) -> Result<File> {
-    let (file, meta) = fsutil::open_regular(path, write, "opening the data file")?;
-    if !meta.is_file() {
-        return Err(Error::InvalidArgument {
-            path: path.to_path_buf(),
-            message: "is a directory, not a regular file".into(),
-        });
-    }
-    Ok(file)
 }
