@@ -27,11 +27,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use common::{dir_names, sidecar_of};
+use common::{dir_names, numpy, sidecar_of};
 use mmarray::{CreateOptions, Error, MappedArray, Store};
 use ndarray::Array2;
 
@@ -60,44 +60,6 @@ fn write_array(path: &Path, salt: u64, rows: usize) {
     CreateOptions::new()
         .write(path, &pattern(salt, rows))
         .unwrap();
-}
-
-// ---------------------------------------------------------------------------
-// Finding Python
-
-/// The interpreter with numpy, or `None` (after printing why) when numpy is
-/// missing and not required. Panics when it is missing and required.
-fn numpy() -> Option<&'static OsString> {
-    static FOUND: OnceLock<Result<OsString, String>> = OnceLock::new();
-    let found = FOUND.get_or_init(|| {
-        let exe = std::env::var_os("MMARRAY_PYTHON").unwrap_or_else(|| "python3".into());
-        let shown = exe.to_string_lossy().into_owned();
-        match Command::new(&exe)
-            .args(["-c", "import numpy, fcntl"])
-            .output()
-        {
-            Ok(out) if out.status.success() => Ok(exe),
-            Ok(out) => Err(format!(
-                "`{shown} -c 'import numpy, fcntl'` failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-            )),
-            Err(e) => Err(format!("cannot run `{shown}`: {e}")),
-        }
-    });
-    match found {
-        Ok(exe) => Some(exe),
-        Err(why) if std::env::var("MMARRAY_REQUIRE_NUMPY").as_deref() == Ok("1") => panic!(
-            "MMARRAY_REQUIRE_NUMPY=1 but numpy is not available: {why}\n\
-             (set MMARRAY_PYTHON to an interpreter with numpy, or run `bash scripts/test.sh`)"
-        ),
-        Err(why) => {
-            println!("skipped: numpy not available ({why})");
-            None
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------

@@ -9,22 +9,8 @@ use std::process::{Command, Output};
 
 use serde_json::{Value, json};
 
-fn python() -> Option<String> {
-    let python = std::env::var("MMARRAY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("MMARRAY_REQUIRE_NUMPY").as_deref() != Ok("1"),
-        "numpy is required (MMARRAY_REQUIRE_NUMPY=1) but `{python} -c 'import numpy'` failed"
-    );
-    eprintln!("skipped: numpy not available");
-    None
-}
+mod common;
+use common::python;
 
 fn mmarray(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mmarray"))

@@ -13,26 +13,11 @@
 //! Needs python3 with numpy (`MMARRAY_PYTHON`, set up by scripts/test.sh).
 //! Without numpy the test is skipped, unless `MMARRAY_REQUIRE_NUMPY=1`.
 
+mod common;
+use common::python;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn python() -> Option<String> {
-    let python = std::env::var("MMARRAY_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python)
-        .args(["-c", "import numpy"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(python);
-    }
-    assert!(
-        std::env::var("MMARRAY_REQUIRE_NUMPY").as_deref() != Ok("1"),
-        "numpy is required (MMARRAY_REQUIRE_NUMPY=1) but `{python} -c 'import numpy'` failed"
-    );
-    eprintln!("skipped: numpy not available");
-    None
-}
 
 /// Writes one `.npy` per dtype into the directory given as argv[1] and
 /// prints {name: numpy's stats} as JSON.
