@@ -15,20 +15,20 @@
 
 use std::fmt::Display;
 use std::fs;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Write};
 use std::ops::Range;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
-use std::sync::{Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::process::Command;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use mmarray::{CreateOptions, Error, MappedArray};
 
 mod common;
+use common::child::{Child as Kid, no_spawn_in_flight};
 use common::{dir_names, sidecar_of};
 use ndarray::{Array2, Ix2, s};
 
@@ -41,8 +41,6 @@ const ENV_ARGS: &str = "MMARRAY_CHILD_ARGS";
 /// Marks the child's messages among the test harness's own output (which
 /// may precede a message on the same line).
 const MARK: &str = "@mmarray:";
-/// How long the parent waits for any one message or exit.
-const TIMEOUT: Duration = Duration::from_secs(20);
 /// A child exits by itself after this long, whatever its parent does.
 const CHILD_LIFETIME: Duration = Duration::from_secs(60);
 /// Elements per row in every array here.
@@ -103,193 +101,17 @@ fn is_temp_of(file: &str, name: &str) -> bool {
 // ---------------------------------------------------------------------------
 // The parent's side: a child process and its pipes
 
-/// Held while spawning a child. Between fork and exec a new process holds a
-/// copy of every descriptor of this test process, including the data files
-/// that other tests have open and locked; exec closes them (they are
-/// close-on-exec) and `Command::spawn` returns only after the exec. A test
-/// that needs the exclusive lock right after closing its own handles holds
-/// this too ([`no_spawn_in_flight`]), so that no half-spawned sibling keeps
-/// a copy of a closed handle's shared lock alive for a moment.
-static SPAWNING: Mutex<()> = Mutex::new(());
-
-fn no_spawn_in_flight() -> MutexGuard<'static, ()> {
-    SPAWNING.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A child process running one role of [`child_process`]. Dropping it kills
-/// and reaps the process.
-struct Kid {
-    label: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    messages: Receiver<String>,
-    stderr: Option<JoinHandle<String>>,
-    status: Option<ExitStatus>,
-}
-
-impl Kid {
-    fn spawn(role: &str, path: &Path, args: &[u64]) -> Kid {
-        let args: Vec<String> = args.iter().map(u64::to_string).collect();
-        let spawning = no_spawn_in_flight();
-        let mut child = Command::new(std::env::current_exe().expect("the test binary's path"))
-            .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
-            .env(ENV_ROLE, role)
-            .env(ENV_PATH, path)
-            .env(ENV_ARGS, args.join(" "))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning the child process");
-        drop(spawning);
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, messages) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(at) = line.find(MARK)
-                    && tx.send(line[at + MARK.len()..].to_string()).is_err()
-                {
-                    break;
-                }
-            }
-        });
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let stderr = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        Kid {
-            label: format!("{role} {} (pid {})", args.join(" "), child.id()),
-            stdin: child.stdin.take(),
-            child,
-            messages,
-            stderr: Some(stderr),
-            status: None,
-        }
-    }
-
-    /// Kills and reaps the child, then panics with `what` and its stderr.
-    #[track_caller]
-    fn fail(&mut self, what: &str) -> ! {
-        let status = self.kill();
-        let stderr = self.take_stderr();
-        panic!(
-            "child {}: {what} (exit: {status})\n--- its stderr ---\n{stderr}",
-            self.label
-        );
-    }
-
-    /// The next message, within [`TIMEOUT`].
-    #[track_caller]
-    fn recv(&mut self) -> String {
-        match self.messages.recv_timeout(TIMEOUT) {
-            Ok(message) => message,
-            Err(RecvTimeoutError::Timeout) => self.fail("timed out waiting for a message"),
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = self.wait();
-                self.fail(&format!("exited ({status}) instead of sending a message"))
-            }
-        }
-    }
-
-    /// The next message, which must start with `word`; returns the rest.
-    #[track_caller]
-    fn expect(&mut self, word: &str) -> String {
-        let message = self.recv();
-        match message.strip_prefix(word) {
-            Some(rest) => rest.trim().to_string(),
-            None => self.fail(&format!("expected `{word} ...`, got `{message}`")),
-        }
-    }
-
-    /// Like [`expect`](Self::expect), parsing the rest as a number.
-    #[track_caller]
-    fn expect_number(&mut self, word: &str) -> usize {
-        let rest = self.expect(word);
-        match rest.parse() {
-            Ok(n) => n,
-            Err(_) => self.fail(&format!("`{word} {rest}`: not a number")),
-        }
-    }
-
-    /// Sends one command line.
-    #[track_caller]
-    fn send(&mut self, command: impl Display) {
-        let stdin = self.stdin.as_mut().expect("stdin is open until finish");
-        if let Err(e) = writeln!(stdin, "{command}").and_then(|()| stdin.flush()) {
-            self.fail(&format!("could not be sent `{command}`: {e}"));
-        }
-    }
-
-    /// Waits for the child to exit, within [`TIMEOUT`].
-    #[track_caller]
-    fn wait(&mut self) -> ExitStatus {
-        if let Some(status) = self.status {
-            return status;
-        }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.status = Some(status);
-                    return status;
-                }
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
-                Ok(None) => self.fail("did not exit in time"),
-                Err(e) => panic!("waiting for child {}: {e}", self.label),
-            }
-        }
-    }
-
-    /// Closes the child's stdin (its signal to finish) and asserts that it
-    /// exits successfully.
-    #[track_caller]
-    fn finish(mut self) {
-        self.stdin = None;
-        let status = self.wait();
-        if !status.success() {
-            self.fail("failed");
-        }
-    }
-
-    /// Kills the child with `SIGKILL` (a no-op if it has exited) and reaps it.
-    fn kill(&mut self) -> ExitStatus {
-        if let Some(status) = self.status {
-            return status;
-        }
-        let _ = self.child.kill();
-        let status = self.child.wait().expect("reaping the child");
-        self.status = Some(status);
-        status
-    }
-
-    /// Every message the (dead) child sent that was not received yet.
-    fn remaining_messages(&mut self) -> Vec<String> {
-        assert!(self.status.is_some(), "the child is still running");
-        let mut rest = vec![];
-        loop {
-            match self.messages.recv_timeout(TIMEOUT) {
-                Ok(message) => rest.push(message),
-                Err(RecvTimeoutError::Disconnected) => return rest,
-                Err(RecvTimeoutError::Timeout) => panic!("the dead child's stdout stays open"),
-            }
-        }
-    }
-
-    fn take_stderr(&mut self) -> String {
-        self.stderr
-            .take()
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Kid {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// Spawns this test binary as a child running `role` of [`child_process`]
+/// on `path` with the numeric `args`.
+fn spawn_kid(role: &str, path: &Path, args: &[u64]) -> Kid {
+    let args: Vec<String> = args.iter().map(u64::to_string).collect();
+    let mut command = Command::new(std::env::current_exe().expect("the test binary's path"));
+    command
+        .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
+        .env(ENV_ROLE, role)
+        .env(ENV_PATH, path)
+        .env(ENV_ARGS, args.join(" "));
+    Kid::spawn(command, &format!("{role} {}", args.join(" ")), MARK)
 }
 
 // ---------------------------------------------------------------------------
@@ -577,7 +399,7 @@ fn writes_in_a_child_are_seen_by_a_mapping_opened_before_them() {
     let reader = MappedArray::<u64>::open(&path).unwrap();
     assert!(reader.as_slice().iter().all(|&x| x == 0));
 
-    let mut kid = Kid::spawn("writer", &path, &[]);
+    let mut kid = spawn_kid("writer", &path, &[]);
     kid.expect("mapped");
     for salt in 1..=3 {
         kid.send(format_args!("write {salt}"));
@@ -603,7 +425,7 @@ fn writes_in_the_parent_are_seen_by_a_child_mapping_opened_before_them() {
     let mut w = MappedArray::<u64>::create(&path, &[ROWS, COLS]).unwrap();
 
     // The child checks that it maps zeros: it opened before any write.
-    let mut kid = Kid::spawn("checker", &path, &[]);
+    let mut kid = spawn_kid("checker", &path, &[]);
     assert_eq!(kid.expect_number("mapped"), ROWS);
     for salt in 1..=3 {
         w.view_mut_dim::<Ix2>()
@@ -645,7 +467,7 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
         assert_eq!(dir_names(dir.path()), ["busy.dat", "busy.dat.json"]);
     };
 
-    let mut kid = Kid::spawn("reader", &path, &[SALT]);
+    let mut kid = spawn_kid("reader", &path, &[SALT]);
     assert_eq!(kid.expect_number("mapped"), ROWS);
 
     let err = a.resize(1).unwrap_err();
@@ -722,7 +544,7 @@ fn writers_in_several_processes_fill_disjoint_rows() {
     let mut kids: Vec<Kid> = (0..WRITERS)
         .map(|k| {
             let range = [k * ROWS_EACH, (k + 1) * ROWS_EACH].map(|r| r as u64);
-            Kid::spawn("rows", &path, &[k as u64 + 1, range[0], range[1]])
+            spawn_kid("rows", &path, &[k as u64 + 1, range[0], range[1]])
         })
         .collect();
     // All map first, then all write at once.
@@ -765,7 +587,7 @@ fn a_mapping_in_another_process_survives_the_file_growing() {
     a.append(&pattern(SALT, 0..FIRST)).unwrap();
     a.commit().unwrap();
 
-    let mut kid = Kid::spawn("reader", &path, &[SALT]);
+    let mut kid = spawn_kid("reader", &path, &[SALT]);
     assert_eq!(kid.expect_number("mapped"), FIRST);
     let mut capacities = vec![a.capacity()];
     let mut len = FIRST;
@@ -822,7 +644,7 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
     let mut most_temps = 0;
     for iteration in 0..KILLS {
         let mut rng = SplitMix64(0x6d6d_6172_7261_7900 ^ iteration);
-        let mut kid = Kid::spawn("appender", &path, &[iteration]);
+        let mut kid = spawn_kid("appender", &path, &[iteration]);
         assert_eq!(kid.expect_number("start"), len, "iteration {iteration}");
         thread::sleep(Duration::from_micros(rng.below(20_000)));
         let status = kid.kill();
@@ -924,7 +746,7 @@ fn opening_while_another_process_shrinks_never_sees_a_short_file() {
     a.append(&pattern(SALT, 0..FULL)).unwrap();
     drop(a);
 
-    let mut kid = Kid::spawn("shrinker", &path, &[SALT, SMALL as u64]);
+    let mut kid = spawn_kid("shrinker", &path, &[SALT, SMALL as u64]);
     assert_eq!(kid.expect_number("mapped"), FULL);
     let (mut opens, mut full_seen, mut small_seen) = (0, 0, 0);
     while opens < MAX_OPENS && (opens < MIN_OPENS || full_seen < MIN_EACH || small_seen < MIN_EACH)
@@ -974,7 +796,7 @@ fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
         let salts = [1 + 2 * round, 2 + 2 * round];
         let mut kids: Vec<Kid> = salts
             .iter()
-            .map(|&salt| Kid::spawn("racer", &path, &[salt, BATCHES as u64]))
+            .map(|&salt| spawn_kid("racer", &path, &[salt, BATCHES as u64]))
             .collect();
         for kid in &mut kids {
             assert_eq!(kid.recv(), "mapped");
@@ -1039,7 +861,7 @@ fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
     CreateOptions::new()
         .write(&path, &pattern(salt, 0..rows))
         .unwrap();
-    let mut kid = Kid::spawn("replacer", &path, &[]);
+    let mut kid = spawn_kid("replacer", &path, &[]);
     assert_eq!(kid.recv(), "ready");
     let mut seen = [0usize; 2];
     let mut opens = 0;

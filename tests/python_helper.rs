@@ -22,21 +22,18 @@ mod common;
 
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Mutex, MutexGuard};
-use std::thread::{self, JoinHandle};
+use std::process::Command;
+use std::thread;
 use std::time::{Duration, Instant};
 
+use common::child::{Child as Py, TIMEOUT, drop_unforked};
 use common::{dir_names, numpy, sidecar_of};
 use mmarray::{CreateOptions, Error, MappedArray, Store};
 use ndarray::Array2;
 
 /// How long the parent waits for any one line or exit.
-const TIMEOUT: Duration = Duration::from_secs(20);
 /// Elements per row in every array here.
 const COLS: usize = 16;
 
@@ -112,198 +109,33 @@ else:
     raise SystemExit(f"unknown role {role!r}")
 "#;
 
-/// Held while spawning a Python process. Between fork and exec a new
-/// process holds a copy of every descriptor of this test process, including
-/// data files that other tests have open and locked (they are close-on-exec;
-/// `Command::spawn` returns after the exec). A test that needs its own
-/// closed handles' locks gone closes them while holding this
-/// ([`drop_unforked`]), so that no half-spawned sibling keeps one alive.
-static SPAWNING: Mutex<()> = Mutex::new(());
-
-fn no_spawn_in_flight() -> MutexGuard<'static, ()> {
-    SPAWNING.lock().unwrap_or_else(|e| e.into_inner())
+/// Spawns a Python process running `args[0]` (its role) of [`SCRIPT`].
+fn spawn_py(exe: &OsString, args: &[&str]) -> Py {
+    let helper_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
+    let mut command = Command::new(exe);
+    command
+        .arg("-c")
+        .arg(SCRIPT)
+        .args(args)
+        .env("MMARRAY_PY_DIR", helper_dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    Py::spawn(command, &format!("python {}", args.join(" ")), "")
 }
 
-/// Drops `value` (a mapping, a locked file) with no spawn in flight: once
-/// this returns, no process holds a copy of its descriptor.
-fn drop_unforked<T>(value: T) {
-    let _guard = no_spawn_in_flight();
-    drop(value);
-}
-
-/// A Python process running one role of [`SCRIPT`]. Dropping it kills and
-/// reaps the process.
-struct Py {
-    label: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Receiver<String>,
-    stderr: Option<JoinHandle<String>>,
-    status: Option<ExitStatus>,
-}
-
-impl Py {
-    fn spawn(exe: &OsString, args: &[&str]) -> Py {
-        let helper_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("python");
-        let spawning = no_spawn_in_flight();
-        let mut child = Command::new(exe)
-            .arg("-c")
-            .arg(SCRIPT)
-            .args(args)
-            .env("MMARRAY_PY_DIR", helper_dir)
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawning python");
-        drop(spawning);
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut stderr = child.stderr.take().expect("piped stderr");
-        let stderr = thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        Py {
-            label: format!("python {} (pid {})", args.join(" "), child.id()),
-            stdin: child.stdin.take(),
-            child,
-            lines,
-            stderr: Some(stderr),
-            status: None,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Kills and reaps the process, then panics with `what` and its stderr.
-    #[track_caller]
-    fn fail(&mut self, what: &str) -> ! {
-        let status = self.kill();
-        let stderr = self
-            .stderr
-            .take()
-            .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default();
-        panic!(
-            "{}: {what} (exit: {status})\n--- its stderr ---\n{stderr}",
-            self.label
-        );
-    }
-
-    /// The next line, which must start with `word`; returns the rest.
-    #[track_caller]
-    fn expect(&mut self, word: &str) -> String {
-        let line = match self.lines.recv_timeout(TIMEOUT) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => self.fail("timed out waiting for a line"),
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = self.wait();
-                self.fail(&format!(
-                    "exited ({status}) instead of printing `{word} ...`"
-                ))
-            }
-        };
-        match line.strip_prefix(word) {
-            Some(rest) => rest.trim().to_string(),
-            None => self.fail(&format!("expected `{word} ...`, got `{line}`")),
-        }
-    }
-
-    /// Like [`expect`](Self::expect), parsing the rest as numbers.
-    #[track_caller]
-    fn expect_numbers(&mut self, word: &str) -> Vec<u64> {
-        let rest = self.expect(word);
-        match rest.split_whitespace().map(str::parse).collect() {
-            Ok(numbers) => numbers,
-            Err(_) => self.fail(&format!("`{word} {rest}`: not numbers")),
-        }
-    }
-
-    /// Sends one command line.
-    #[track_caller]
-    fn send(&mut self, command: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open until finish");
-        if let Err(e) = writeln!(stdin, "{command}").and_then(|()| stdin.flush()) {
-            self.fail(&format!("could not be sent `{command}`: {e}"));
-        }
-    }
-
-    /// Has the process read its last element again, and checks the value.
-    #[track_caller]
-    fn reads_last(&mut self, expected: u64) {
-        self.send("read");
-        let got = self.expect_numbers("last");
-        if got != [expected] {
-            self.fail(&format!("read {got:?}, expected [{expected}]"));
-        }
-    }
-
-    /// Waits for the process to exit, within [`TIMEOUT`].
-    #[track_caller]
-    fn wait(&mut self) -> ExitStatus {
-        if let Some(status) = self.status {
-            return status;
-        }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => {
-                    self.status = Some(status);
-                    return status;
-                }
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(2)),
-                Ok(None) => self.fail("did not exit in time"),
-                Err(e) => panic!("waiting for {}: {e}", self.label),
-            }
-        }
-    }
-
-    /// Closes the process's stdin (its signal to finish) and asserts that it
-    /// exits successfully: in particular, not killed by `SIGBUS`.
-    #[track_caller]
-    fn finish(mut self) {
-        self.stdin = None;
-        let status = self.wait();
-        if !status.success() {
-            self.fail("failed");
-        }
-    }
-
-    /// Kills the process (a no-op if it has exited) and reaps it.
-    fn kill(&mut self) -> ExitStatus {
-        if let Some(status) = self.status {
-            return status;
-        }
-        let _ = self.child.kill();
-        let status = self.child.wait().expect("reaping python");
-        self.status = Some(status);
-        status
-    }
-}
-
-impl Drop for Py {
-    fn drop(&mut self) {
-        self.kill();
+/// Has the process read its last element again, and checks the value.
+#[track_caller]
+fn reads_last(py: &mut Py, expected: u64) {
+    py.send("read");
+    let got = py.expect_numbers("last");
+    if got != [expected] {
+        py.fail(&format!("read {got:?}, expected [{expected}]"));
     }
 }
 
 /// A Python process that maps `path` with `load(path, mode)` (keeping only a
 /// view with `keep` `"view"`), once it says it has: rows and last element.
 fn holder(exe: &OsString, path: &Path, mode: &str, keep: &str) -> (Py, Vec<u64>) {
-    let mut py = Py::spawn(exe, &["hold", path.to_str().unwrap(), mode, keep]);
+    let mut py = spawn_py(exe, &["hold", path.to_str().unwrap(), mode, keep]);
     let mapped = py.expect_numbers("mapped");
     (py, mapped)
 }
@@ -338,7 +170,7 @@ fn resize_down_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
         assert_eq!(fs::metadata(&path).unwrap().len(), (ROWS * COLS * 8) as u64);
         assert_eq!(a.shape(), &[ROWS, COLS]);
         // The numpy process still reads its last page: no SIGBUS.
-        py.reads_last(last(salt, ROWS));
+        reads_last(&mut py, last(salt, ROWS));
         py.finish();
 
         a.resize(1).unwrap();
@@ -372,7 +204,7 @@ fn overwrite_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
         dir_names(dir.path()),
         ["overwrite.dat", "overwrite.dat.json"]
     );
-    py.reads_last(last(4, ROWS));
+    reads_last(&mut py, last(4, ROWS));
     py.finish();
 
     let a = replace().unwrap();
@@ -397,7 +229,7 @@ fn store_remove_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
     assert_busy(store.remove("temps"), &path, "removed");
     assert!(store.contains("temps"));
     assert!(path.exists() && sidecar_of(&path).exists());
-    py.reads_last(last(5, ROWS));
+    reads_last(&mut py, last(5, ROWS));
     py.finish();
 
     store.remove("temps").unwrap();
@@ -425,7 +257,7 @@ fn a_view_kept_after_the_memmap_is_deleted_still_holds_the_lock() {
         &path,
         "replaced",
     );
-    py.reads_last(last(6, ROWS));
+    reads_last(&mut py, last(6, ROWS));
     py.finish();
 
     a.resize(0).unwrap();
@@ -446,7 +278,7 @@ fn save_over_an_array_rust_maps_is_busy_and_changes_nothing() {
     let sidecar_before = fs::read(sidecar_of(&path)).unwrap();
     let a = MappedArray::<u64>::open(&path).unwrap();
 
-    let mut py = Py::spawn(exe, &["save", path.to_str().unwrap(), "3"]);
+    let mut py = spawn_py(exe, &["save", path.to_str().unwrap(), "3"]);
     let message = py.expect("busy");
     py.finish();
     assert!(
@@ -459,7 +291,7 @@ fn save_over_an_array_rust_maps_is_busy_and_changes_nothing() {
     assert_eq!(a.as_slice().last(), Some(&last(7, ROWS)));
 
     drop_unforked(a);
-    let mut py = Py::spawn(exe, &["save", path.to_str().unwrap(), "3"]);
+    let mut py = spawn_py(exe, &["save", path.to_str().unwrap(), "3"]);
     py.expect("saved");
     py.finish();
     let a = MappedArray::<u64>::open(&path).unwrap();
@@ -496,7 +328,7 @@ fn load_waits_out_an_exclusive_lock_and_maps_the_file_that_replaced_it() {
     let exclusive = File::open(&path).unwrap();
     exclusive.lock().unwrap();
 
-    let mut py = Py::spawn(exe, &["hold", path.to_str().unwrap(), "r", "memmap"]);
+    let mut py = spawn_py(exe, &["hold", path.to_str().unwrap(), "r", "memmap"]);
     // Let it open the old file and block on its lock, when that can be seen.
     let deadline = Instant::now() + TIMEOUT;
     while waits_for_flock(py.pid(), old_inode) == Some(false) {

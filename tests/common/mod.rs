@@ -2,6 +2,8 @@
 //! written independently of the library, and file builders.
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
