@@ -388,19 +388,22 @@ fn describe(path: &Path, file: &File) -> Result<ArrayInfo> {
         return Ok(info);
     }
     let sidecar_path = sidecar::sidecar_path(path);
-    if !sidecar_path.exists() && starts_like_zip(path, file)? {
-        return Err(Error::InvalidArgument {
-            path: path.to_path_buf(),
-            message: "is a .npz archive, not one array; name a member as ARCHIVE.npz/NAME (mmarray::Npz lists them)".into(),
-        });
-    }
     if format_for_path(path) == Format::Npy && !sidecar_path.exists() {
         // Named like a .npy file, with no sidecar: the likely problem is the
         // content, so say that rather than ask for a sidecar.
         return Err(npy::missing_magic(path));
     }
-    let sidecar = read_sidecar(&sidecar_path)?;
-    Ok(raw_info(path.to_path_buf(), sidecar_path, sidecar))
+    match read_sidecar(&sidecar_path) {
+        Ok(sidecar) => Ok(raw_info(path.to_path_buf(), sidecar_path, sidecar)),
+        // No sidecar, and the file is a ZIP archive: a `.npz` opened whole.
+        Err(Error::SidecarMissing { .. }) if starts_like_zip(path, file)? => {
+            Err(Error::InvalidArgument {
+                path: path.to_path_buf(),
+                message: "is a .npz archive, not one array; name a member as ARCHIVE.npz/NAME (mmarray::Npz lists them)".into(),
+            })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn raw_info(path: PathBuf, sidecar_path: PathBuf, sidecar: Sidecar) -> ArrayInfo {
