@@ -42,15 +42,17 @@
 //!
 //! [`format::npz`]: crate::format::npz
 
+use std::fs::{self, File, OpenOptions};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
 
 use crate::error::{Error, IoContext, Result};
-use crate::format::npz::{Archive, Extracted, Member};
+use crate::format::npz::{Archive, Extracted, Member, NpzWriter};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::lock::SharedLock;
+use crate::lock::{ExclusiveLock, SharedLock};
 use crate::mapping::{self, ReadOnly};
 
 /// An opened `.npz` archive: its members found and checked, the file held
@@ -163,6 +165,84 @@ impl Npz {
     pub fn member_path(&self, name: &str) -> Result<PathBuf> {
         self.member(name)?;
         Ok(self.path.join(name))
+    }
+
+    /// Writes a new archive at `path` (the `np.savez` layout, which
+    /// `np.load` reads; every member aligned to 64 bytes, so all map in
+    /// place): `build` adds the members to an [`NpzWriter`]. The archive is
+    /// written under a temporary name in the same directory, synced, and
+    /// renamed into place only once complete, so a failure (in `build`, or
+    /// a full disk) leaves nothing at `path`. An existing file is replaced
+    /// only with `overwrite`, and never while anyone maps it.
+    ///
+    /// ```
+    /// use mmarray::{DType, ElementType, Npz, Order};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npz");
+    /// Npz::write(&path, false, |w| {
+    ///     w.add("x", DType::native(ElementType::U8), &[3], Order::C, &[1, 2, 3])
+    /// })?;
+    /// assert_eq!(mmarray::read_array::<u8>(path.join("x"))?.as_slice(), Some(&[1u8, 2, 3][..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::AlreadyExists`] if something is at `path` and `overwrite`
+    /// is false; [`Error::Busy`] when replacing a mapped file; what `build`
+    /// returns; I/O errors naming `path`.
+    ///
+    /// [`NpzWriter`]: crate::format::npz::NpzWriter
+    pub fn write(
+        path: impl AsRef<Path>,
+        overwrite: bool,
+        build: impl FnOnce(&mut NpzWriter<BufWriter<&File>>) -> Result<()>,
+    ) -> Result<()> {
+        let path = path.as_ref();
+        if !overwrite && fs::symlink_metadata(path).is_ok() {
+            return Err(Error::AlreadyExists {
+                path: path.to_path_buf(),
+            });
+        }
+        if overwrite {
+            fsutil::refuse_special(path)?;
+        }
+        // Held until the new archive is in place: nobody maps the old one.
+        let _old = match overwrite {
+            true => ExclusiveLock::try_existing(path, "replaced")?,
+            false => None,
+        };
+        let tmp = fsutil::temp_path_for(path);
+        let result = (|| {
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .at(path, "creating the archive (under a temporary name)")?;
+            let mut writer = NpzWriter::new(path, BufWriter::with_capacity(1 << 20, &file));
+            build(&mut writer)?;
+            writer
+                .finish()?
+                .into_inner()
+                .map_err(|e| Error::io(path, "writing the archive", e.into_error()))?;
+            file.sync_all().at(path, "syncing the archive")?;
+            if overwrite {
+                fs::rename(&tmp, path).at(path, "renaming the archive into place")
+            } else {
+                fsutil::rename_new(&tmp, path).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
+                        path: path.to_path_buf(),
+                    },
+                    _ => Error::io(path, "renaming the archive into place", e),
+                })
+            }
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result?;
+        fsutil::sync_dir(fsutil::parent_dir(path))
     }
 
     /// Member `name`, or an error listing the members there are.

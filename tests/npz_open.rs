@@ -171,3 +171,53 @@ fn writer_archives_map_every_member_in_place_read_only() {
     let err = MappedArray::<u8>::open(&path).unwrap_err();
     assert!(err.to_string().contains("is a .npz archive"), "{err}");
 }
+
+/// `Npz::write` makes an archive `np.load` reads, appears whole or not at
+/// all (a failing build leaves nothing), never replaces a file without
+/// `overwrite`, and never one that is mapped.
+#[test]
+fn npz_write_is_whole_or_nothing_and_numpy_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.npz");
+    let f4 = DType::native(mmarray::ElementType::F32);
+    let bytes: Vec<u8> = [1.5f32, -2.0, 3.25]
+        .iter()
+        .flat_map(|x| x.to_ne_bytes())
+        .collect();
+    let err = Npz::write(&path, false, |w| {
+        w.add("a", f4, &[3], Order::C, &bytes)?;
+        Err(Error::InvalidArgument {
+            path: path.clone(),
+            message: "stop".into(),
+        })
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument { .. }));
+    assert_eq!(common::dir_names(dir.path()), Vec::<String>::new());
+    Npz::write(&path, false, |w| w.add("a", f4, &[3], Order::C, &bytes)).unwrap();
+    let err = Npz::write(&path, false, |_| Ok(())).unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
+    let mapped = MappedArray::<f32>::open(path.join("a")).unwrap();
+    assert_eq!(mapped.as_slice(), &[1.5, -2.0, 3.25]);
+    let err = Npz::write(&path, true, |_| Ok(())).unwrap_err();
+    assert!(matches!(err, Error::Busy { .. }), "{err:?}");
+    drop(mapped);
+    if let Some(py) = numpy() {
+        let v = run_python(
+            py,
+            dir.path(),
+            r#"
+import json, sys, numpy as np
+z = np.load(sys.argv[1] + "/out.npz")
+print(json.dumps({"files": z.files, "a": z["a"].tolist(), "dtype": z["a"].dtype.str}))
+"#,
+        );
+        assert_eq!(
+            v,
+            serde_json::json!({"files": ["a"], "a": [1.5, -2.0, 3.25], "dtype": "<f4"})
+        );
+    }
+    Npz::write(&path, true, |_| Ok(())).unwrap();
+    assert!(Npz::open(&path).unwrap().members().unwrap().is_empty());
+    assert_eq!(common::dir_names(dir.path()), ["out.npz"]);
+}
