@@ -299,7 +299,7 @@ impl Array {
         let rows = numpy.call_method1("asarray", (rows,))?;
         // No silent cast: rows of another dtype (or byte order) are
         // refused, as the library refuses opening with the wrong type.
-        let given = dtype_of(&rows.getattr("dtype")?)?;
+        let given = dtype_of(&rows.getattr("dtype")?, std::path::Path::new(&self.path))?;
         let held = self.info(|i| i.layout().dtype())?;
         if given != held {
             return Err(crate::errors::to_py(mmarray::Error::DtypeMismatch {

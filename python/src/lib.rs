@@ -21,17 +21,19 @@ use pyo3::types::{PyBool, PyComplex, PyFloat, PyInt};
 use errors::IntoPy;
 use handle::{Array, Mapped};
 
-/// `numpy.dtype(x).str` parsed as a [`DType`] (any byte order).
-fn dtype_of(dtype: &Bound<'_, PyAny>) -> PyResult<DType> {
+/// `numpy.dtype(x).str` parsed as a [`DType`] (any byte order); an
+/// unsupported one is `UnknownDtype` about `path`.
+fn dtype_of(dtype: &Bound<'_, PyAny>, path: &std::path::Path) -> PyResult<DType> {
     let numpy = dtype.py().import("numpy")?;
     let s: String = numpy
         .call_method1("dtype", (dtype,))?
         .getattr("str")?
         .extract()?;
     s.parse::<DType>().map_err(|_| {
-        errors::UnknownDtype::new_err(format!(
-            "unsupported dtype {s:?} (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)"
-        ))
+        errors::to_py(mmarray::Error::UnknownDtype {
+            path: path.to_path_buf(),
+            dtype: s,
+        })
     })
 }
 
@@ -209,7 +211,7 @@ fn create(
         Ok(n) => vec![n],
         Err(_) => shape.extract()?,
     };
-    let dtype = dtype_of(&dtype)?;
+    let dtype = dtype_of(&dtype, &path)?;
     let mut options = options(order, attrs.as_ref(), overwrite, &path)?;
     options
         .preallocate(preallocate)
@@ -244,7 +246,7 @@ fn save(
         flags.getattr("f_contiguous")?.extract::<bool>()?
             && !flags.getattr("c_contiguous")?.extract::<bool>()?
     };
-    let dtype = dtype_of(&array.getattr("dtype")?)?;
+    let dtype = dtype_of(&array.getattr("dtype")?, &path)?;
     if !dtype.is_native() {
         // A native copy to read; the file gets the array's byte order.
         let native = array
