@@ -8,6 +8,7 @@
 
 mod errors;
 mod handle;
+mod store;
 
 use std::path::PathBuf;
 
@@ -138,11 +139,12 @@ fn stats(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     json_to_py(py, &value)
 }
 
+/// Options for a new array; the format from `path`'s name when given.
 fn options(
     order: &str,
     attrs: Option<&Bound<'_, PyAny>>,
     overwrite: bool,
-    path: &std::path::Path,
+    path: Option<&std::path::Path>,
 ) -> PyResult<CreateOptions> {
     let order: Order = order.parse().map_err(|_| {
         PyValueError::new_err(format!("order must be \"C\" or \"F\", not {order:?}"))
@@ -152,11 +154,21 @@ fn options(
         .order(order)
         .overwrite(overwrite)
         .attrs(attrs_from_py(attrs)?);
-    let npy = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
-    options.format(if npy { Format::Npy } else { Format::Raw });
+    if let Some(path) = path {
+        let npy = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("npy"));
+        options.format(if npy { Format::Npy } else { Format::Raw });
+    }
     Ok(options)
+}
+
+/// A shape: an int or a sequence of ints.
+fn shape_of(shape: &Bound<'_, PyAny>) -> PyResult<Vec<usize>> {
+    match shape.extract::<usize>() {
+        Ok(n) => Ok(vec![n]),
+        Err(_) => shape.extract(),
+    }
 }
 
 /// A Python number as the [`Scalar`] a fill takes.
@@ -207,12 +219,9 @@ fn create(
     attrs: Option<Bound<'_, PyAny>>,
     overwrite: bool,
 ) -> PyResult<Array> {
-    let shape: Vec<usize> = match shape.extract::<usize>() {
-        Ok(n) => vec![n],
-        Err(_) => shape.extract()?,
-    };
+    let shape = shape_of(&shape)?;
     let dtype = dtype_of(&dtype, &path)?;
-    let mut options = options(order, attrs.as_ref(), overwrite, &path)?;
+    let mut options = options(order, attrs.as_ref(), overwrite, Some(&path))?;
     options
         .preallocate(preallocate)
         .byte_order(dtype.byte_order());
@@ -258,7 +267,7 @@ fn save(
         if fortran { "F" } else { "C" },
         attrs.as_ref(),
         overwrite,
-        &path,
+        Some(&path),
     )?;
     options.byte_order(dtype.byte_order());
     dispatch_type!(dtype.element_type(), |T| {
@@ -272,6 +281,8 @@ fn save(
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Array>()?;
+    m.add_class::<store::Store>()?;
+    m.add_class::<store::Sharded>()?;
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

@@ -130,6 +130,53 @@ def stats(path: _Path) -> dict[str, _Json]:
     pass with the GIL released.
     """
 
+class Store:
+    """A directory of named arrays (``mmarray-store.json`` marks it).
+
+    numpy: a folder of ``.npy`` files with ``np.load(os.path.join(dir, name + ".npy"))``.
+    """
+
+    def __init__(self, dir: _Path, create: bool = False) -> None:
+        """Opens the store; ``create=True`` creates it if it does not exist."""
+    @property
+    def path(self) -> str: ...
+    def list(self) -> list[str]:
+        """The array names, sorted. numpy: ``sorted(os.listdir(dir))``."""
+    def __contains__(self, name: str) -> bool: ...
+    def __getitem__(self, name: str) -> Array:
+        """The array opened read-only."""
+    def open(self, name: str, mode: Literal["r", "r+", "c"] = "r") -> Array: ...
+    def create_array(
+        self,
+        name: str,
+        shape: int | tuple[int, ...] | list[int],
+        dtype: npt.DTypeLike,
+        order: Literal["C", "F"] = "C",
+        attrs: dict[str, _Json] | None = None,
+        overwrite: bool = False,
+    ) -> Array:
+        """A new zero-filled array, open "r+". numpy: ``open_memmap(path, "w+", dtype, shape)``."""
+    def remove(self, name: str) -> None:
+        """``Busy`` while the array is mapped. numpy: ``os.remove``."""
+    def rename(self, old: str, new: str) -> None: ...
+    @property
+    def attrs(self) -> dict[str, _Json]: ...
+    @attrs.setter
+    def attrs(self, attrs: dict[str, _Json]) -> None: ...
+    def sharded(self, prefix: str) -> Sharded:
+        """The arrays named ``prefix...``, in name order, read as one along axis 0."""
+
+class Sharded:
+    """Arrays read as one along axis 0. numpy: ``np.concatenate(shards)``, never built."""
+
+    def __len__(self) -> int: ...
+    @property
+    def row_shape(self) -> tuple[int, ...]: ...
+    def __getitem__(self, index: int) -> npt.NDArray[Any]:
+        """Row ``index`` (a copy)."""
+    def read_rows(self, start: int, stop: int) -> npt.NDArray[Any]:
+        """Rows ``start:stop`` copied into one array. numpy: ``np.concatenate(shards)[start:stop]``."""
+
 class Error(Exception):
     """Base of every mmarray error; OS failures are OSError subclasses instead."""
 
