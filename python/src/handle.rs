@@ -25,7 +25,7 @@ use mmarray::{CopyOnWrite, DynArray, ReadOnly, ReadWrite, dispatch};
 use numpy::{PyArrayDyn, PyArrayMethods};
 use pyo3::exceptions::{PyBufferError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::PyTuple;
 
 use crate::errors::IntoPy;
 use crate::{dtype_of, json_to_py, numpy_dtype};
@@ -234,10 +234,17 @@ impl Array {
     ) -> PyResult<Bound<'py, PyAny>> {
         let mut array = self.array(py)?;
         if let Some(dtype) = dtype {
-            let kwargs = PyDict::new(py);
-            kwargs.set_item("copy", copy.unwrap_or(false))?;
-            array = array.call_method("astype", (dtype,), Some(&kwargs))?;
-        } else if copy == Some(true) {
+            let wanted = py.import("numpy")?.call_method1("dtype", (dtype,))?;
+            if !wanted.eq(array.getattr("dtype")?)? {
+                if copy == Some(false) {
+                    return Err(PyValueError::new_err(
+                        "the array cannot be converted to that dtype without a copy (copy=False)",
+                    ));
+                }
+                return array.call_method1("astype", (wanted,));
+            }
+        }
+        if copy == Some(true) {
             array = array.call_method0("copy")?;
         }
         Ok(array)

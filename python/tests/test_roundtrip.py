@@ -71,10 +71,11 @@ def test_create_and_write_through_r_plus(tmp_path, dtype, fmt):
 
 
 @pytest.mark.parametrize("dtype,fill", [("<i2", -7), ("<f4", 1.5), ("<c16", 1 - 2j), ("|b1", True), ("<u8", 2**64 - 1)])
-def test_create_filled(tmp_path, dtype, fill):
-    h = mmarray.create(tmp_path / "a.dat", (3, 2), dtype, fill=fill, order="F", attrs={"k": [1, 2]})
+@pytest.mark.parametrize("name", ["a.dat", "a.npy"])
+def test_create_filled(tmp_path, dtype, fill, name):
+    h = mmarray.create(tmp_path / name, (3, 2), dtype, fill=fill, order="F", attrs={"k": [1, 2]})
     assert same(h.array, np.full((3, 2), fill, dtype=dtype, order="F"))
-    assert h.attrs == {"k": [1, 2]}
+    assert h.attrs == ({"k": [1, 2]} if name.endswith(".dat") else {})
     assert h.order == "F"
 
 
@@ -98,6 +99,25 @@ def test_npz_members(tmp_path):
         assert same(h.array, a)
         assert not h.array.flags.writeable
     assert same(mmarray.open(f"{tmp_path}/x.npz/b").array, b)
+    with pytest.raises(mmarray.InvalidArgument):
+        mmarray.open(f"{tmp_path}/x.npz/a", "r+")
+    with mmarray.open(f"{tmp_path}/x.npz/a", "c") as h:  # private pages: the archive is untouched
+        v = h.array
+        v[...] = 0
+        del v
+    assert same(np.load(tmp_path / "x.npz")["a"], a)
+
+
+def test_growth_needs_r_plus(tmp_path):
+    import io
+
+    mmarray.save(tmp_path / "a.dat", np.zeros((2, 2), "i4"))
+    for mode in ("r", "c"):
+        h = mmarray.open(tmp_path / "a.dat", mode)
+        for call in (lambda: h.append(np.zeros((1, 2), "i4")), lambda: h.resize(5), h.publish, h.commit):
+            with pytest.raises(io.UnsupportedOperation):
+                call()
+        h.flush()  # a no-op
 
 
 def test_attrs_and_asarray(tmp_path):
@@ -106,6 +126,10 @@ def test_attrs_and_asarray(tmp_path):
     assert h.attrs == {"units": "K", "n": None, "x": 1.5}
     assert np.shares_memory(np.asarray(h), h.array)
     assert np.asarray(h, dtype=np.float32).dtype == np.float32
-    assert not np.shares_memory(np.asarray(h, copy=True), h.array) if np.__version__ >= "2" else True
+    assert np.shares_memory(np.asarray(h, dtype=np.float64), h.array)
+    if int(np.__version__.split(".")[0]) >= 2:
+        assert not np.shares_memory(np.asarray(h, copy=True), h.array)
+        with pytest.raises(ValueError):
+            np.asarray(h, dtype=np.float32, copy=False)
     assert h.path == str(tmp_path / "a.dat")
     assert len(h) == 3
