@@ -68,7 +68,9 @@ fn attrs_from_py(attrs: Option<&Bound<'_, PyAny>>) -> PyResult<mmarray::Attrs> {
     }
 }
 
-/// `mmarray.open(path, mode="r")`.
+/// `mmarray.open(path, mode="r")`: maps a raw file with a sidecar, a .npy
+/// file or a stored .npz member (`x.npz/name`, read-only) in mode "r",
+/// "r+" or "c". numpy: `np.load(path, mmap_mode=mode)`.
 #[pyfunction]
 #[pyo3(signature = (path, mode="r"))]
 fn open(path: PathBuf, mode: &str) -> PyResult<Array> {
@@ -130,7 +132,8 @@ fn info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
 }
 
 /// `mmarray.stats(path)`: what `mmarray stats --json PATH` prints, as a
-/// dict. Runs on all cores with the GIL released.
+/// dict. Runs on all cores with the GIL released. numpy: `a.min()`,
+/// `a.max()`, `a.sum()`, `a.mean()`, `a.std()`, `np.isnan(a).sum()`.
 #[pyfunction]
 fn stats(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     let stats = py.detach(|| Stats::of_path(&path, |_| {})).py()?;
@@ -205,7 +208,9 @@ fn scalar(value: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     }
 }
 
-/// `mmarray.create(path, shape, dtype, ...)`: a new array, open "r+".
+/// `mmarray.create(path, shape, dtype, ...)`: a new array (.npy when the
+/// name ends in .npy, else raw + sidecar), open "r+". numpy:
+/// `np.lib.format.open_memmap(path, "w+", dtype, shape)`.
 #[pyfunction]
 #[pyo3(signature = (path, shape, dtype, order="C", fill=None, preallocate=false, attrs=None, overwrite=false))]
 #[allow(clippy::too_many_arguments)]
@@ -238,7 +243,8 @@ fn create(
 }
 
 /// `mmarray.save(path, array, attrs=None, overwrite=False)`: writes an
-/// array (its dtype, byte order and C or F order kept).
+/// array (its dtype, byte order and C or F order kept). numpy:
+/// `np.save(path, array)`, or `array.tofile(path)` plus a sidecar.
 #[pyfunction]
 #[pyo3(signature = (path, array, attrs=None, overwrite=false))]
 fn save(
