@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with only the Rust toolchain and
-# python3: installs numpy into a virtual environment under target/ (once),
-# then runs every Rust test, including the live round trips against numpy.
+# python3: installs numpy, maturin and pytest into a virtual environment
+# under target/ (once), runs every Rust test, including the live round trips
+# against numpy, then builds the Python package (python/) into that
+# environment and runs its pytest suite.
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh --test npy # extra arguments go to `cargo test`
+#                                   # (and skip the doctests and Python tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +16,12 @@ if ! "$venv/bin/python" -c 'import numpy' 2>/dev/null; then
     echo "setting up $venv with numpy (once)" >&2
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'numpy>=1.24'
+fi
+# What the Python package's build and tests need (once). `python -m pip`, not
+# `$venv/bin/pip`: a venv copied from elsewhere keeps its old pip shebang.
+if ! "$venv/bin/python" -c 'import maturin, pytest' 2>/dev/null; then
+    echo "installing maturin and pytest into $venv (once)" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.5,<2' pytest
 fi
 
 # The live numpy tests use this interpreter and fail, rather than skip, if
@@ -23,4 +32,12 @@ cargo test --workspace --all-targets "$@"
 # Doctests (not covered by --all-targets).
 if [ "$#" -eq 0 ]; then
     cargo test --workspace --doc
+    # The Python package, built as users install it (`pip install ./python`,
+    # release; incremental in python/target), without build isolation so
+    # that no second download of maturin is needed; maturin on PATH for
+    # pip's build backend. The tests compare with the CLI built above.
+    PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet \
+        --disable-pip-version-check --no-build-isolation ./python
+    MMARRAY_CLI="$PWD/target/debug/mmarray" MMARRAY_REQUIRE_CLI=1 \
+        "$venv/bin/python" -m pytest python/tests -q
 fi

@@ -573,6 +573,42 @@ impl<T: Element> MappedArray<T, ReadWrite> {
         self.grower().publish()
     }
 
+    /// Keeps the mappings that growth replaces (`append`, `resize`,
+    /// `shrink_to_fit` remap the file) mapped until
+    /// [`take_replaced_mappings`](Self::take_replaced_mappings) hands them
+    /// out, instead of unmapping them at once. Off by default.
+    ///
+    /// Rust views borrow the array, so none can outlive a remap and this is
+    /// never needed from Rust. It is for bindings whose views hold raw
+    /// pointers (numpy arrays in Python): they keep each old mapping alive
+    /// as long as views of it exist.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// use ndarray::array;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let mut a = MappedArray::<u8>::create(dir.path().join("a.dat"), &[0, 2])?;
+    /// a.retain_replaced_mappings(true);
+    /// a.append(&array![[1, 2]])?; // grows the file and remaps it
+    /// assert_eq!(a.take_replaced_mappings().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn retain_replaced_mappings(&mut self, retain: bool) {
+        self.growth.retain_replaced(retain);
+    }
+
+    /// The mappings replaced since the last call while
+    /// [`retain_replaced_mappings`](Self::retain_replaced_mappings) was on,
+    /// oldest first. Each stays mapped until dropped.
+    ///
+    /// Do not shrink the array (`resize` to fewer rows, `close`, which
+    /// trims spare capacity) while pointers into a replaced mapping are
+    /// used: the pages past the file's new end would fault (`SIGBUS`).
+    pub fn take_replaced_mappings(&mut self) -> Vec<crate::grow::ReplacedMapping> {
+        self.growth.take_replaced()
+    }
+
     /// How many rows fit in the current mapping without growing the file.
     pub fn capacity(&self) -> usize {
         let row_bytes = self.shape()[1..].iter().product::<usize>() * T::TYPE.size();

@@ -127,6 +127,31 @@ pub(crate) struct Growth {
     /// Held from the first call that changes the length until the mapping
     /// is closed or dropped (see [One appender at a time](self#one-appender-at-a-time)).
     claim: Option<WriterClaim>,
+    /// Whether mappings replaced by growth are kept (in `replaced`) instead
+    /// of unmapped (see [`MappedArray::retain_replaced_mappings`]).
+    retain_replaced: bool,
+    /// Mappings replaced while `retain_replaced` was on, oldest first.
+    replaced: Vec<memmap2::MmapMut>,
+}
+
+/// A mapping that growth replaced, kept mapped by
+/// [`MappedArray::retain_replaced_mappings`] so that pointers into it stay
+/// valid; unmapped when dropped.
+///
+/// For bindings whose views cannot borrow the array (Python's numpy arrays
+/// hold raw pointers): they keep the old mapping alive while views of it
+/// exist. The memory is the same file's pages, so a view of an old mapping
+/// sees writes through the new one, for the rows it covers.
+///
+/// [`MappedArray::retain_replaced_mappings`]: crate::MappedArray::retain_replaced_mappings
+pub struct ReplacedMapping {
+    _map: memmap2::MmapMut,
+}
+
+impl std::fmt::Debug for ReplacedMapping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplacedMapping").finish_non_exhaustive()
+    }
 }
 
 impl Growth {
@@ -137,7 +162,22 @@ impl Growth {
             reserved_end: end,
             writeback_from: end,
             claim: None,
+            retain_replaced: false,
+            replaced: Vec::new(),
         }
+    }
+
+    /// See [`MappedArray::retain_replaced_mappings`](crate::MappedArray::retain_replaced_mappings).
+    pub(crate) fn retain_replaced(&mut self, retain: bool) {
+        self.retain_replaced = retain;
+    }
+
+    /// The mappings replaced since the last call, oldest first.
+    pub(crate) fn take_replaced(&mut self) -> Vec<ReplacedMapping> {
+        std::mem::take(&mut self.replaced)
+            .into_iter()
+            .map(|map| ReplacedMapping { _map: map })
+            .collect()
     }
 
     /// Whether the length changed since the sidecar was last written.
@@ -193,6 +233,15 @@ impl<'a, T: Element, M: Mode> Grower<'a, T, M> {
 }
 
 impl<T: Element> Grower<'_, T, ReadWrite> {
+    /// Makes `map` the array's mapping; the old one is unmapped, or kept
+    /// when replaced mappings are retained.
+    fn replace_map(&mut self, map: memmap2::MmapMut) {
+        let old = std::mem::replace(&mut self.src.map, map);
+        if self.growth.retain_replaced {
+            self.growth.replaced.push(old);
+        }
+    }
+
     fn shape(&self) -> &[usize] {
         self.src.info.layout.shape()
     }
@@ -296,12 +345,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         let nbytes = self.src.info.layout.nbytes();
         if self.src.map.len() > nbytes {
             let offset = self.src.info.layout.offset();
-            self.src.map = mapping::map_unlocked::<ReadWrite>(
+            self.replace_map(mapping::map_unlocked::<ReadWrite>(
                 &self.src.lock,
                 &self.src.info.path,
                 offset,
                 nbytes,
-            )?;
+            )?);
         }
         self.trim_capacity()
     }
@@ -346,12 +395,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         let layout = self.layout_with_rows(theirs.shape()[0])?;
         if layout.nbytes() > self.src.map.len() {
             // Checks that the file holds the recorded rows before mapping.
-            self.src.map = mapping::map_bytes::<ReadWrite>(
+            self.replace_map(mapping::map_bytes::<ReadWrite>(
                 &self.src.lock,
                 &self.src.info.path,
                 layout.offset(),
                 layout.nbytes(),
-            )?;
+            )?);
         }
         self.growth.reserved_end = self.growth.reserved_end.max(layout.end());
         self.growth.writeback_from = layout.end();
@@ -474,7 +523,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             target = needed;
         }
         let capacity = have.max(target).min(isize::MAX as usize) / row_bytes * row_bytes;
-        self.src.map = mapping::map_bytes::<ReadWrite>(&self.src.lock, &path, offset, capacity)?;
+        self.replace_map(mapping::map_bytes::<ReadWrite>(
+            &self.src.lock,
+            &path,
+            offset,
+            capacity,
+        )?);
         Ok(())
     }
 
@@ -532,12 +586,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             }
             self.src.info.layout = new_layout;
             self.growth.uncommitted = false;
-            self.src.map = mapping::map_unlocked::<ReadWrite>(
+            self.replace_map(mapping::map_unlocked::<ReadWrite>(
                 &self.src.lock,
                 &path,
                 offset,
                 self.src.info.layout.nbytes(),
-            )?;
+            )?);
             self.growth.reserved_end = self.growth.reserved_end.min(self.src.info.layout.end());
             self.growth.writeback_from = self.growth.writeback_from.min(self.src.info.layout.end());
             self.src
@@ -582,8 +636,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             .checked_div(row_bytes)
             .unwrap_or(usize::MAX)
             .min(self.shape()[0]);
-        self.src.map =
-            mapping::map_unlocked::<ReadWrite>(&self.src.lock, &path, offset, rows * row_bytes)?;
+        self.replace_map(mapping::map_unlocked::<ReadWrite>(
+            &self.src.lock,
+            &path,
+            offset,
+            rows * row_bytes,
+        )?);
         self.growth.reserved_end = self.growth.reserved_end.min(offset + available as u64);
         if rows < self.shape()[0] {
             self.src.info.layout = self.layout_with_rows(rows)?;

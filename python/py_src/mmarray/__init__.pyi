@@ -1,0 +1,207 @@
+"""Type stubs of the mmarray package, with the numpy equivalent of each call.
+
+| numpy                                              | mmarray                                      |
+|----------------------------------------------------|----------------------------------------------|
+| ``np.memmap(p, dtype, mode="r", shape=...)``       | ``mmarray.open(p).array`` (dtype, shape from the file) |
+| ``np.load(p, mmap_mode="r+")``                     | ``mmarray.open(p, "r+").array``              |
+| ``np.load(p, mmap_mode="c")``                      | ``mmarray.open(p, "c").array``               |
+| ``np.lib.format.open_memmap(p, "w+", dtype, shape)`` | ``mmarray.create(p, shape, dtype)``        |
+| ``np.save(p, a)`` / ``a.tofile(p)`` + sidecar      | ``mmarray.save(p, a)``                       |
+| ``np.concatenate`` into a new file                 | ``h.append(rows)`` (in place, amortised O(1)) |
+| ``m.flush()``                                      | ``h.flush()`` / ``h.commit()``               |
+| ``a.min(), a.max(), a.sum(), a.mean(), a.std()``   | ``mmarray.stats(p)`` (one parallel pass)     |
+"""
+
+import os
+from types import TracebackType
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+_Path = str | os.PathLike[str]
+_Json = Any
+
+class Array:
+    """An open memory-mapped array (``mmarray.open``, ``mmarray.create``).
+
+    Every ``array`` is a new zero-copy numpy view of the mapping whose
+    ``base`` keeps the mapping alive: views stay valid after the handle is
+    garbage-collected and across ``append``. ``close()`` raises
+    ``BufferError`` while views exported from the handle are alive (as
+    ``mmap.mmap.close`` does); after ``close()``, ``array`` raises
+    ``ValueError``. As a context manager it closes on exit.
+    """
+
+    @property
+    def array(self) -> npt.NDArray[Any]:
+        """The numpy array over the mapping; writable for modes "r+" and "c".
+
+        numpy: ``np.memmap(path, dtype, mode, shape=...)``.
+        """
+    def __array__(self, dtype: npt.DTypeLike | None = None, copy: bool | None = None) -> npt.NDArray[Any]:
+        """``np.asarray(handle)``: the same as ``handle.array``."""
+    @property
+    def path(self) -> str: ...
+    @property
+    def mode(self) -> Literal["r", "r+", "c"]: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """numpy: ``m.dtype``."""
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The current shape. numpy: ``m.shape``."""
+    @property
+    def order(self) -> Literal["C", "F"]: ...
+    @property
+    def attrs(self) -> dict[str, _Json]:
+        """The sidecar's user attrs (``{}`` for .npy files)."""
+    def append(self, rows: npt.ArrayLike) -> None:
+        """Appends rows (same dtype, no cast: ``DTypeMismatch`` otherwise) along
+        axis 0 of a raw C-order array opened "r+".
+
+        numpy: ``a = np.concatenate([a, rows])``, but in place and amortised
+        O(1). Views taken before keep the rows they had (old mappings stay
+        mapped while they live). Another handle growing the array: ``Busy``.
+        """
+    def resize(self, rows: int) -> None:
+        """Sets the length along axis 0 (new rows are zero).
+
+        numpy: ``mmap.resize``. Fewer rows raise ``BufferError`` while views
+        are alive, ``Busy`` while another handle or process maps the file.
+        """
+    def publish(self) -> None:
+        """Records the current length without waiting for the disk."""
+    def commit(self) -> None:
+        """Flushes, then records the current length (durable)."""
+    def flush(self) -> None:
+        """numpy: ``m.flush()``. A no-op for modes "r" and "c"."""
+    def close(self) -> None:
+        """Flush, commit, trim spare capacity, unmap. ``BufferError`` while
+        views are alive. numpy: ``m._mmap.close()``."""
+    def __enter__(self) -> Array: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+    def __len__(self) -> int: ...
+
+def open(path: _Path, mode: Literal["r", "r+", "c"] = "r") -> Array:
+    """Maps a raw file with a sidecar, a .npy file or a stored .npz member
+    (``x.npz/name``, read-only), decided by content.
+
+    numpy: ``np.load(path, mmap_mode=mode)`` / ``np.memmap(path, dtype, mode, shape=...)``.
+    """
+
+def create(
+    path: _Path,
+    shape: int | tuple[int, ...] | list[int],
+    dtype: npt.DTypeLike,
+    order: Literal["C", "F"] = "C",
+    fill: complex | None = None,
+    preallocate: bool = False,
+    attrs: dict[str, _Json] | None = None,
+    overwrite: bool = False,
+) -> Array:
+    """A new array (.npy when the name ends in .npy, else raw + sidecar), open "r+".
+
+    numpy: ``np.lib.format.open_memmap(path, "w+", dtype, shape)``;
+    ``AlreadyExists`` unless ``overwrite``.
+    """
+
+def save(path: _Path, array: npt.ArrayLike, attrs: dict[str, _Json] | None = None, overwrite: bool = False) -> None:
+    """Writes an array, keeping dtype, byte order and C/F order.
+
+    numpy: ``np.save(path, array)`` (.npy) or ``array.tofile(path)`` plus a sidecar.
+    """
+
+def info(path: _Path) -> dict[str, _Json] | list[dict[str, _Json]]:
+    """``mmarray info --json path`` as a dict (a list for a .npz archive)."""
+
+def stats(path: _Path) -> dict[str, _Json]:
+    """``mmarray stats --json path`` as a dict: count, nan_count, min, max,
+    sum, mean, std (``None`` when empty; complex as ``[re, im]``).
+
+    numpy: ``a.min(), a.max(), a.sum(), a.mean(), a.std()`` in one parallel
+    pass with the GIL released.
+    """
+
+class Store:
+    """A directory of named arrays (``mmarray-store.json`` marks it).
+
+    numpy: a folder of ``.npy`` files with ``np.load(os.path.join(dir, name + ".npy"))``.
+    """
+
+    def __init__(self, dir: _Path, create: bool = False) -> None:
+        """Opens the store; ``create=True`` creates it if it does not exist."""
+    @property
+    def path(self) -> str: ...
+    def list(self) -> list[str]:
+        """The array names, sorted. numpy: ``sorted(os.listdir(dir))``."""
+    def __contains__(self, name: str) -> bool: ...
+    def __getitem__(self, name: str) -> Array:
+        """The array opened read-only."""
+    def open(self, name: str, mode: Literal["r", "r+", "c"] = "r") -> Array: ...
+    def create_array(
+        self,
+        name: str,
+        shape: int | tuple[int, ...] | list[int],
+        dtype: npt.DTypeLike,
+        order: Literal["C", "F"] = "C",
+        attrs: dict[str, _Json] | None = None,
+        overwrite: bool = False,
+    ) -> Array:
+        """A new zero-filled array, open "r+". numpy: ``open_memmap(path, "w+", dtype, shape)``."""
+    def remove(self, name: str) -> None:
+        """``Busy`` while the array is mapped. numpy: ``os.remove``."""
+    def rename(self, old: str, new: str) -> None: ...
+    @property
+    def attrs(self) -> dict[str, _Json]: ...
+    @attrs.setter
+    def attrs(self, attrs: dict[str, _Json]) -> None: ...
+    def sharded(self, prefix: str) -> Sharded:
+        """The arrays named ``prefix...``, in name order, read as one along axis 0."""
+
+class Sharded:
+    """Arrays read as one along axis 0. numpy: ``np.concatenate(shards)``, never built."""
+
+    def __len__(self) -> int: ...
+    @property
+    def row_shape(self) -> tuple[int, ...]: ...
+    def __getitem__(self, index: int) -> npt.NDArray[Any]:
+        """Row ``index`` (a copy)."""
+    def read_rows(self, start: int, stop: int) -> npt.NDArray[Any]:
+        """Rows ``start:stop`` copied into one array. numpy: ``np.concatenate(shards)[start:stop]``."""
+
+class Error(Exception):
+    """Base of every mmarray error; OS failures are OSError subclasses instead."""
+
+    path: str
+
+class SidecarMissing(Error): ...
+class MalformedSidecar(Error): ...
+class UnsupportedVersion(Error): ...
+class MalformedNpy(Error): ...
+class MalformedNpz(Error): ...
+class UnsupportedNpz(Error): ...
+class CompressedMember(Error): ...
+class ChecksumMismatch(Error): ...
+class UnknownDtype(Error): ...
+class DTypeMismatch(Error): ...
+class NonNativeByteOrder(Error): ...
+class ShapeOverflow(Error): ...
+class TooManyDimensions(Error): ...
+class DataTooShort(Error): ...
+class MisalignedOffset(Error): ...
+class InvalidBool(Error): ...
+class DimensionMismatch(Error): ...
+class AlreadyExists(Error): ...
+class Busy(Error): ...
+class SameFile(Error): ...
+class InvalidName(Error): ...
+class ShapeMismatch(Error): ...
+class InvalidArgument(Error): ...

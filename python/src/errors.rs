@@ -1,0 +1,112 @@
+//! The one conversion from [`mmarray::Error`] to Python exceptions.
+//!
+//! One exception class per error kind, all subclasses of `mmarray.Error`,
+//! each with a `.path` attribute (a `str`); [`mmarray::Error::Io`] becomes
+//! the `OSError` subclass of its `errno` (`FileNotFoundError`,
+//! `PermissionError`, ...) with `errno`, `strerror` and `filename` set.
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyOSError};
+use pyo3::prelude::*;
+
+create_exception!(
+    mmarray,
+    Error,
+    PyException,
+    "Base class of every mmarray error (except OSError for operating-system failures). `.path` names the file."
+);
+
+macro_rules! kinds {
+    ($($name:ident: $doc:literal;)*) => {
+        $(create_exception!(mmarray, $name, Error, $doc);)*
+
+        /// Adds the base class and every kind to the module.
+        pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            let py = m.py();
+            m.add("Error", py.get_type::<Error>())?;
+            $(m.add(stringify!($name), py.get_type::<$name>())?;)*
+            Ok(())
+        }
+    };
+}
+
+kinds! {
+    SidecarMissing: "A raw data file has no sidecar next to it (and is not a .npy file).";
+    MalformedSidecar: "The sidecar is not valid JSON or breaks the schema.";
+    UnsupportedVersion: "The sidecar's version is not one this build reads.";
+    MalformedNpy: "A .npy file's magic, version or header is invalid.";
+    MalformedNpz: "A .npz file's ZIP structure is invalid.";
+    UnsupportedNpz: "A .npz member uses a ZIP feature that is not supported.";
+    CompressedMember: "A .npz member is compressed (np.savez_compressed), so it cannot be mapped in place.";
+    ChecksumMismatch: "A .npz member's bytes do not have the CRC-32 the archive records.";
+    UnknownDtype: "The dtype is not one of the supported element types.";
+    DTypeMismatch: "The array's dtype differs from the one given (e.g. rows appended of another dtype).";
+    NonNativeByteOrder: "The data is in the other byte order, so it cannot be viewed in place.";
+    ShapeOverflow: "The shape's size overflows the address space.";
+    TooManyDimensions: "The shape has more dimensions than numpy supports.";
+    DataTooShort: "The data file is shorter than offset + the array's size.";
+    MisalignedOffset: "The byte offset is not a multiple of the dtype's alignment.";
+    InvalidBool: "A bool array holds a byte other than 0 or 1.";
+    DimensionMismatch: "An array of another number of dimensions was expected.";
+    AlreadyExists: "An array already exists at the path (pass overwrite=True to replace it).";
+    Busy: "The array is mapped elsewhere (it cannot be shrunk, replaced or removed now), or another handle is growing it.";
+    SameFile: "The destination is the same file as an input.";
+    InvalidName: "A store was given an unsafe array name.";
+    ShapeMismatch: "Shapes that must agree (rows appended, shards) do not.";
+    InvalidArgument: "An argument is out of range or does not apply to this array.";
+}
+
+/// The Python exception for `err`.
+pub fn to_py(err: mmarray::Error) -> PyErr {
+    use mmarray::Error as E;
+    let path = err.path().to_string_lossy().into_owned();
+    let message = err.to_string();
+    let py_err = match &err {
+        E::Io { action, source, .. } => {
+            let strerror = format!("{action} failed: {source}");
+            return PyOSError::new_err((source.raw_os_error(), strerror, path));
+        }
+        E::SidecarMissing { .. } => SidecarMissing::new_err(message),
+        E::MalformedSidecar { .. } => MalformedSidecar::new_err(message),
+        E::UnsupportedVersion { .. } => UnsupportedVersion::new_err(message),
+        E::MalformedNpy { .. } => MalformedNpy::new_err(message),
+        E::MalformedNpz { .. } => MalformedNpz::new_err(message),
+        E::UnsupportedNpz { .. } => UnsupportedNpz::new_err(message),
+        E::CompressedMember { .. } => CompressedMember::new_err(message),
+        E::ChecksumMismatch { .. } => ChecksumMismatch::new_err(message),
+        E::UnknownDtype { .. } => UnknownDtype::new_err(message),
+        E::DtypeMismatch { .. } => DTypeMismatch::new_err(message),
+        E::NonNativeByteOrder { .. } => NonNativeByteOrder::new_err(message),
+        E::ShapeOverflow { .. } => ShapeOverflow::new_err(message),
+        E::TooManyDimensions { .. } => TooManyDimensions::new_err(message),
+        E::DataTooShort { .. } => DataTooShort::new_err(message),
+        E::MisalignedOffset { .. } => MisalignedOffset::new_err(message),
+        E::InvalidBool { .. } => InvalidBool::new_err(message),
+        E::DimensionMismatch { .. } => DimensionMismatch::new_err(message),
+        E::AlreadyExists { .. } => AlreadyExists::new_err(message),
+        E::Busy { .. } => Busy::new_err(message),
+        E::SameFile { .. } => SameFile::new_err(message),
+        E::InvalidName { .. } => InvalidName::new_err(message),
+        E::ShapeMismatch { .. } => ShapeMismatch::new_err(message),
+        E::InvalidArgument { .. } => InvalidArgument::new_err(message),
+        _ => Error::new_err(message),
+    };
+    Python::attach(|py| {
+        // Setting an attribute on a fresh exception instance cannot fail
+        // but for memory exhaustion; the error then still says the path.
+        let _ = py_err.value(py).setattr("path", &path);
+    });
+    py_err
+}
+
+/// `Result<T, mmarray::Error>` into `PyResult<T>`.
+pub trait IntoPy<T> {
+    /// Converts the error with [`to_py`].
+    fn py(self) -> PyResult<T>;
+}
+
+impl<T> IntoPy<T> for mmarray::Result<T> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(to_py)
+    }
+}

@@ -1,0 +1,90 @@
+"""Busy across processes, both ways, with a real second process."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import mmarray
+
+HOLDER = """
+import sys, numpy as np, mmarray
+h = mmarray.open(sys.argv[1], sys.argv[2])
+if sys.argv[3] == "append":
+    h.append(np.ones((1,) + h.shape[1:], dtype=h.dtype))
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+class Holder:
+    """A Python process holding a handle until told to go."""
+
+    def __init__(self, path, mode, action="hold"):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", textwrap.dedent(HOLDER), str(path), mode, action],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        line = self.proc.stdout.readline()
+        assert line.strip() == "ready", self.proc.stderr.read()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.proc.communicate("go\n", timeout=30)
+        assert self.proc.returncode == 0
+
+
+def test_resize_down_while_another_process_maps(tmp_path):
+    p = tmp_path / "a.dat"
+    h = mmarray.create(p, (100, 2), "f4")
+    with Holder(p, "r"):
+        with pytest.raises(mmarray.Busy) as info:
+            h.resize(10)
+        assert info.value.path == str(p)
+        assert h.shape == (100, 2)
+    h.resize(10)
+    assert h.shape == (10, 2)
+
+
+def test_another_process_resizing_down_while_we_map(tmp_path):
+    p = tmp_path / "a.dat"
+    mmarray.create(p, (100, 2), "f4").close()
+    h = mmarray.open(p)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mmarray\n"
+            "try:\n"
+            "    mmarray.open(sys.argv[1], 'r+').resize(10)\n"
+            "except mmarray.Busy:\n"
+            "    sys.exit(3)\n",
+            str(p),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert h.shape == (100, 2)
+    h.close()
+
+
+def test_second_appender_in_another_process_is_busy(tmp_path):
+    p = tmp_path / "a.dat"
+    mmarray.create(p, (0, 3), "i8").close()
+    with Holder(p, "r+", "append"):
+        h = mmarray.open(p, "r+")
+        with pytest.raises(mmarray.Busy):
+            h.append(np.ones((1, 3), "i8"))
+        h.close()
+    h = mmarray.open(p, "r+")
+    h.append(np.ones((1, 3), "i8"))  # the first one closed: our turn
+    assert h.shape == (2, 3)

@@ -1,0 +1,164 @@
+"""Each exception class raised by its case, with `.path`; OS failures as the
+OSError subclass of their errno, with errno and filename."""
+
+import errno
+import json
+import os
+
+import numpy as np
+import pytest
+
+import mmarray
+
+
+def sidecar(path, **fields):
+    doc = {"version": 1, "dtype": "<f4", "shape": [4], "order": "C", "offset": 0, "attrs": {}}
+    doc.update(fields)
+    (path.parent / (path.name + ".json")).write_text(json.dumps(doc))
+
+
+def raises(cls, path, fn, *args, **kwargs):
+    with pytest.raises(cls) as info:
+        fn(*args, **kwargs)
+    assert isinstance(info.value, mmarray.Error)
+    assert info.value.path == str(path), (info.value.path, str(path))
+    return info.value
+
+
+def test_sidecar_missing(tmp_path):
+    p = tmp_path / "a.dat"
+    p.write_bytes(bytes(16))
+    raises(mmarray.SidecarMissing, p, mmarray.open, p)
+
+
+def test_malformed_sidecar(tmp_path):
+    p = tmp_path / "a.dat"
+    p.write_bytes(bytes(16))
+    (tmp_path / "a.dat.json").write_text("{not json")
+    raises(mmarray.MalformedSidecar, tmp_path / "a.dat.json", mmarray.open, p)
+
+
+def test_unsupported_version(tmp_path):
+    p = tmp_path / "a.dat"
+    p.write_bytes(bytes(16))
+    sidecar(p, version=99)
+    raises(mmarray.UnsupportedVersion, tmp_path / "a.dat.json", mmarray.open, p)
+
+
+def test_malformed_npy(tmp_path):
+    p = tmp_path / "a.npy"
+    p.write_bytes(b"\x93NUMPY\x01\x00" + b"\xff" * 40)
+    raises(mmarray.MalformedNpy, p, mmarray.open, p)
+
+
+def test_data_too_short(tmp_path):
+    p = tmp_path / "a.dat"
+    p.write_bytes(bytes(8))
+    sidecar(p, shape=[4])
+    raises(mmarray.DataTooShort, p, mmarray.open, p)
+
+
+def test_misaligned_offset(tmp_path):
+    p = tmp_path / "a.dat"
+    p.write_bytes(bytes(32))
+    sidecar(p, offset=1)
+    raises(mmarray.MisalignedOffset, p, mmarray.open, p)
+
+
+def test_non_native_byte_order(tmp_path):
+    p = tmp_path / "a.npy"
+    np.save(p, np.arange(3, dtype=">f4" if np.little_endian else "<f4"))
+    raises(mmarray.NonNativeByteOrder, p, mmarray.open, p)
+
+
+def test_already_exists(tmp_path):
+    p = tmp_path / "a.dat"
+    mmarray.create(p, 3, "f4").close()
+    raises(mmarray.AlreadyExists, p, mmarray.create, p, 3, "f4")
+    raises(mmarray.AlreadyExists, p, mmarray.save, p, np.zeros(3))
+    mmarray.create(p, 5, "i2", overwrite=True).close()
+    assert mmarray.info(p)["shape"] == [5]
+
+
+def test_unknown_dtype(tmp_path):
+    p = tmp_path / "a.dat"
+    raises(mmarray.UnknownDtype, p, mmarray.create, p, 3, "U3")
+    raises(mmarray.UnknownDtype, p, mmarray.save, p, np.array(["x"]))
+
+
+def test_dtype_mismatch_on_append(tmp_path):
+    p = tmp_path / "a.dat"
+    h = mmarray.create(p, (0, 2), "f4")
+    raises(mmarray.DTypeMismatch, p, h.append, np.zeros((1, 2), "f8"))
+    raises(mmarray.DTypeMismatch, p, h.append, np.zeros((1, 2), ">f4" if np.little_endian else "<f4"))
+    assert h.shape == (0, 2)
+
+
+def test_shape_mismatch_on_append(tmp_path):
+    p = tmp_path / "a.dat"
+    h = mmarray.create(p, (0, 2), "f4")
+    raises(mmarray.ShapeMismatch, p, h.append, np.zeros((1, 3), "f4"))
+
+
+def test_invalid_argument_append_to_npy(tmp_path):
+    p = tmp_path / "a.npy"
+    h = mmarray.create(p, (1, 2), "f4")
+    raises(mmarray.InvalidArgument, p, h.append, np.zeros((1, 2), "f4"))
+
+
+def test_compressed_member(tmp_path):
+    p = tmp_path / "x.npz"
+    np.savez_compressed(p, a=np.arange(100))
+    raises(mmarray.CompressedMember, p, mmarray.open, f"{p}/a")
+
+
+def test_busy_second_appender_in_process(tmp_path):
+    p = tmp_path / "a.dat"
+    first = mmarray.create(p, (0, 2), "u1")
+    first.append(np.ones((1, 2), "u1"))
+    second = mmarray.open(p, "r+")
+    raises(mmarray.Busy, p, second.append, np.ones((1, 2), "u1"))
+
+
+def test_file_not_found(tmp_path):
+    p = tmp_path / "missing.dat"
+    with pytest.raises(FileNotFoundError) as info:
+        mmarray.open(p)
+    assert info.value.errno == errno.ENOENT
+    assert info.value.filename == str(p)
+    assert not isinstance(info.value, mmarray.Error)
+
+
+def test_not_a_directory(tmp_path):
+    parent = tmp_path / "file"
+    parent.write_bytes(b"")
+    with pytest.raises(OSError) as info:
+        mmarray.create(parent / "a.dat", 3, "f4")
+    assert info.value.errno == errno.ENOTDIR
+    assert isinstance(info.value, NotADirectoryError)
+    assert info.value.filename is not None
+
+
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+def test_permission_error(tmp_path):
+    p = tmp_path / "a.dat"
+    mmarray.create(p, 3, "f4").close()
+    p.chmod(0)
+    with pytest.raises(PermissionError) as info:
+        mmarray.open(p)
+    assert info.value.errno in (errno.EACCES, errno.EPERM)
+    assert info.value.filename == str(p)
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError):
+        mmarray.open(tmp_path / "a.dat", mode="w")
+    with pytest.raises(ValueError):
+        mmarray.create(tmp_path / "a.dat", 3, "f4", order="K")
+
+
+def test_every_class_subclasses_error():
+    for name in mmarray.__all__:
+        obj = getattr(mmarray, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException) and obj is not mmarray.Error:
+            assert issubclass(obj, mmarray.Error), name

@@ -1,0 +1,66 @@
+"""mmarray.Store and sharded reads."""
+
+import numpy as np
+import pytest
+
+import mmarray
+from conftest import same, values
+
+
+def test_store_round_trip(tmp_path):
+    d = tmp_path / "store"
+    with pytest.raises(FileNotFoundError):
+        mmarray.Store(d)
+    s = mmarray.Store(d, create=True)
+    assert s.list() == []
+    h = s.create_array("loss", (0,), "f4", attrs={"run": 1})
+    h.append(np.array([0.5, 0.25], dtype="f4"))
+    h.close()
+    assert s.list() == ["loss"] and "loss" in s and "nope" not in s
+    assert same(s["loss"].array, np.array([0.5, 0.25], dtype="f4"))
+    assert s["loss"].attrs == {"run": 1}
+    with s.open("loss", "r+") as w:
+        w.array[0] = 9
+    assert s["loss"].array[0] == 9
+    s.rename("loss", "loss2")
+    assert s.list() == ["loss2"]
+    s.attrs = {"owner": "me"}
+    assert mmarray.Store(d).attrs == {"owner": "me"}
+    assert mmarray.Store(d, create=True).list() == ["loss2"]  # create opens an existing store
+    s.remove("loss2")
+    assert s.list() == []
+
+
+def test_store_errors(tmp_path):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    with pytest.raises(mmarray.InvalidName) as info:
+        s.create_array("../escape", 3, "f4")
+    assert info.value.path
+    s.create_array("a", 3, "f4").close()
+    with pytest.raises(mmarray.AlreadyExists):
+        s.create_array("a", 3, "f4")
+    keep = s["a"]
+    with pytest.raises(mmarray.Busy):
+        s.remove("a")
+    keep.close()
+    s.remove("a")
+
+
+@pytest.mark.parametrize("dtype", ["<f8", "<i2", "|b1", "<c8"])
+def test_sharded(tmp_path, dtype):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    parts = [values(dtype, (n, 3), seed=n) for n in (2, 0, 5, 1)]
+    for i, part in enumerate(parts):
+        with s.create_array(f"part-{i:04}", (0, 3), dtype) as h:
+            if len(part):
+                h.append(part)
+    whole = np.concatenate(parts)
+    sh = s.sharded("part-")
+    assert len(sh) == 8 and sh.row_shape == (3,)
+    assert same(sh.read_rows(0, 8), whole)
+    assert same(sh.read_rows(1, 7), whole[1:7])
+    assert same(sh[7], whole[7]) and same(sh[-1], whole[-1])
+    with pytest.raises(IndexError):
+        sh[8]
+    with pytest.raises(mmarray.InvalidArgument):
+        s.sharded("nothing-")
