@@ -94,6 +94,26 @@ impl NpzMember {
     }
 }
 
+/// As JSON (what `mmarray info x.npz --json` lists): `name`, `dtype`,
+/// `shape`, `order`, `nbytes`, `compressed`.
+impl serde::Serialize for NpzMember {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let layout = &self.layout;
+        let mut map = serializer.serialize_map(Some(6))?;
+        map.serialize_entry("name", &self.name)?;
+        map.serialize_entry("dtype", &layout.dtype().to_string())?;
+        map.serialize_entry("shape", layout.shape())?;
+        map.serialize_entry("order", layout.order().as_str())?;
+        map.serialize_entry("nbytes", &layout.nbytes())?;
+        map.serialize_entry("compressed", &self.compressed)?;
+        map.end()
+    }
+}
+
 impl Npz {
     /// Opens the archive at `path` and reads its central directory.
     ///

@@ -92,6 +92,39 @@ impl ArrayInfo {
     }
 }
 
+/// As JSON (what `mmarray info --json` prints and the Python package's
+/// `info` returns): `path`, `format`, `dtype` (a numpy type string),
+/// `shape`, `order`, `offset`, `nbytes`, `attrs`.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("a.dat");
+/// mmarray::MappedArray::<u8>::create(&path, &[2, 3])?;
+/// let json = serde_json::to_value(mmarray::inspect(&path)?)?;
+/// assert_eq!(json["dtype"], "|u1");
+/// assert_eq!(json["shape"], serde_json::json!([2, 3]));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl serde::Serialize for ArrayInfo {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let layout = &self.layout;
+        let mut map = serializer.serialize_map(Some(8))?;
+        map.serialize_entry("path", &self.path.display().to_string())?;
+        map.serialize_entry("format", self.format.as_str())?;
+        map.serialize_entry("dtype", &layout.dtype().to_string())?;
+        map.serialize_entry("shape", layout.shape())?;
+        map.serialize_entry("order", layout.order().as_str())?;
+        map.serialize_entry("offset", &layout.offset())?;
+        map.serialize_entry("nbytes", &layout.nbytes())?;
+        map.serialize_entry("attrs", &self.attrs)?;
+        map.end()
+    }
+}
+
 /// An opened and mapped array of any element type, byte order or
 /// alignment: its description, its data file held under the shared lock,
 /// and the mapping of its bytes. What [`MappedArray`](crate::MappedArray)

@@ -23,16 +23,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let info = mmarray::inspect(&args.path)?;
     let layout = info.layout();
     if args.json {
-        let value = serde_json::json!({
-            "path": info.path().display().to_string(),
-            "format": info.format().as_str(),
-            "dtype": layout.dtype().to_string(),
-            "shape": layout.shape(),
-            "order": layout.order().as_str(),
-            "offset": layout.offset(),
-            "nbytes": layout.nbytes(),
-            "attrs": info.attrs(),
-        });
+        let value = serde_json::to_value(&info).map_err(|e| CliError::Input(Box::new(e)))?;
         return print_out(&format!("{value}\n"));
     }
     let shape = match layout.shape() {
@@ -92,21 +83,8 @@ fn list_members(args: &Args) -> Result<(), CliError> {
     let npz = mmarray::Npz::open(&args.path)?;
     let members = npz.members()?;
     if args.json {
-        let list: Vec<serde_json::Value> = members
-            .iter()
-            .map(|m| {
-                let layout = m.layout();
-                serde_json::json!({
-                    "name": m.name(),
-                    "dtype": layout.dtype().to_string(),
-                    "shape": layout.shape(),
-                    "order": layout.order().as_str(),
-                    "nbytes": layout.nbytes(),
-                    "compressed": m.is_compressed(),
-                })
-            })
-            .collect();
-        return print_out(&format!("{}\n", serde_json::Value::Array(list)));
+        let list = serde_json::to_value(&members).map_err(|e| CliError::Input(Box::new(e)))?;
+        return print_out(&format!("{}\n", list));
     }
     let mut text = format!(
         "{}\n  format  .npz archive, {} member{} (open one as {}/NAME)\n",

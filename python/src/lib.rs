@@ -98,35 +98,10 @@ fn info(py: Python<'_>, path: PathBuf) -> PyResult<Bound<'_, PyAny>> {
     let value = if is_archive {
         let npz = mmarray::Npz::open(&path).py()?;
         let members = npz.members().py()?;
-        serde_json::Value::Array(
-            members
-                .iter()
-                .map(|m| {
-                    let layout = m.layout();
-                    serde_json::json!({
-                        "name": m.name(),
-                        "dtype": layout.dtype().to_string(),
-                        "shape": layout.shape(),
-                        "order": layout.order().as_str(),
-                        "nbytes": layout.nbytes(),
-                        "compressed": m.is_compressed(),
-                    })
-                })
-                .collect(),
-        )
+        serde_json::to_value(&members).map_err(|e| PyValueError::new_err(e.to_string()))?
     } else {
         let info = mmarray::inspect(&path).py()?;
-        let layout = info.layout();
-        serde_json::json!({
-            "path": info.path().display().to_string(),
-            "format": info.format().as_str(),
-            "dtype": layout.dtype().to_string(),
-            "shape": layout.shape(),
-            "order": layout.order().as_str(),
-            "offset": layout.offset(),
-            "nbytes": layout.nbytes(),
-            "attrs": info.attrs(),
-        })
+        serde_json::to_value(&info).map_err(|e| PyValueError::new_err(e.to_string()))?
     };
     json_to_py(py, &value)
 }
