@@ -133,3 +133,20 @@ def test_attrs_and_asarray(tmp_path):
             np.asarray(h, dtype=np.float32, copy=False)
     assert h.path == str(tmp_path / "a.dat")
     assert len(h) == 3
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("version", [(1, 0), (2, 0), (3, 0)], ids=str)
+def test_npy_format_versions_read_by_mmarray(tmp_path, dtype, version):
+    """`.npy` files of format versions 1.0, 2.0 and 3.0, as numpy writes them."""
+    array = np.asarray(values(dtype, (3, 4), seed=3), order="F")
+    path = tmp_path / "v.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array(f, array, version=version)
+    with open(path, "rb") as f:
+        assert f.read(8)[6:8] == bytes(version)
+    with mmarray.open(path) as h:
+        view = h.array
+        assert same(view, array)
+        assert h.order == "F"
+        del view

@@ -64,3 +64,12 @@ def test_sharded(tmp_path, dtype):
         sh[8]
     with pytest.raises(mmarray.InvalidArgument):
         s.sharded("nothing-")
+
+
+def test_sharded_with_shards_of_different_dtypes_is_a_dtype_mismatch(tmp_path):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    s.create_array("part-0000", (2, 3), "<f4").close()
+    s.create_array("part-0001", (2, 3), "<f8").close()
+    with pytest.raises(mmarray.DTypeMismatch) as info:
+        s.sharded("part-")
+    assert info.value.path
