@@ -35,9 +35,12 @@ if [ "$#" -eq 0 ]; then
     # The Python package, built as users install it (`pip install ./python`,
     # release; incremental in python/target), without build isolation so
     # that no second download of maturin is needed; maturin on PATH for
-    # pip's build backend. The tests compare with the CLI built above.
+    # pip's build backend. The tests compare with the CLI built above and
+    # run the root crate's examples (target/debug/examples/resize) as the
+    # Rust side of the cross-process tests.
     PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet \
         --disable-pip-version-check --no-build-isolation ./python
     MMARRAY_CLI="$PWD/target/debug/mmarray" MMARRAY_REQUIRE_CLI=1 \
+        MMARRAY_EXAMPLES="$PWD/target/debug/examples" \
         "$venv/bin/python" -m pytest python/tests -q
 fi

@@ -86,3 +86,27 @@ def mmcli():
             pytest.fail("the mmarray CLI is not built (cargo build -p mmarray-cli)")
         pytest.skip("the mmarray CLI is not built")
     return path
+
+
+def examples_dir():
+    """The directory of the root crate's built examples (``target/debug/examples``), or None."""
+    env = os.environ.get("MMARRAY_EXAMPLES")
+    if env:
+        return Path(env)
+    for profile in ("debug", "release"):
+        path = REPO / "target" / profile / "examples"
+        if (path / "resize").exists():
+            return path
+    return None
+
+
+@pytest.fixture
+def rust_resize():
+    """The `resize` example (examples/resize.rs), a real Rust process."""
+    found = examples_dir()
+    path = found / "resize" if found is not None else None
+    if path is None or not path.exists():
+        if os.environ.get("MMARRAY_REQUIRE_CLI"):
+            pytest.fail(f"the resize example is not built ({path}; cargo build --example resize)")
+        pytest.skip("the resize example is not built (cargo build --example resize)")
+    return str(path)

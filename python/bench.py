@@ -1,0 +1,272 @@
+"""Benchmarks of the mmarray Python package against numpy, in the same run.
+
+    target/pyenv/bin/python python/bench.py [--dir DIR] [--quick]
+
+Install the package first (``pip install ./python``, a release build). The
+files go to a temporary directory under DIR (default: the system temporary
+directory, /tmp) that is removed at the end; it needs ~1.6 GiB of free disk
+(the 64 GiB arrays are sparse and stay so). Prints a Markdown table (median
+of each case; ratios against the peer measured in the same run) and which of
+issue 14's targets were met:
+
+(a) open + first element of a 64 GiB sparse array (raw + sidecar, .npy)
+    faster than ``np.memmap`` and ``np.load(mmap_mode="r")`` on the same file;
+(b) ``mmarray.stats`` over a 1 GiB float32 file (warm page cache) >= 20x
+    numpy's nanmin + nanmax + nansum + nanmean + nanstd, and >= 1.5x
+    ``np.memmap(...).sum()``;
+(c) appending 1,048,576 rows of 128 float32 in batches of 1,024 rows, with
+    ``publish()`` after each batch, >= 1 GB/s.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import mmarray
+
+GIB = 1 << 30
+
+
+def median_time(fn, reps):
+    times = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def fmt_time(s):
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.3f} s"
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+        self.times = {}
+
+    def add(self, group, case, seconds, nbytes=None, against=None):
+        self.times[case] = seconds
+        ratio = ""
+        if against is not None:
+            r = self.times[against] / seconds
+            ratio = f"{r:.2f}x faster than {against}" if r >= 1 else f"{1 / r:.2f}x slower than {against}"
+        gbs = f"{nbytes / seconds / 1e9:.2f}" if nbytes else ""
+        self.rows.append((group, case, fmt_time(seconds), gbs, ratio))
+        print(f"  {case}: {fmt_time(seconds)} {gbs and gbs + ' GB/s'} {ratio}", file=sys.stderr, flush=True)
+
+    def ratio(self, case, against):
+        return self.times[against] / self.times[case]
+
+    def markdown(self):
+        lines = ["| group | case | median | GB/s | ratio |", "|---|---|---:|---:|---|"]
+        lines += [f"| {' | '.join(r)} |" for r in self.rows]
+        return "\n".join(lines)
+
+
+def allocated(path):
+    return os.stat(path).st_blocks * 512
+
+
+def bench_open(table, d, reps):
+    shape = (64 * GIB // (1024 * 4), 1024)  # 64 GiB of float32
+    raw = os.path.join(d, "huge.dat")
+    npy = os.path.join(d, "huge.npy")
+    for p in (raw, npy):
+        mmarray.create(p, shape, "<f4", preallocate=False).close()
+        assert os.path.getsize(p) >= 64 * GIB
+        assert allocated(p) < 64 << 20, f"{p} is not sparse: {allocated(p)} bytes allocated"
+    header = os.path.getsize(npy) - 64 * GIB
+
+    def mm(p):
+        def run():
+            a = mmarray.open(p).array
+            float(a[0, 0])
+            del a
+
+        return run
+
+    def memmap():
+        a = np.memmap(raw, dtype="<f4", mode="r", shape=shape)
+        float(a[0, 0])
+        del a
+
+    def npload():
+        a = np.load(npy, mmap_mode="r")
+        float(a[0, 0])
+        del a
+
+    def memmap_npy():
+        a = np.memmap(npy, dtype="<f4", mode="r", shape=shape, offset=header)
+        float(a[0, 0])
+        del a
+
+    for fn in (mm(raw), memmap, mm(npy), npload):  # warm up
+        fn()
+    g = "open 64 GiB sparse + [0, 0]"
+    table.add(g, "np.memmap(raw)", median_time(memmap, reps))
+    table.add(g, "mmarray.open(raw + sidecar)", median_time(mm(raw), reps), against="np.memmap(raw)")
+    table.add(g, 'np.load(.npy, mmap_mode="r")', median_time(npload, reps))
+    table.add(g, "np.memmap(.npy, offset=header)", median_time(memmap_npy, reps))
+    table.add(g, "mmarray.open(.npy)", median_time(mm(npy), reps), against='np.load(.npy, mmap_mode="r")')
+    table.add(g, "mmarray.open(.npy) (vs np.memmap)", table.times["mmarray.open(.npy)"], against="np.memmap(.npy, offset=header)")
+    assert allocated(raw) < 64 << 20 and allocated(npy) < 64 << 20, "the sparse files filled in"
+    for p in (raw, npy, raw + ".json"):
+        os.remove(p)
+    return [
+        ("(a) open raw + sidecar faster than np.memmap", table.ratio("mmarray.open(raw + sidecar)", "np.memmap(raw)"), 1.0),
+        ('(a) open .npy faster than np.load(mmap_mode="r")', table.ratio("mmarray.open(.npy)", 'np.load(.npy, mmap_mode="r")'), 1.0),
+        ("(a) open .npy faster than np.memmap", table.ratio("mmarray.open(.npy)", "np.memmap(.npy, offset=header)"), 1.0),
+    ]
+
+
+def bench_stats(table, d, reps):
+    n = GIB // 4
+    p = os.path.join(d, "scan.dat")
+    rng = np.random.default_rng(14)
+    with mmarray.create(p, (n,), "<f4") as h:
+        a = h.array
+        step = 1 << 24
+        for i in range(0, n, step):
+            a[i : i + step] = rng.standard_normal(min(step, n - i), dtype=np.float32)
+        a[::1_000_003] = np.nan  # a few NaNs, so that the nan-functions have work
+        del a
+    os.sync()
+
+    def mm():
+        mmarray.stats(p)
+
+    def nan_functions():
+        m = np.memmap(p, dtype="<f4", mode="r")
+        np.nanmin(m), np.nanmax(m), np.nansum(m), np.nanmean(m), np.nanstd(m)
+        del m
+
+    def memmap_sum():
+        m = np.memmap(p, dtype="<f4", mode="r")
+        m.sum()
+        del m
+
+    # Warm page cache: every case reads the whole file once before timing.
+    memmap_sum()
+    mm()
+    # Agreement, so that the comparison is of like with like.
+    s = mmarray.stats(p)
+    m = np.memmap(p, dtype="<f4", mode="r")
+    assert s["nan_count"] == int(np.isnan(m).sum())
+    assert abs(s["mean"] - float(np.nanmean(m, dtype=np.float64))) < 1e-6
+    del m
+    g = "stats, 1 GiB float32, warm"
+    table.add(g, "numpy nanmin+nanmax+nansum+nanmean+nanstd", median_time(nan_functions, max(3, reps // 2)), GIB)
+    table.add(g, "np.memmap(...).sum()", median_time(memmap_sum, reps), GIB)
+    table.add(g, "mmarray.stats", median_time(mm, reps), GIB, against="numpy nanmin+nanmax+nansum+nanmean+nanstd")
+    table.add(g, "mmarray.stats (vs sum)", table.times["mmarray.stats"], GIB, against="np.memmap(...).sum()")
+    os.remove(p)
+    os.remove(p + ".json")
+    return [
+        ("(b) stats >= 20x the numpy nan-functions", table.ratio("mmarray.stats", "numpy nanmin+nanmax+nansum+nanmean+nanstd"), 20.0),
+        ("(b) stats >= 1.5x np.memmap(...).sum()", table.ratio("mmarray.stats (vs sum)", "np.memmap(...).sum()"), 1.5),
+    ]
+
+
+def bench_append(table, d, reps, rows):
+    cols, batch = 128, 1024
+    nbytes = rows * cols * 4
+    batches = [np.full((batch, cols), i, dtype="<f4") for i in range(8)]
+    p = os.path.join(d, "append.dat")
+    raw = os.path.join(d, "append.raw")
+    loop_times = []
+    close_times = []
+
+    def clean():
+        for f in (p, p + ".json", raw):
+            if os.path.exists(f):
+                os.remove(f)
+
+    for _ in range(reps):
+        clean()
+        h = mmarray.create(p, (0, cols), "<f4")
+        t = time.perf_counter()
+        for i in range(rows // batch):
+            h.append(batches[i % 8])
+            h.publish()
+        loop = time.perf_counter() - t
+        h.close()  # flush + commit: waits for the disk
+        close_times.append(time.perf_counter() - t)
+        loop_times.append(loop)
+        with mmarray.open(p) as r:
+            assert r.shape == (rows, cols)
+    clean()
+    # Where the time goes: the same appends, one publish at the end.
+    no_publish = []
+    for _ in range(reps):
+        clean()
+        h = mmarray.create(p, (0, cols), "<f4")
+        t = time.perf_counter()
+        for i in range(rows // batch):
+            h.append(batches[i % 8])
+        h.publish()
+        no_publish.append(time.perf_counter() - t)
+        h.close()
+    clean()
+
+    def file_write():
+        with open(raw, "wb") as f:
+            for i in range(rows // batch):
+                f.write(batches[i % 8])
+                f.flush()
+
+    file_times = []
+    for _ in range(reps):
+        clean()
+        file_times.append(median_time(file_write, 1))
+    clean()
+    g = f"append {rows:,} x {cols} f32, {batch}-row batches"
+    table.add(g, "file.write + flush per batch (no mapping)", statistics.median(file_times), nbytes)
+    table.add(g, "mmarray append + publish per batch", statistics.median(loop_times), nbytes, against="file.write + flush per batch (no mapping)")
+    table.add(g, "the same, + close (fdatasync)", statistics.median(close_times), nbytes)
+    table.add(g, "mmarray append, one publish at the end", statistics.median(no_publish), nbytes)
+    gbs = nbytes / statistics.median(loop_times) / 1e9
+    return [("(c) append + publish >= 1 GB/s", gbs, 1.0)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dir", default=None, help="where the files go (a temporary directory inside it)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke test)")
+    args = parser.parse_args()
+    d = tempfile.mkdtemp(prefix="mmarray-bench-", dir=args.dir)
+    table = Table()
+    targets = []
+    try:
+        print(f"files in {d}", file=sys.stderr)
+        targets += bench_open(table, d, 21 if args.quick else 201)
+        targets += bench_stats(table, d, 3 if args.quick else 7)
+        targets += bench_append(table, d, 1 if args.quick else 3, 1 << 20)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    print(
+        f"numpy {np.__version__}, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
+    print()
+    print(table.markdown())
+    print()
+    print("| target (issue 14) | result | |")
+    print("|---|---|---|")
+    for name, value, goal in targets:
+        unit = " GB/s" if "GB/s" in name else "x"
+        print(f"| {name} | {value:.2f}{unit} | {'met' if value >= goal else '**missed**'} |")
+
+
+if __name__ == "__main__":
+    main()
