@@ -37,16 +37,13 @@ impl Store {
 
 #[pymethods]
 impl Store {
-    /// Opens the store at `dir`; with `create=True`, creates it (or opens
-    /// it if it exists).
+    /// Opens the store at `dir`; with `create=True`, makes a new one
+    /// (`AlreadyExists` if one is there).
     #[new]
     #[pyo3(signature = (dir, create=false))]
     fn new(dir: PathBuf, create: bool) -> PyResult<Store> {
         let store = match create {
-            true => match RustStore::create(&dir) {
-                Err(mmarray::Error::AlreadyExists { .. }) => RustStore::open(&dir),
-                other => other,
-            },
+            true => RustStore::create(&dir),
             false => RustStore::open(&dir),
         }
         .py()?;
@@ -61,19 +58,34 @@ impl Store {
         self.with(|s| s.path().to_string_lossy().into_owned())
     }
 
-    /// The array names, sorted.
-    fn list(&self) -> PyResult<Vec<String>> {
-        self.with(|s| s.list())
-            .py()
-            .map(|entries| entries.iter().map(|e| e.name().to_owned()).collect())
+    /// The arrays, sorted by name: a dict each with `name`, `dtype` (a
+    /// numpy type string), `shape` (a list) and `nbytes`.
+    fn list<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
+        let entries = self.with(|s| s.list()).py()?;
+        entries
+            .iter()
+            .map(|e| {
+                let layout = e.layout();
+                let d = pyo3::types::PyDict::new(py);
+                d.set_item("name", e.name())?;
+                d.set_item("dtype", layout.dtype().to_string())?;
+                d.set_item("shape", layout.shape().to_vec())?;
+                d.set_item("nbytes", layout.nbytes())?;
+                Ok(d)
+            })
+            .collect()
     }
 
     fn __contains__(&self, name: &str) -> bool {
         self.with(|s| s.contains(name))
     }
 
-    /// `store[name]`: the array opened read-only.
+    /// `store[name]`: the array opened read-only; `KeyError` when the
+    /// store has no array `name` (as a dict).
     fn __getitem__(&self, name: &str) -> PyResult<Array> {
+        if !self.with(|s| s.contains(name)) {
+            return Err(pyo3::exceptions::PyKeyError::new_err(name.to_owned()));
+        }
         self.open(name, "r")
     }
 

@@ -16,17 +16,19 @@ def test_store_round_trip(tmp_path):
     h = s.create_array("loss", (0,), "f4", attrs={"run": 1})
     h.append(np.array([0.5, 0.25], dtype="f4"))
     h.close()
-    assert s.list() == ["loss"] and "loss" in s and "nope" not in s
+    assert s.list() == [{"name": "loss", "dtype": "<f4", "shape": [2], "nbytes": 8}]
+    assert "loss" in s and "nope" not in s
     assert same(s["loss"].array, np.array([0.5, 0.25], dtype="f4"))
     assert s["loss"].attrs == {"run": 1}
     with s.open("loss", "r+") as w:
         w.array[0] = 9
     assert s["loss"].array[0] == 9
     s.rename("loss", "loss2")
-    assert s.list() == ["loss2"]
+    assert [e["name"] for e in s.list()] == ["loss2"]
     s.attrs = {"owner": "me"}
     assert mmarray.Store(d).attrs == {"owner": "me"}
-    assert mmarray.Store(d, create=True).list() == ["loss2"]  # create opens an existing store
+    with pytest.raises(mmarray.AlreadyExists):
+        mmarray.Store(d, create=True)  # a store is there already
     s.remove("loss2")
     assert s.list() == []
 
@@ -73,3 +75,13 @@ def test_sharded_with_shards_of_different_dtypes_is_a_dtype_mismatch(tmp_path):
     with pytest.raises(mmarray.DTypeMismatch) as info:
         s.sharded("part-")
     assert info.value.path
+
+
+def test_a_missing_name_is_a_key_error(tmp_path):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    s.create_array("a", (2,), "u1").close()
+    assert "a" in s and "b" not in s
+    with pytest.raises(KeyError):
+        s["b"]
+    with s["a"] as h:
+        assert h.shape == (2,)

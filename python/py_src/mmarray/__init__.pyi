@@ -137,14 +137,15 @@ class Store:
     """
 
     def __init__(self, dir: _Path, create: bool = False) -> None:
-        """Opens the store; ``create=True`` creates it if it does not exist."""
+        """Opens the store; ``create=True`` makes a new one and raises ``AlreadyExists`` if one is there."""
     @property
     def path(self) -> str: ...
-    def list(self) -> list[str]:
-        """The array names, sorted. numpy: ``sorted(os.listdir(dir))``."""
+    def list(self) -> list[dict[str, Any]]:
+        """The arrays sorted by name, each ``{"name", "dtype", "shape", "nbytes"}``.
+        numpy: ``sorted(os.listdir(dir))`` and ``np.load(..., mmap_mode="r")`` of each."""
     def __contains__(self, name: str) -> bool: ...
     def __getitem__(self, name: str) -> Array:
-        """The array opened read-only."""
+        """The array opened read-only; ``KeyError`` for a name the store does not hold."""
     def open(self, name: str, mode: Literal["r", "r+", "c"] = "r") -> Array: ...
     def create_array(
         self,
