@@ -38,6 +38,9 @@ if [ "$#" -eq 0 ]; then
     # pip's build backend. The tests compare with the CLI built above and
     # run the root crate's examples (target/debug/examples/resize) as the
     # Rust side of the cross-process tests.
+    # `cargo test` builds the examples under hashed names only: give them
+    # their plain names (nothing is recompiled).
+    cargo build --quiet -p mmarray --examples
     PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet \
         --disable-pip-version-check --no-build-isolation ./python
     MMARRAY_CLI="$PWD/target/debug/mmarray" MMARRAY_REQUIRE_CLI=1 \
