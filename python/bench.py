@@ -192,31 +192,30 @@ def bench_append(table, d, reps, rows):
             if os.path.exists(f):
                 os.remove(f)
 
-    for _ in range(reps):
+    def append_all(publish_each):
+        """Appends every batch (publishing after each, or once at the end);
+        returns the time of the appends and the time including `close`."""
         clean()
         h = mmarray.create(p, (0, cols), "<f4")
         t = time.perf_counter()
         for i in range(rows // batch):
             h.append(batches[i % 8])
+            if publish_each:
+                h.publish()
+        if not publish_each:
             h.publish()
         loop = time.perf_counter() - t
         h.close()  # flush + commit: waits for the disk
-        close_times.append(time.perf_counter() - t)
+        return loop, time.perf_counter() - t
+
+    for _ in range(reps):
+        loop, closed = append_all(True)
         loop_times.append(loop)
+        close_times.append(closed)
         with mmarray.open(p) as r:
             assert r.shape == (rows, cols)
-    clean()
     # Where the time goes: the same appends, one publish at the end.
-    no_publish = []
-    for _ in range(reps):
-        clean()
-        h = mmarray.create(p, (0, cols), "<f4")
-        t = time.perf_counter()
-        for i in range(rows // batch):
-            h.append(batches[i % 8])
-        h.publish()
-        no_publish.append(time.perf_counter() - t)
-        h.close()
+    no_publish = [append_all(False)[0] for _ in range(reps)]
     clean()
 
     def file_write():

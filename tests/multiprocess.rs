@@ -163,6 +163,20 @@ fn command() -> Option<String> {
     }
 }
 
+/// Whether the parent has sent `stop` (the only command of a working
+/// child), without waiting.
+fn stop_requested(commands: &Receiver<Option<String>>) -> bool {
+    match commands.try_recv() {
+        Ok(Some(cmd)) => {
+            assert_eq!(cmd, "stop");
+            true
+        }
+        Ok(None) => panic!("stdin closed before `stop`"),
+        Err(TryRecvError::Empty) => false,
+        Err(TryRecvError::Disconnected) => panic!("the stdin thread died"),
+    }
+}
+
 /// Commands read on a thread, for a child that works while it waits.
 fn commands_in_background() -> Receiver<Option<String>> {
     let (tx, rx) = mpsc::channel();
@@ -301,14 +315,8 @@ fn child_shrinker(path: &Path, salt: u64, small: usize) {
     say(format_args!("mapped {full}"));
     let (mut shrinks, mut refused) = (0u64, 0u64);
     loop {
-        match commands.try_recv() {
-            Ok(Some(cmd)) => {
-                assert_eq!(cmd, "stop");
-                break;
-            }
-            Ok(None) => panic!("stdin closed before `stop`"),
-            Err(TryRecvError::Empty) => {}
-            Err(TryRecvError::Disconnected) => panic!("the stdin thread died"),
+        if stop_requested(&commands) {
+            break;
         }
         match a.resize(small) {
             Ok(()) => {
@@ -362,14 +370,8 @@ fn child_replacer(path: &Path) {
     say("ready");
     let mut done = 0u64;
     loop {
-        match commands.try_recv() {
-            Ok(Some(cmd)) => {
-                assert_eq!(cmd, "stop");
-                break;
-            }
-            Ok(None) => panic!("stdin closed before `stop`"),
-            Err(TryRecvError::Empty) => {}
-            Err(TryRecvError::Disconnected) => panic!("the stdin thread died"),
+        if stop_requested(&commands) {
+            break;
         }
         let (rows, salt) = REPLACEMENTS[done as usize % 2];
         match CreateOptions::new()
