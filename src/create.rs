@@ -592,3 +592,231 @@ pub fn describe(
         member: None,
     })
 }
+
+/// A new array built in two steps: made complete under a hidden temporary
+/// name beside its destination, filled by anyone who opens
+/// [`path`](Self::path) (other threads, other processes: a Dask cluster's
+/// workers each writing their own block through a read-write mapping), then
+/// moved into place by [`publish`](Self::publish).
+///
+/// Until `publish`, nothing appears at the destination: a computation that
+/// fails halfway leaves no array that looks complete there (the staged files
+/// are hidden, skipped by [`Store::list`](crate::Store::list), and removed
+/// by [`discard`](Self::discard) or when the `Staged` is dropped). Publishing
+/// follows the rules of [`CreateOptions::create`]: it refuses an existing
+/// destination unless overwriting, and refuses to replace an array that
+/// another handle maps.
+///
+/// ```
+/// use mmarray::{CreateOptions, MappedArray};
+///
+/// let dir = tempfile::tempdir()?;
+/// let dest = dir.path().join("result.dat");
+/// let mut staged = CreateOptions::new().stage(&dest, "<f8".parse()?, &[2, 3])?;
+/// {
+///     // Any process may do this part, each for its own rows.
+///     let mut a = MappedArray::<f64>::open_mut(staged.path())?;
+///     a.view_mut().fill(1.5);
+///     a.close()?;
+/// }
+/// assert!(!dest.exists());
+/// let info = staged.publish()?;
+/// assert_eq!(info.path(), dest);
+/// assert_eq!(MappedArray::<f64>::open(&dest)?.view().sum(), 9.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Staged {
+    info: ArrayInfo,
+    dest: std::path::PathBuf,
+    overwrite: bool,
+    finished: bool,
+}
+
+impl CreateOptions {
+    /// Creates a zero-filled array of `dtype` and `shape` for `dest` under a
+    /// hidden temporary name in `dest`'s directory (a raw file plus sidecar,
+    /// or a `.npy` file, by `dest`'s name or [`format`](Self::format)), to be
+    /// filled through [`Staged::path`] and moved into place with
+    /// [`Staged::publish`]. Attrs, order, byte order and preallocation are
+    /// those of these options; preallocate when the array is to be written
+    /// through mappings, so that a full disk is an error here, not a
+    /// `SIGBUS` in a writer.
+    ///
+    /// # Errors
+    ///
+    /// As [`create_filled`](Self::create_filled); [`Error::AlreadyExists`]
+    /// already now if `dest` (or its sidecar) exists and overwriting was
+    /// not asked for.
+    pub fn stage(&self, dest: impl AsRef<Path>, dtype: DType, shape: &[usize]) -> Result<Staged> {
+        let dest = dest.as_ref();
+        let format = self.format.unwrap_or_else(|| format_for_path(dest));
+        let mut tmp = fsutil::temp_path_for(dest).into_os_string();
+        tmp.push(".staged");
+        if format == Format::Npy {
+            tmp.push(".npy");
+        }
+        let tmp = std::path::PathBuf::from(tmp);
+        if !self.overwrite {
+            let sidecar = (format == Format::Raw).then(|| sidecar::sidecar_path(dest));
+            for existing in std::iter::once(dest).chain(sidecar.as_deref()) {
+                if fs::symlink_metadata(existing).is_ok() {
+                    return Err(Error::AlreadyExists {
+                        path: existing.to_path_buf(),
+                    });
+                }
+            }
+        }
+        let mut options = self.clone();
+        options.overwrite = false;
+        options.format = Some(format);
+        let (info, lock) = options.create_file(&tmp, dtype, shape, &[], |file, layout| {
+            options.size_data_file(file, &tmp, layout)
+        })?;
+        drop(lock);
+        Ok(Staged {
+            info,
+            dest: dest.to_path_buf(),
+            overwrite: self.overwrite,
+            finished: false,
+        })
+    }
+}
+
+impl Staged {
+    /// The staged array's path: open it (read-write) to fill it. Absolute
+    /// if the destination was given as an absolute path.
+    pub fn path(&self) -> &Path {
+        self.info.path()
+    }
+
+    /// Where [`publish`](Self::publish) puts the array.
+    pub fn destination(&self) -> &Path {
+        &self.dest
+    }
+
+    /// The staged array's layout (its offset, for a `.npy` file, is the
+    /// header's length, as at the destination).
+    pub fn layout(&self) -> &Layout {
+        self.info.layout()
+    }
+
+    /// Moves the array into place at the destination: the data file
+    /// renamed, then its sidecar written (while nobody can map the new file),
+    /// then the staged sidecar removed; returns what
+    /// [`inspect`](crate::inspect) would say of the destination.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] while any handle still maps the staged array (every
+    /// writer must have closed it) or, when overwriting, the old array at
+    /// the destination; [`Error::AlreadyExists`] if something appeared at
+    /// the destination meanwhile and overwriting was not asked for; I/O
+    /// errors; [`Error::InvalidArgument`] if already published. On error
+    /// the array stays staged (publish again once the cause is gone, or drop
+    /// it to remove it), unless the data file had already been moved: then
+    /// nothing is left at either name.
+    pub fn publish(&mut self) -> Result<ArrayInfo> {
+        if self.finished {
+            return Err(Error::InvalidArgument {
+                path: self.dest.clone(),
+                message: "this staged array was already published or discarded".into(),
+            });
+        }
+        let tmp = self.info.path().to_path_buf();
+        let dest = self.dest.clone();
+        // Held until the destination is complete: nobody maps the new file
+        // before its sidecar is there.
+        let _new = ExclusiveLock::try_existing(&tmp, "published")?;
+        let _old = match self.overwrite {
+            true => {
+                if fs::symlink_metadata(&dest).is_ok_and(|m| m.is_dir()) {
+                    return Err(Error::InvalidArgument {
+                        path: dest,
+                        message: "is a directory, not an array; refusing to replace it".into(),
+                    });
+                }
+                ExclusiveLock::try_existing(&dest, "replaced")?
+            }
+            false => None,
+        };
+        let move_data = |overwrite: bool| -> Result<()> {
+            if overwrite {
+                fs::rename(&tmp, &dest).at(&dest, "renaming the new data file into place")
+            } else {
+                fsutil::rename_new(&tmp, &dest).map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => {
+                        Error::AlreadyExists { path: dest.clone() }
+                    }
+                    _ => Error::io(&dest, "renaming the new data file into place", e),
+                })
+            }
+        };
+        let sidecar = match self.info.sidecar_path() {
+            None => {
+                move_data(self.overwrite)?;
+                None
+            }
+            Some(staged_sidecar) => {
+                let staged_sidecar = staged_sidecar.to_path_buf();
+                let dest_sidecar = sidecar::sidecar_path(&dest);
+                if !self.overwrite && fs::symlink_metadata(&dest_sidecar).is_ok() {
+                    return Err(Error::AlreadyExists { path: dest_sidecar });
+                }
+                let contents = fsutil::read_bounded(
+                    &staged_sidecar,
+                    sidecar::MAX_SIDECAR_BYTES,
+                    &fsutil::SIDECAR,
+                )?;
+                if self.overwrite {
+                    // As `create_file`: no crash may leave the old sidecar
+                    // describing the new data file.
+                    fsutil::remove_if_exists(&dest_sidecar)?;
+                }
+                move_data(self.overwrite)?;
+                self.finished = true;
+                if let Err(e) = fsutil::write_atomic(&dest_sidecar, &contents) {
+                    // Without its sidecar the data file is no array: take
+                    // it back (we hold its lock), and the staged sidecar.
+                    let _ = fs::remove_file(&dest);
+                    let _ = fs::remove_file(&staged_sidecar);
+                    return Err(e);
+                }
+                fsutil::remove_if_exists(&staged_sidecar)?;
+                Some(dest_sidecar)
+            }
+        };
+        self.finished = true;
+        fsutil::sync_dir(fsutil::parent_dir(&dest))?;
+        let mut info = self.info.clone();
+        info.path = dest;
+        info.sidecar = sidecar;
+        Ok(info)
+    }
+
+    /// Removes the staged array (what dropping a `Staged` does, with the
+    /// error reported).
+    ///
+    /// # Errors
+    ///
+    /// I/O errors removing the staged files.
+    pub fn discard(mut self) -> Result<()> {
+        self.finished = true;
+        self.remove()
+    }
+
+    fn remove(&self) -> Result<()> {
+        if let Some(sidecar) = self.info.sidecar_path() {
+            fsutil::remove_if_exists(sidecar)?;
+        }
+        fsutil::remove_if_exists(self.info.path())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.remove();
+        }
+    }
+}

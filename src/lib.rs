@@ -98,7 +98,7 @@ pub mod store;
 
 pub use array::{MappedArray, MappedArrayMut};
 pub use convert::{ConvertOptions, convert, convert_source};
-pub use create::{CreateOptions, describe};
+pub use create::{CreateOptions, Staged, describe};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
 pub use error::{Error, Result};
