@@ -126,6 +126,31 @@ pub(crate) fn rename_new(tmp: &Path, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Swaps the directory entries `a` and `b` (both must exist) in one step:
+/// `renameat2(RENAME_EXCHANGE)` on Linux. Where that is not available, `b`
+/// is moved aside to a temporary name and `a` renamed to `b`, and the old
+/// `b` ends up at `a`, as after an exchange; a crash between the two steps
+/// leaves `b` missing and its old contents at the hidden name.
+pub(crate) fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::{CWD, RenameFlags};
+        use rustix::io::Errno;
+        match rustix::fs::renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+            Ok(()) => return Ok(()),
+            Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let aside = temp_path_for(b);
+    fs::rename(b, &aside)?;
+    if let Err(e) = fs::rename(a, b) {
+        let _ = fs::rename(&aside, b);
+        return Err(e);
+    }
+    fs::rename(&aside, a)
+}
+
 /// Whether `a` and `b` name the same existing file (device and inode,
 /// after following symlinks): two names, a symlink or a hard link to one
 /// file. `false` when either does not exist.

@@ -207,6 +207,48 @@ impl Layout {
         !self.is_empty() && self.shape.iter().filter(|&&d| d > 1).count() >= 2
     }
 
+    /// The shape of a chunk of whole rows (C order) or whole columns (F
+    /// order) holding about `target_bytes` (at least one row or column, at
+    /// most the whole array): each such chunk is one contiguous byte range
+    /// of the file. Every extent is at least 1 (an empty axis gets 1), as
+    /// zarr's chunk grids and Dask's block shapes want; a 0-d array's chunk
+    /// shape is `[]`.
+    ///
+    /// ```
+    /// # use mmarray::Order;
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("x.dat");
+    /// let c = mmarray::CreateOptions::new().create::<f32>(&path, &[1000, 256])?;
+    /// // A row is 1 KiB: 64 rows per 64 KiB chunk.
+    /// assert_eq!(c.layout().chunk_shape(64 << 10), [64, 256]);
+    /// let f = mmarray::CreateOptions::new()
+    ///     .order(Order::F)
+    ///     .create::<f32>(dir.path().join("f.dat"), &[1000, 256])?;
+    /// // A column is 4000 bytes: 16 columns in 64 KiB.
+    /// assert_eq!(f.layout().chunk_shape(64 << 10), [1000, 16]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn chunk_shape(&self, target_bytes: usize) -> Vec<usize> {
+        let ndim = self.shape.len();
+        if ndim == 0 {
+            return Vec::new();
+        }
+        let axis = match self.order {
+            Order::C => 0,
+            Order::F => ndim - 1,
+        };
+        let slab: usize = self
+            .shape
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != axis)
+            .map(|(_, &d)| d.max(1))
+            .fold(self.dtype.itemsize(), |a, d| a.saturating_mul(d));
+        let mut chunk: Vec<usize> = self.shape.iter().map(|&d| d.max(1)).collect();
+        chunk[axis] = (target_bytes / slab).clamp(1, self.shape[axis].max(1));
+        chunk
+    }
+
     /// The distance in elements between neighbours along each axis.
     pub fn element_strides(&self) -> Vec<usize> {
         let mut strides = vec![0; self.shape.len()];

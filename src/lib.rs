@@ -42,7 +42,8 @@
 //! - `error`: the one [`Error`] enum.
 //! - [`layout`]: dtype + shape + order + offset, shared by every format.
 //! - [`format`](mod@format): the stored forms over bytes, one module each:
-//!   [`sidecar`], [`npy`] and [`format::npz`]; no file I/O.
+//!   [`sidecar`], [`npy`], [`format::npz`], and [`format::zarr`] (zarr v3
+//!   metadata for a layout); no file I/O.
 //! - `fsutil`: file-system steps: atomic replacement, regular files only,
 //!   space reservation, writeback.
 //! - `lock`: the advisory locks, one guard type each (shared, exclusive,
@@ -54,12 +55,15 @@
 //!   (and reading and writing descriptions).
 //! - [`grow`]: growable arrays: appends, resize, the writer claim, trimming.
 //! - `array`: [`MappedArray`], the typed array over a [`Source`].
-//! - `create`: [`CreateOptions`] and [`describe`]: every new file.
+//! - `create`: [`CreateOptions`] and [`describe`]: every new file; and
+//!   [`Staged`], a new array filled by other processes, then published.
 //! - [`dynamic`]: [`DynArray`], an array whose element type is known at run
 //!   time.
 //! - `read`: [`read_array`], copying reads in any byte order.
 //! - [`stats`]: [`Stats`], the one-pass summary.
 //! - `convert`: [`convert`], streaming conversion between files.
+//! - `export`: [`export_zarr`], a zarr v3 directory over an array's data
+//!   file (a hard link, no copy).
 //! - `shard`: [`ShardedArray`], arrays read as one along axis 0.
 //! - [`store`]: [`Store`], a directory of named arrays.
 //! - `parallel` (feature `parallel`): parallel iteration over an array.
@@ -81,6 +85,7 @@ mod create;
 pub mod dtype;
 pub mod dynamic;
 mod error;
+mod export;
 pub mod format;
 mod fsutil;
 pub mod grow;
@@ -102,6 +107,7 @@ pub use create::{CreateOptions, Staged, describe};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;
 pub use error::{Error, Result};
+pub use export::{ZarrExport, export_zarr};
 pub use format::{Format, npy, sidecar};
 pub use layout::{Layout, Order};
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};

@@ -17,6 +17,7 @@ mod show;
 mod sidecar;
 mod slice;
 mod stats;
+mod zarr;
 
 use std::process::ExitCode;
 
@@ -48,6 +49,8 @@ enum Command {
     Show(show::Args),
     /// Draw a 1-D array (or slice) as a line plot, a 2-D one as a heatmap, into a PNG.
     Plot(plot::Args),
+    /// Write a zarr v3 array directory over an array's data file (a hard link, no copy).
+    Zarr(zarr::Args),
 }
 
 /// Ignores `SIGXFSZ`. Its default action kills the process when a write
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Show(args) => show::run(args),
         Command::Plot(args) => plot::run(args),
+        Command::Zarr(args) => zarr::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

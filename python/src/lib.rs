@@ -8,6 +8,7 @@
 
 mod errors;
 mod handle;
+mod staged;
 mod store;
 
 use std::path::PathBuf;
@@ -264,6 +265,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Array>()?;
     m.add_class::<store::Store>()?;
     m.add_class::<store::Sharded>()?;
+    m.add_class::<staged::Staged>()?;
+    m.add_function(wrap_pyfunction!(staged::stage, m)?)?;
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

@@ -187,6 +187,16 @@ macro_rules! define_dyn_sharded {
                 }
             }
 
+            fn shards(&self) -> Vec<(String, usize)> {
+                match self {
+                    $(DynSharded::$variant(a) => a
+                        .shards()
+                        .iter()
+                        .map(|s| (s.path().to_string_lossy().into_owned(), s.shape()[0]))
+                        .collect(),)*
+                }
+            }
+
             fn row_shape(&self) -> &[usize] {
                 match self {
                     $(DynSharded::$variant(a) => a.row_shape(),)*
@@ -217,6 +227,13 @@ impl Sharded {
     /// The number of rows of all shards together.
     fn __len__(&self) -> usize {
         self.inner.len()
+    }
+
+    /// The shards in order, as `(path, rows)` pairs: each shard's data
+    /// file and its length along axis 0 when this was opened.
+    #[getter]
+    fn shards(&self) -> Vec<(String, usize)> {
+        self.inner.shards()
     }
 
     /// The shape of one row.

@@ -3,9 +3,10 @@
 //!
 //! - [`sidecar`]: a raw data file described by a small JSON file beside it.
 //! - [`npy`]: numpy's `.npy` file, a header followed by the elements.
-//! - [`npz`]: numpy's `.npz` archive of `.npy` members (a ZIP file).
 //! - [`npz`]: numpy's `.npz` archive, a ZIP file of `.npy` members; stored
 //!   members are found in place, compressed ones inflated.
+//! - [`zarr`]: the zarr v3 metadata (`zarr.json`) that presents a layout as
+//!   a zarr array, for zarr readers of the same bytes.
 //!
 //! [`Layout`]: crate::Layout
 //!
@@ -16,6 +17,7 @@
 pub mod npy;
 pub mod npz;
 pub mod sidecar;
+pub mod zarr;
 
 use std::path::Path;
 

@@ -1,0 +1,89 @@
+//! `mmarray._core.stage`: an array built under a hidden temporary name and
+//! moved into place when complete ([`mmarray::Staged`]), for writers in
+//! other processes (`mmarray.dask.store`'s workers).
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use pyo3::prelude::*;
+
+use crate::errors::IntoPy;
+
+/// A staged array: fill it by opening `path` ("r+", from any process),
+/// then `publish()` moves it to `destination`; `discard()` (or garbage
+/// collection) removes it.
+#[pyclass(module = "mmarray", name = "Staged", frozen)]
+pub struct Staged {
+    /// `None` once published or discarded.
+    inner: Mutex<Option<mmarray::Staged>>,
+    path: String,
+    destination: String,
+}
+
+#[pymethods]
+impl Staged {
+    /// The staged array's path (hidden, beside the destination).
+    #[getter]
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Where `publish()` puts the array.
+    #[getter]
+    fn destination(&self) -> &str {
+        &self.destination
+    }
+
+    /// Moves the array into place; `Busy` while anyone still maps it (or,
+    /// when overwriting, the old array); it then stays staged.
+    fn publish(&self, py: Python<'_>) -> PyResult<()> {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(staged) = inner.as_mut() else {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "this staged array was already published or discarded",
+            ));
+        };
+        py.detach(|| staged.publish()).py()?;
+        *inner = None;
+        Ok(())
+    }
+
+    /// Removes the staged array (nothing happens at the destination).
+    fn discard(&self) -> PyResult<()> {
+        let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match staged {
+            Some(staged) => staged.discard().py(),
+            None => Ok(()),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        format!("<mmarray.Staged {:?} for {:?}>", self.path, self.destination)
+    }
+}
+
+/// `mmarray._core.stage(path, shape, dtype, order="C", attrs=None,
+/// overwrite=False)`: a zero-filled, preallocated array for `path` under a
+/// hidden temporary name (raw + sidecar, or `.npy` by name).
+#[pyfunction]
+#[pyo3(signature = (path, shape, dtype, order="C", attrs=None, overwrite=false))]
+pub fn stage(
+    py: Python<'_>,
+    path: PathBuf,
+    shape: Bound<'_, PyAny>,
+    dtype: Bound<'_, PyAny>,
+    order: &str,
+    attrs: Option<Bound<'_, PyAny>>,
+    overwrite: bool,
+) -> PyResult<Staged> {
+    let shape = crate::shape_of(&shape)?;
+    let dtype = crate::dtype_of(&dtype, &path)?;
+    let mut options = crate::options(order, attrs.as_ref(), overwrite, Some(&path))?;
+    options.preallocate(true).byte_order(dtype.byte_order());
+    let staged = py.detach(|| options.stage(&path, dtype, &shape)).py()?;
+    Ok(Staged {
+        path: staged.path().to_string_lossy().into_owned(),
+        destination: staged.destination().to_string_lossy().into_owned(),
+        inner: Mutex::new(Some(staged)),
+    })
+}
