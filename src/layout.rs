@@ -60,6 +60,11 @@ impl FromStr for Order {
     }
 }
 
+/// The chunk size the Dask and zarr adapters aim for by default (see
+/// [`Layout::chunk_shape`]): 64 MiB, Dask's own default order of magnitude,
+/// large enough that per-chunk overhead is small beside reading it.
+pub const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
+
 /// A validated description of an array inside a file.
 ///
 /// Obtained from an open array ([`MappedArray::layout`](crate::MappedArray::layout))

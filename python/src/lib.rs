@@ -10,6 +10,7 @@ mod errors;
 mod handle;
 mod staged;
 mod store;
+mod zarr;
 
 use std::path::PathBuf;
 
@@ -267,6 +268,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<store::Sharded>()?;
     m.add_class::<staged::Staged>()?;
     m.add_function(wrap_pyfunction!(staged::stage, m)?)?;
+    m.add_function(wrap_pyfunction!(zarr::chunk_shape, m)?)?;
+    m.add_function(wrap_pyfunction!(zarr::zarr_metadata, m)?)?;
+    m.add_function(wrap_pyfunction!(zarr::zarr_group_metadata, m)?)?;
+    m.add("DEFAULT_CHUNK_BYTES", mmarray::layout::DEFAULT_CHUNK_BYTES)?;
     m.add_function(wrap_pyfunction!(open, m)?)?;
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;

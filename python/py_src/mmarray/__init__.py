@@ -12,6 +12,12 @@ A file is a raw data file described by a JSON sidecar (``temps.dat.json``),
 a ``.npy`` file, or a stored member of a ``.npz`` archive (``x.npz/name``,
 read-only), decided by content as in Rust. See ``__init__.pyi`` for every
 function with its numpy equivalent.
+
+Beyond one machine (optional dependencies ``mmarray[dask]``,
+``mmarray[xarray]``, ``mmarray[zarr]``): ``mmarray.dask`` (Dask arrays
+whose workers map the files), ``xr.open_dataset(path, engine="mmarray")``
+(``mmarray.xarray``) and ``mmarray.zarr.Store`` (a zarr v3 store over the
+same files), none of them copying the data.
 """
 
 from mmarray._core import (
@@ -35,6 +41,7 @@ from mmarray._core import (
     SameFile,
     Sharded,
     ShapeMismatch,
+    Staged,
     ShapeOverflow,
     SidecarMissing,
     Store,
@@ -46,6 +53,7 @@ from mmarray._core import (
     info,
     open,
     save,
+    stage,
     stats,
 )
 
@@ -70,6 +78,7 @@ __all__ = [
     "SameFile",
     "Sharded",
     "ShapeMismatch",
+    "Staged",
     "ShapeOverflow",
     "SidecarMissing",
     "Store",
@@ -81,5 +90,6 @@ __all__ = [
     "info",
     "open",
     "save",
+    "stage",
     "stats",
 ]
