@@ -576,12 +576,7 @@ fn plot_onto_its_own_input_is_refused() {
         .iter()
         .map(|p| std::fs::read(p).unwrap())
         .collect();
-    for (input, out) in [
-        (&npy, &link),
-        (&raw, &raw),
-        (&sidecar, &raw),
-        (&raw, &hard),
-    ] {
+    for (input, out) in [(&npy, &link), (&raw, &raw), (&sidecar, &raw), (&raw, &hard)] {
         let result = plot(input, out, &[]);
         let err = stderr(&result);
         assert_eq!(result.status.code(), Some(1), "{input:?} -o {out:?}: {err}");
@@ -870,7 +865,11 @@ fn plot_a_nan_in_an_averaged_heatmap_is_drawn_red() {
     let p = dir.path().join("clean.npy");
     big_heat(&p, None);
     let img = plot_ok(&p, &dir.path().join("clean.png"), &[]);
-    assert_eq!(img.count(NAN_RED), 0, "no NaN, no red (nor a legend swatch)");
+    assert_eq!(
+        img.count(NAN_RED),
+        0,
+        "no NaN, no red (nor a legend swatch)"
+    );
 }
 
 /// A long line with one NaN: the pixel column that held it is a red line
@@ -910,7 +909,10 @@ fn plot_prints_where_it_wrote() {
     let text = stdout(&out);
     let start = format!("wrote {} (PNG, 640×400 pixels, ", path_str(&png));
     assert!(text.starts_with(&start), "{text}");
-    assert!(text.ends_with(" KiB)\n") || text.ends_with(" bytes)\n"), "{text}");
+    assert!(
+        text.ends_with(" KiB)\n") || text.ends_with(" bytes)\n"),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 1);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
     assert_eq!(Image::read(&png).width, 640);
@@ -1032,7 +1034,10 @@ fn plot_bad_colour_ranges_are_usage_errors() {
     let out = plot(&line, &png, &["--cmap", "gray", "--log"]);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("--cmap, --log") && err.contains("1-D"), "{err}");
+    assert!(
+        err.contains("--cmap, --log") && err.contains("1-D"),
+        "{err}"
+    );
     assert!(!png.exists());
 }
 
@@ -1085,12 +1090,19 @@ fn plot_title() {
     };
     let plain = ink(&plot_ok(&p, &dir.path().join("plain.png"), &[]));
     assert!(plain.0 > 100);
-    let blank = ink(&plot_ok(&p, &dir.path().join("blank.png"), &["--title", ""]));
+    let blank = ink(&plot_ok(
+        &p,
+        &dir.path().join("blank.png"),
+        &["--title", ""],
+    ));
     assert_eq!(blank.0, 0, "no title drawn");
     let long = ink(&plot_ok(
         &p,
         &dir.path().join("long.png"),
-        &["--title", "A title much longer than the file name, drawn instead"],
+        &[
+            "--title",
+            "A title much longer than the file name, drawn instead",
+        ],
     ));
     assert!(long.1 < plain.1 && long.2 > plain.2, "{long:?} {plain:?}");
 }

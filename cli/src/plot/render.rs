@@ -947,8 +947,221 @@ fn group(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::reduce::{Acc, Column};
+    use super::super::reduce::{Acc, Column, reduce_heat, reduce_line};
     use super::*;
+    use ndarray::{Array1, Array2, array};
+
+    fn none(_: u64) {}
+
+    fn labels(marks: &TickMarks) -> Vec<&str> {
+        marks.ticks.iter().map(|(_, l)| l.as_str()).collect()
+    }
+
+    /// The colour bar is marked by the value axis's tick computation:
+    /// round values at their places, not the ends and even fifths between
+    /// them (`0.999644`, `0.648676`, ...).
+    #[test]
+    fn colour_bar_ticks_are_the_value_axis_ticks() {
+        let a = Array2::from_shape_fn((5, 5), |(r, c)| {
+            0.000356 + (r * 5 + c) as f64 * (0.999288 / 24.0)
+        });
+        let d = reduce_heat(a.view(), (100, 100), &none);
+        let colours = HeatColours::new(&d, &ColourScale::default()).unwrap();
+        assert_eq!((colours.lo, colours.hi), (0.000356, 0.999644));
+        let bar = colours.bar_ticks();
+        assert_eq!(bar, linear_ticks(0.000356, 0.999644, 6));
+        assert_eq!(labels(&bar), ["0.2", "0.4", "0.6", "0.8"]);
+        for ((t, _), v) in bar.ticks.iter().zip([0.2, 0.4, 0.6, 0.8]) {
+            assert!((t - unit(v, 0.000356, 0.999644)).abs() < 1e-12);
+        }
+        // Values that agree in their first digits: an offset, as on the axis.
+        let bar = linear_ticks(1e15, 1e15 + 1.0, 6);
+        assert_eq!(bar.offset, 1e15);
+        assert_eq!(labels(&bar), ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
+        // A constant: one mark, in the middle.
+        let d = reduce_heat(Array2::from_elem((3, 3), 2.5).view(), (9, 9), &none);
+        let bar = HeatColours::new(&d, &ColourScale::default())
+            .unwrap()
+            .bar_ticks();
+        assert_eq!(bar.ticks, [(0.5, "2.5".to_string())]);
+    }
+
+    #[test]
+    fn log_ticks_are_decades_or_round_values() {
+        // 0.01 to 40: the decades.
+        let marks = log_ticks(-2.0, 40f64.log10(), 6);
+        assert_eq!(labels(&marks), ["0.01", "0.1", "1", "10"]);
+        assert_eq!(marks.ticks[0].0, 0.0);
+        // Thirty decades: every fifth.
+        // Thirty decades: every tenth.
+        let marks = log_ticks(-10.0, 20.0, 6);
+        assert_eq!(labels(&marks), ["1e-10", "1", "1e10", "1e20"]);
+        assert_eq!(marks.ticks[1].0, 1.0 / 3.0);
+        // Less than two decades: round values, placed by their logarithm.
+        let marks = log_ticks(1.5f64.log10(), 9f64.log10(), 6);
+        assert_eq!(labels(&marks), ["2", "4", "6", "8"]);
+        let (t, _) = marks.ticks[1];
+        assert!((t - unit(4f64.log10(), 1.5f64.log10(), 9f64.log10())).abs() < 1e-12);
+        // Bounded at the ends of f64.
+        let marks = log_ticks(-323.0, f64::MAX.log10(), 6);
+        assert!(!marks.ticks.is_empty());
+        let marks = log_ticks(308.0, f64::MAX.log10(), 6);
+        assert!(marks.ticks.iter().all(|(t, _)| (0.0..=1.0).contains(t)));
+    }
+
+    #[test]
+    fn colour_ends_come_from_the_flags_or_the_cells_drawn() {
+        let linear = ColourScale::default();
+        let ends = |scale: ColourScale, drawn| colour_ends(drawn, &scale).ok();
+        let with = |vmin, vmax, log| ColourScale {
+            vmin,
+            vmax,
+            log,
+            ..linear
+        };
+        assert_eq!(ends(linear, Some((1.0, 5.0))), Some((1.0, 5.0)));
+        assert_eq!(ends(linear, None), Some((0.0, 1.0)));
+        assert_eq!(
+            ends(with(Some(2.0), None, false), Some((1.0, 5.0))),
+            Some((2.0, 5.0))
+        );
+        assert_eq!(
+            ends(with(None, Some(2.0), false), Some((1.0, 5.0))),
+            Some((1.0, 2.0))
+        );
+        assert_eq!(
+            ends(with(Some(-3.0), Some(9.0), false), Some((1.0, 5.0))),
+            Some((-3.0, 9.0))
+        );
+        assert_eq!(ends(with(Some(2.0), None, false), None), Some((2.0, 3.0)));
+        assert_eq!(
+            ends(with(Some(10.0), Some(1e4), true), None),
+            Some((1.0, 4.0))
+        );
+        assert_eq!(
+            ends(with(None, None, true), Some((0.1, 100.0))),
+            Some((-1.0, 2.0))
+        );
+        // vmin alone at or above everything drawn: no scale to make.
+        assert!(ends(with(Some(5.0), None, false), Some((1.0, 5.0))).is_none());
+        assert!(ends(with(None, Some(1.0), false), Some((1.0, 5.0))).is_none());
+        let Err(CliError::Usage(e)) = colour_ends(Some((1.0, 5.0)), &with(Some(7.0), None, false))
+        else {
+            panic!()
+        };
+        assert_eq!(
+            e,
+            "--vmin 7 is not below the largest value drawn, 5; give --vmax as well"
+        );
+    }
+
+    /// Clamped, masked and NaN cells get the colours the subtitle and the
+    /// legend say they get.
+    #[test]
+    fn heat_cells_are_coloured_as_said() {
+        let a = array![[0.0, 1.0, 10.0], [100.0, f64::NAN, -1.0]];
+        let d = reduce_heat(a.view(), (10, 10), &none);
+        let at =
+            |c: &HeatColours, r: usize, col: usize| c.cell(d.grid[[r, col]], d.marks[[r, col]]);
+        let low = Cmap::Viridis.colour(0.0);
+        let high = Cmap::Viridis.colour(1.0);
+        let scale = ColourScale {
+            vmin: Some(1.0),
+            vmax: Some(10.0),
+            ..ColourScale::default()
+        };
+        let c = HeatColours::new(&d, &scale).unwrap();
+        assert_eq!([at(&c, 0, 0), at(&c, 0, 1), at(&c, 0, 2)], [low, low, high]);
+        assert_eq!(
+            [at(&c, 1, 0), at(&c, 1, 1), at(&c, 1, 2)],
+            [high, NAN_COLOUR, low]
+        );
+        assert_eq!(c.masked_legend(), Some("NaN"));
+        assert_eq!(
+            heat_subtitle(&d, &c),
+            "2 rows × 3 columns  ·  1 NaN, shown in red"
+        );
+        let log = ColourScale {
+            log: true,
+            cmap: Cmap::Gray,
+            ..ColourScale::default()
+        };
+        let c = HeatColours::new(&d, &log).unwrap();
+        // 1, 10, 100: log10 0, 1, 2 on a scale from 0 to 2.
+        assert_eq!(at(&c, 0, 1), Cmap::Gray.colour(0.0));
+        assert_eq!(at(&c, 0, 2), Cmap::Gray.colour(0.5));
+        assert_eq!(at(&c, 1, 0), Cmap::Gray.colour(1.0));
+        assert_eq!([at(&c, 0, 0), at(&c, 1, 2)], [NAN_COLOUR; 2]);
+        assert_eq!(c.masked_legend(), Some("NaN or ≤ 0"));
+        assert_eq!(
+            heat_subtitle(&d, &c),
+            "2 rows × 3 columns  ·  1 NaN, shown in red  ·  log colour scale: 2 values ≤ 0 masked in red"
+        );
+    }
+
+    /// The words count what is drawn: NaNs, and the blocks or pixel columns
+    /// they fell in when elements are averaged or decimated.
+    #[test]
+    fn subtitles_count_what_is_drawn_red() {
+        let mut a = Array2::from_elem((40, 40), 1.0);
+        a[[0, 0]] = f64::NAN;
+        a[[0, 1]] = f64::NAN;
+        a[[39, 39]] = f64::NAN;
+        let d = reduce_heat(a.view(), (10, 10), &none);
+        let c = HeatColours::new(&d, &ColourScale::default()).unwrap();
+        let s = heat_subtitle(&d, &c);
+        assert!(s.ends_with("  ·  3 NaN in 2 blocks, shown in red"), "{s}");
+        a[[39, 39]] = -1.0;
+        let d = reduce_heat(a.view(), (10, 10), &none);
+        let log = ColourScale {
+            log: true,
+            ..ColourScale::default()
+        };
+        let s = heat_subtitle(&d, &HeatColours::new(&d, &log).unwrap());
+        assert!(
+            s.ends_with("2 NaN in 1 block, shown in red  ·  log colour scale: 1 block holds values ≤ 0, masked in red"),
+            "{s}"
+        );
+        // inf and -inf in one block: a NaN mean, said so, not called NaN.
+        let mut b = Array2::from_elem((4, 4), 1.0);
+        b[[0, 0]] = f64::INFINITY;
+        b[[0, 1]] = f64::NEG_INFINITY;
+        let d = reduce_heat(b.view(), (2, 2), &none);
+        let c = HeatColours::new(&d, &ColourScale::default()).unwrap();
+        assert_eq!(c.cell(d.grid[[0, 0]], d.marks[[0, 0]]), NAN_COLOUR);
+        let s = heat_subtitle(&d, &c);
+        assert!(!s.contains("NaN"), "{s}");
+        assert!(
+            s.contains("1 block of inf and -inf (mean undefined), shown in red"),
+            "{s}"
+        );
+        // No NaN: no words about it.
+        let d = reduce_heat(Array2::from_elem((4, 4), 1.0).view(), (2, 2), &none);
+        let c = HeatColours::new(&d, &ColourScale::default()).unwrap();
+        assert!(!heat_subtitle(&d, &c).contains("red"));
+        assert_eq!(c.masked_legend(), None);
+
+        let mut l = Array1::from_elem(10_000, 1.0);
+        l[10] = f64::NAN;
+        l[20] = f64::NAN;
+        let s = line_subtitle(&reduce_line(l.view(), 100, &none));
+        assert!(
+            s.ends_with("  ·  2 NaN in 1 pixel column, shown in red"),
+            "{s}"
+        );
+        let s = line_subtitle(&reduce_line(l.slice(ndarray::s![..30]), 100, &none));
+        assert!(s.ends_with("30 points  ·  2 NaN, shown in red"), "{s}");
+        let s = line_subtitle(&reduce_line(Array1::from_elem(30, 1.0).view(), 100, &none));
+        assert_eq!(s, "30 points");
+    }
+
+    /// No colour map has the colour that marks NaN.
+    #[test]
+    fn no_cmap_is_nan_red() {
+        for cmap in [Cmap::Viridis, Cmap::Magma, Cmap::Gray] {
+            assert!((0..=1000).all(|k| cmap.colour(k as f64 / 1000.0) != NAN_COLOUR));
+        }
+    }
 
     #[test]
     fn ticks_are_round_and_exact_zero() {
