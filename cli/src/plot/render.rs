@@ -117,7 +117,16 @@ pub fn draw(
             .into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
         let (head, body) = root.split_vertically(TITLE_H);
-        let heading = |subtitle: String| -> Result<(), CliError> {
+        // The subtitle, centred, in as large a size as keeps it within
+        // `room` pixels (a heatmap's clear of the colour bar's heading).
+        let heading = |subtitle: String, room: u32| -> Result<(), CliError> {
+            let size = (11..=15)
+                .rev()
+                .find(|&size| {
+                    head.estimate_text_size(&subtitle, &text_style(size, &MUTED))
+                        .is_ok_and(|(width, _)| width <= room)
+                })
+                .unwrap_or(11);
             head.draw(&Text::new(
                 look.title.clone().unwrap_or_else(|| title.to_string()),
                 (w as i32 / 2, 24),
@@ -127,18 +136,21 @@ pub fn draw(
             head.draw(&Text::new(
                 subtitle,
                 (w as i32 / 2, 50),
-                text_style(15, &MUTED).pos(Pos::new(HPos::Center, VPos::Center)),
+                text_style(size, &MUTED).pos(Pos::new(HPos::Center, VPos::Center)),
             ))
             .map_err(draw_err)
         };
         match data {
             Reduced::Line(d) => {
-                heading(line_subtitle(d))?;
+                heading(line_subtitle(d), w.saturating_sub(2 * MARGIN))?;
                 draw_line(&body, d, title)?;
             }
             Reduced::Heat(d) => {
                 let colours = HeatColours::new(d, &look.scale)?;
-                heading(heat_subtitle(d, &colours))?;
+                heading(
+                    heat_subtitle(d, &colours),
+                    w.saturating_sub(2 * (BAR_AREA + HEAT_RIGHT)),
+                )?;
                 draw_heat(&root, &body, d, &colours, title, size)?;
             }
         }
