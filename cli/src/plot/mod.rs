@@ -55,10 +55,11 @@ pub struct Args {
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(240..=8192))]
     height: u32,
     /// The title drawn above the plot, instead of the file name, slice,
-    /// dtype and shape.
+    /// dtype and shape ("" for none).
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
-    /// Heatmaps only: the colour map [default: viridis].
+    /// Heatmaps only: the colour map [default: viridis]. (On a line plot,
+    /// --cmap, --vmin, --vmax and --log are usage errors.)
     #[arg(long, value_enum, value_name = "NAME")]
     cmap: Option<Cmap>,
     /// Heatmaps only: the value at the low end of the colour scale (default:
@@ -74,8 +75,7 @@ pub struct Args {
     /// Heatmaps only: colour by log10 of the value, as matplotlib's LogNorm
     /// does. Cells whose block holds a value <= 0 are masked, drawn in red
     /// as NaN is, and counted in the subtitle; --vmin and --vmax must then
-    /// be above 0. (--log, --vmin, --vmax and --cmap on a 1-D selection,
-    /// drawn as a line, are usage errors.)
+    /// be above 0.
     #[arg(long)]
     log: bool,
 }
