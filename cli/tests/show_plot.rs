@@ -558,14 +558,15 @@ fn plot_and_show_of_extreme_values_finish() {
 }
 
 /// `plot -o` onto the array's own `.npy`, raw data file or sidecar (by any
-/// name: a symbolic link, a hard link) is refused in one line saying so,
-/// and the array is untouched; `-o` onto a link to another file replaces
-/// the link, never its target.
+/// name: a symbolic link, a hard link, a raw file named `.png`) is refused
+/// in one line saying so (a name not ending in `.png` is refused for that
+/// first), and the array is untouched; `-o` onto a link to another file
+/// replaces the link, never its target.
 #[test]
 fn plot_onto_its_own_input_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let npy = write(&dir, "a.npy", &array![1.0f64, 2.0, 3.0]);
-    let raw = write(&dir, "r.dat", &array![1.0f32, 2.0]);
+    let raw = write(&dir, "r.png", &array![1.0f32, 2.0]);
     let sidecar = mmarray::sidecar_path(&raw);
     let link = dir.path().join("link.png");
     std::os::unix::fs::symlink(&npy, &link).unwrap();
@@ -575,20 +576,18 @@ fn plot_onto_its_own_input_is_refused() {
         .iter()
         .map(|p| std::fs::read(p).unwrap())
         .collect();
-    for (input, out) in [
-        (&npy, &npy),
-        (&npy, &link),
-        (&raw, &raw),
-        (&raw, &sidecar),
-        (&sidecar, &raw),
-        (&sidecar, &sidecar),
-        (&raw, &hard),
-    ] {
+    for (input, out) in [(&npy, &link), (&raw, &raw), (&sidecar, &raw), (&raw, &hard)] {
         let result = plot(input, out, &[]);
         let err = stderr(&result);
         assert_eq!(result.status.code(), Some(1), "{input:?} -o {out:?}: {err}");
         assert!(err.contains("same file"), "{err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    for (input, out) in [(&npy, &npy), (&raw, &sidecar), (&sidecar, &sidecar)] {
+        let result = plot(input, out, &[]);
+        let err = stderr(&result);
+        assert_eq!(result.status.code(), Some(2), "{input:?} -o {out:?}: {err}");
+        assert!(err.contains("ending in .png"), "{err}");
     }
     let after: Vec<Vec<u8>> = [&npy, &raw, &sidecar]
         .iter()
@@ -803,3 +802,307 @@ for dt in dtypes:
 with open(os.path.join(out, "cases.json"), "w") as f:
     json.dump(cases, f)
 "#;
+
+// --- plot: NaN shown, flags and what is printed (issue 16) ----------------
+
+/// The heatmap's part of a `width`-pixel picture: left of the colour bar
+/// column (148 pixels with its gap) and below the title band (66).
+fn in_heat_area(img: &Image, x: u32, y: u32) -> bool {
+    x < img.width - 148 && y >= 66
+}
+
+/// Pixels of `colour` in the heatmap's part of the picture.
+fn count_in_heat(img: &Image, colour: [u8; 3]) -> usize {
+    img.pixels()
+        .enumerate()
+        .filter(|&(i, p)| {
+            let (x, y) = (i as u32 % img.width, i as u32 / img.width);
+            p == colour && in_heat_area(img, x, y)
+        })
+        .count()
+}
+
+/// A 3000 × 3000 float32 array (`7 × 5` elements to a pixel), written in
+/// place: values `(r + c) % 10 / 10`, and a NaN at `nan` if given.
+fn big_heat(path: &Path, nan: Option<(usize, usize)>) {
+    let n = 3000;
+    let mut a = MappedArray::<f32>::create(path, &[n, n]).unwrap();
+    for (i, v) in a.as_slice_mut().iter_mut().enumerate() {
+        *v = ((i / n + i % n) % 10) as f32 / 10.0;
+    }
+    if let Some((r, c)) = nan {
+        a.as_slice_mut()[r * n + c] = f32::NAN;
+    }
+    a.flush().unwrap();
+}
+
+/// One NaN among nine million elements averaged 35 to a pixel: its block
+/// is drawn red (it used to vanish from the mean while the subtitle spoke
+/// of it); without the NaN, no red anywhere.
+#[test]
+fn plot_a_nan_in_an_averaged_heatmap_is_drawn_red() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("big.npy");
+    big_heat(&p, Some((1234, 2345)));
+    let img = plot_ok(&p, &dir.path().join("big.png"), &[]);
+    let red = count_in_heat(&img, NAN_RED);
+    assert!(red >= 1, "the NaN's block is red");
+    assert!(red < 100, "and only it: {red} red pixels");
+    // Where it belongs: row 1234 of 3000, column 2345 of 3000.
+    let at = img
+        .pixels()
+        .position(|p| p == NAN_RED)
+        .map(|i| (i as u32 % img.width, i as u32 / img.width))
+        .unwrap();
+    let (x0, x1, y0, y1) = (108.0, 852.0, 66.0, 530.0);
+    let (fx, fy) = (
+        (at.0 as f64 - x0) / (x1 - x0),
+        (at.1 as f64 - y0) / (y1 - y0),
+    );
+    assert!((fx - 2345.0 / 3000.0).abs() < 0.01, "{at:?}");
+    assert!((fy - 1234.0 / 3000.0).abs() < 0.01, "{at:?}");
+
+    let p = dir.path().join("clean.npy");
+    big_heat(&p, None);
+    let img = plot_ok(&p, &dir.path().join("clean.png"), &[]);
+    assert_eq!(
+        img.count(NAN_RED),
+        0,
+        "no NaN, no red (nor a legend swatch)"
+    );
+}
+
+/// A long line with one NaN: the pixel column that held it is a red line
+/// across the plot; without the NaN, no red.
+#[test]
+fn plot_a_nan_in_a_long_line_is_drawn_red() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut values = Array::from_iter((0..1_000_000).map(|i| (i as f64 / 1e4).sin()));
+    values[612_345] = f64::NAN;
+    let p = write(&dir, "long.npy", &values);
+    let img = plot_ok(&p, &dir.path().join("long.png"), &[]);
+    let mut per_column = vec![0usize; img.width as usize];
+    for (i, p) in img.pixels().enumerate() {
+        if p == NAN_RED {
+            per_column[i % img.width as usize] += 1;
+        }
+    }
+    let columns: Vec<usize> = (0..per_column.len())
+        .filter(|&x| per_column[x] > 0)
+        .collect();
+    assert_eq!(columns.len(), 1, "one red column: {columns:?}");
+    assert!(per_column[columns[0]] > 300, "across the plot");
+    values[612_345] = 0.0;
+    let p = write(&dir, "clean.npy", &values);
+    let img = plot_ok(&p, &dir.path().join("clean.png"), &[]);
+    assert_eq!(img.count(NAN_RED), 0);
+}
+
+/// `plot` says where it wrote, in one line, as `create` and `convert` do.
+#[test]
+fn plot_prints_where_it_wrote() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "a.npy", &array![1.0f64, 3.0, 2.0]);
+    let png = dir.path().join("a.png");
+    let out = plot(&p, &png, &["--width", "640", "--height", "400"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let start = format!("wrote {} (PNG, 640×400 pixels, ", path_str(&png));
+    assert!(text.starts_with(&start), "{text}");
+    assert!(
+        text.ends_with(" KiB)\n") || text.ends_with(" bytes)\n"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 1);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert_eq!(Image::read(&png).width, 640);
+}
+
+/// `-o` must name a .png file (any case), refused before the input is
+/// even opened: exit 2, one line naming the flag and the extension, and
+/// nothing written.
+#[test]
+fn plot_refuses_names_not_ending_in_png() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "a.npy", &array![1.0f64, 2.0]);
+    let missing = dir.path().join("missing.npy");
+    for name in ["x.jpg", "x", "x.png.jpg", ".png", "x.svg"] {
+        let out_path = dir.path().join(name);
+        for input in [&p, &missing] {
+            let out = plot(input, &out_path, &[]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("-o/--output") && err.contains(".png"), "{err}");
+            assert!(stdout(&out).is_empty());
+        }
+    }
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["a.npy"], "nothing written");
+    let img = plot_ok(&p, &dir.path().join("UPPER.PNG"), &[]);
+    assert_eq!(img.width, 1000);
+}
+
+/// Columns valued 0 to 99, one element to a cell.
+fn ramp(dir: &TempDir) -> PathBuf {
+    write(
+        dir,
+        "ramp.npy",
+        &Array::from_shape_fn((50, 100), |(_, c)| c as f64),
+    )
+}
+
+const VIRIDIS_LOW: [u8; 3] = [68, 1, 84];
+const VIRIDIS_HIGH: [u8; 3] = [254, 232, 37];
+
+#[test]
+fn plot_cmaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ramp(&dir);
+    // gray: every pixel grey (heatmap, colour bar, text), with a gradient.
+    let img = plot_ok(&p, &dir.path().join("gray.png"), &["--cmap", "gray"]);
+    assert!(img.pixels().all(|[r, g, b]| r == g && g == b));
+    assert!(img.count([0, 0, 0]) > 1000 && img.count([255, 255, 255]) > 1000);
+    assert!(img.distinct() > 200, "{}", img.distinct());
+    // magma: its ends, and no viridis.
+    let img = plot_ok(&p, &dir.path().join("magma.png"), &["--cmap", "magma"]);
+    assert!(count_in_heat(&img, [0, 0, 4]) > 1000);
+    assert!(count_in_heat(&img, [252, 253, 191]) > 1000);
+    assert_eq!(img.count(VIRIDIS_LOW) + img.count(VIRIDIS_HIGH), 0);
+    // viridis, by name as by default.
+    let img = plot_ok(&p, &dir.path().join("viridis.png"), &["--cmap", "viridis"]);
+    assert!(count_in_heat(&img, VIRIDIS_LOW) > 1000);
+    let out = plot(&p, &dir.path().join("x.png"), &["--cmap", "jet"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("magma"), "{}", stderr(&out));
+}
+
+/// Values beyond --vmin and --vmax take the end colours: a quarter of the
+/// ramp each, against one column of 100 without them.
+#[test]
+fn plot_vmin_vmax_clamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ramp(&dir);
+    let img = plot_ok(&p, &dir.path().join("plain.png"), &[]);
+    let area = (img.width as usize - 148 - 108) * (img.height as usize - 66 - 70);
+    let low = count_in_heat(&img, VIRIDIS_LOW);
+    assert!(low > 0 && low < area / 50, "{low} of {area}");
+    let img = plot_ok(
+        &p,
+        &dir.path().join("clamped.png"),
+        &["--vmin", "24.5", "--vmax=74.5"],
+    );
+    // Columns 0..=24 and 75..=99: a quarter each.
+    for colour in [VIRIDIS_LOW, VIRIDIS_HIGH] {
+        let n = count_in_heat(&img, colour) as f64 / area as f64;
+        assert!((0.22..0.28).contains(&n), "{colour:?}: {n}");
+    }
+    // Negative values are values; one end alone works.
+    let img = plot_ok(&p, &dir.path().join("neg.png"), &["--vmin", "-100"]);
+    assert_eq!(count_in_heat(&img, VIRIDIS_LOW), 0, "nothing at -100");
+    assert!(count_in_heat(&img, VIRIDIS_HIGH) > 0);
+}
+
+/// The range flags are checked: a usage error in one line, no picture.
+#[test]
+fn plot_bad_colour_ranges_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = ramp(&dir);
+    let png = dir.path().join("x.png");
+    let cases: [(&[&str], &str); 6] = [
+        (&["--vmin", "5", "--vmax", "5"], "below --vmax"),
+        (&["--vmin", "7", "--vmax", "-1"], "below --vmax"),
+        (&["--vmin", "nan"], "finite"),
+        (&["--log", "--vmin", "0"], "<= 0"),
+        (&["--vmin", "99"], "largest value drawn, 99"),
+        (&["--vmax", "0"], "smallest value drawn, 0"),
+    ];
+    for (flags, message) in cases {
+        let out = plot(&p, &png, flags);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {err}");
+        assert!(err.contains(message), "{flags:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(!png.exists(), "{flags:?}");
+    }
+    // On a line plot the heatmap flags are refused, naming them.
+    let line = write(&dir, "line.npy", &array![1.0f64, 2.0, 3.0]);
+    let out = plot(&line, &png, &["--cmap", "gray", "--log"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--cmap, --log") && err.contains("1-D"),
+        "{err}"
+    );
+    assert!(!png.exists());
+}
+
+/// Values 1 to 10^5 across the columns: linear colours leave all but the
+/// last columns near the dark end; log colours spread them evenly. Values
+/// <= 0 are masked in red on a log scale only.
+#[test]
+fn plot_log_colours() {
+    let dir = tempfile::tempdir().unwrap();
+    let field = Array::from_shape_fn((40, 100), |(r, c)| {
+        if r == 0 && c < 50 {
+            0.0
+        } else {
+            10f64.powf(c as f64 / 20.0)
+        }
+    });
+    let p = write(&dir, "decades.npy", &field);
+    let bright = |img: &Image| {
+        img.pixels()
+            .filter(|&[r, g, b]| g > 150 && (b as i32) < 120 && r < 255)
+            .count()
+    };
+    let linear = plot_ok(&p, &dir.path().join("linear.png"), &[]);
+    let log = plot_ok(&p, &dir.path().join("log.png"), &["--log"]);
+    let area = (1000 - 148 - 108) * (600 - 66 - 70);
+    assert!(bright(&linear) < area / 20, "{}", bright(&linear));
+    assert!(bright(&log) > area / 5, "{}", bright(&log));
+    assert_eq!(linear.count(NAN_RED), 0);
+    // Row 0's first half (50 of 4000 cells) masked, and the legend swatch.
+    let red = count_in_heat(&log, NAN_RED);
+    assert!(red > 2000 && red < 10_000, "{red}");
+}
+
+/// --title replaces the generated title: an empty one leaves the title
+/// band blank, a long one is drawn wider than the file name's.
+#[test]
+fn plot_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, "t.npy", &array![1.0f64, 2.0]);
+    // Columns with ink in the title line (y 8 to 40).
+    let ink = |img: &Image| {
+        let w = img.width as usize;
+        let xs: Vec<usize> = img
+            .pixels()
+            .enumerate()
+            .filter(|&(i, p)| (8..40).contains(&(i / w)) && p != [255, 255, 255])
+            .map(|(i, _)| i % w)
+            .collect();
+        (xs.len(), xs.iter().min().copied(), xs.iter().max().copied())
+    };
+    let plain = ink(&plot_ok(&p, &dir.path().join("plain.png"), &[]));
+    assert!(plain.0 > 100);
+    let blank = ink(&plot_ok(
+        &p,
+        &dir.path().join("blank.png"),
+        &["--title", ""],
+    ));
+    assert_eq!(blank.0, 0, "no title drawn");
+    let long = ink(&plot_ok(
+        &p,
+        &dir.path().join("long.png"),
+        &[
+            "--title",
+            "A title much longer than the file name, drawn instead",
+        ],
+    ));
+    assert!(long.1 < plain.1 && long.2 > plain.2, "{long:?} {plain:?}");
+}

@@ -1,9 +1,13 @@
-//! `mmarray plot PATH -o OUT.png [--slice EXPR]`: a 1-D array (or slice)
-//! as a line plot, a 2-D one as a heatmap.
+//! `mmarray plot PATH -o OUT.png [--slice EXPR] [--title TEXT]
+//! [--cmap NAME] [--vmin V] [--vmax V] [--log]`: a 1-D array (or slice) as
+//! a line plot, a 2-D one as a heatmap.
 //!
-//! The command ([`run`]) picks the view; [`reduce`] makes the one pass over
-//! the data that reduces a view of any size to what the picture can show,
-//! and [`render`] draws it (text through [`canvas`]):
+//! The command ([`run`]) checks the flags (before any work: a name not
+//! ending in `.png`, `--vmin` not below `--vmax`, heatmap flags on a line
+//! plot), picks the view; [`reduce`] makes the one pass over the data that
+//! reduces a view of any size to what the picture can show, and [`render`]
+//! draws it (text through [`canvas`], heatmap colours from [`cmap`]). It
+//! prints where it wrote, as `create` and `convert` do.
 //!
 //! - 1-D: the minimum and maximum of each pixel column's share of the
 //!   points (or the points themselves when there are few), so that a
@@ -12,29 +16,32 @@
 //!   themselves when the array is smaller than the picture).
 //!
 //! Values are plotted as `f64`: booleans as 0/1, complex numbers as their
-//! magnitude. NaNs are skipped (gaps in a line, their own colour in a
-//! heatmap). The pass runs on all cores, a pixel column or row per task,
-//! with a progress bar for over 256 MiB.
+//! magnitude. NaNs are left out of extremes and means, but never hidden:
+//! the pass notes which pixel columns and blocks held one, and those are
+//! drawn in red (a red line across a line plot, a red heatmap cell), with
+//! the count in the subtitle. The pass runs on all cores, a pixel column
+//! or row per task, with a progress bar for over 256 MiB.
 //!
 //! The PNG never replaces an input (the array's data file or sidecar,
 //! however named) and appears only once complete: it is written to a hidden
 //! temporary file beside the destination and renamed into place.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use mmarray::{DynArray, Element, dispatch};
 use ndarray::{ArrayViewD, Ix1, Ix2};
 
-use crate::common::{self, CliError, progress_bar, usage};
+use crate::common::{self, CliError, human_bytes, print_out, progress_bar, show_path, usage};
 use crate::slice;
 
 #[derive(clap::Args)]
 pub struct Args {
     /// A .npy file, a raw data file with a sidecar, or the sidecar.
     path: PathBuf,
-    /// The PNG file to write (replaced if it exists, once the picture is
-    /// complete; a symbolic link is replaced, not its target). Never one of
-    /// the array's own files.
+    /// The PNG file to write: a name ending in .png (any case); replaced if
+    /// it exists, once the picture is complete (a symbolic link is
+    /// replaced, not its target). Never one of the array's own files.
     #[arg(short, long, value_name = "OUT.png")]
     output: PathBuf,
     /// numpy basic indexing, as between the brackets of a[...], to pick a 1-D
@@ -47,17 +54,117 @@ pub struct Args {
     /// Image height in pixels.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(240..=8192))]
     height: u32,
+    /// The title drawn above the plot, instead of the file name, slice,
+    /// dtype and shape ("" for none).
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// Heatmaps only: the colour map [default: viridis]. (On a line plot,
+    /// --cmap, --vmin, --vmax and --log are usage errors.)
+    #[arg(long, value_enum, value_name = "NAME")]
+    cmap: Option<Cmap>,
+    /// Heatmaps only: the value at the low end of the colour scale (default:
+    /// the smallest drawn); smaller values take its colour. Given alone, it
+    /// must be below the largest value drawn.
+    #[arg(long, allow_negative_numbers = true, value_name = "V")]
+    vmin: Option<f64>,
+    /// Heatmaps only: the value at the high end of the colour scale
+    /// (default: the largest drawn); larger values take its colour. Above
+    /// --vmin.
+    #[arg(long, allow_negative_numbers = true, value_name = "V")]
+    vmax: Option<f64>,
+    /// Heatmaps only: colour by log10 of the value, as matplotlib's LogNorm
+    /// does. Cells whose block holds a value <= 0 are masked, drawn in red
+    /// as NaN is, and counted in the subtitle; --vmin and --vmax must then
+    /// be above 0.
+    #[arg(long)]
+    log: bool,
+}
+
+impl Args {
+    /// The checks clap does not make, made before any work: each failure
+    /// is a one-line usage error.
+    fn check(&self) -> Result<(), CliError> {
+        let png = self
+            .output
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("png"));
+        if !png {
+            return Err(usage(format!(
+                "-o/--output {}: plot writes PNG only; give a name ending in .png",
+                show_path(&self.output)
+            )));
+        }
+        for (flag, value) in [("--vmin", self.vmin), ("--vmax", self.vmax)] {
+            match value {
+                Some(v) if !v.is_finite() => {
+                    return Err(usage(format!("{flag} {v}: must be a finite number")));
+                }
+                Some(v) if self.log && v <= 0.0 => {
+                    return Err(usage(format!(
+                        "{flag} {v}: a log colour scale (--log) has no place for values <= 0"
+                    )));
+                }
+                _ => {}
+            }
+        }
+        if let (Some(lo), Some(hi)) = (self.vmin, self.vmax)
+            && lo >= hi
+        {
+            return Err(usage(format!("--vmin {lo} must be below --vmax {hi}")));
+        }
+        Ok(())
+    }
+
+    /// Refuses the heatmap-only flags for a selection of `shape` that is
+    /// drawn as a line (1-D).
+    fn check_heat_flags(&self, shape: &[usize]) -> Result<(), CliError> {
+        let given: Vec<&str> = [
+            ("--cmap", self.cmap.is_some()),
+            ("--vmin", self.vmin.is_some()),
+            ("--vmax", self.vmax.is_some()),
+            ("--log", self.log),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect();
+        if shape.len() != 1 || given.is_empty() {
+            return Ok(());
+        }
+        Err(usage(format!(
+            "{}: only for heatmaps (2-D), but the selection is 1-D, shape {}, drawn as a line",
+            given.join(", "),
+            numpy_shape(shape)
+        )))
+    }
+
+    /// What the picture looks like beyond the data.
+    fn look(&self) -> Look {
+        Look {
+            title: self.title.clone(),
+            scale: ColourScale {
+                cmap: self.cmap.unwrap_or_default(),
+                log: self.log,
+                vmin: self.vmin,
+                vmax: self.vmax,
+            },
+        }
+    }
 }
 
 mod canvas;
+mod cmap;
 mod reduce;
 mod render;
 
+use cmap::Cmap;
 use reduce::{Reduced, Title, numpy_shape, reduce_heat, reduce_line};
+use render::{ColourScale, Look};
 
 /// Reduces the view for the picture, or says why it cannot be plotted.
-fn reduce<T: Element>(view: ArrayViewD<'_, T>, size: (u32, u32)) -> Result<Reduced, CliError> {
+fn reduce<T: Element>(view: ArrayViewD<'_, T>, args: &Args) -> Result<Reduced, CliError> {
+    let size = (args.width, args.height);
     let shape = view.shape().to_vec();
+    args.check_heat_flags(&shape)?;
     if view.is_empty() {
         return Err(usage(format!(
             "nothing to plot: the selected array, of shape {}, has no elements",
@@ -107,6 +214,7 @@ fn example_slice(n: usize) -> String {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
+    args.check()?;
     let expr = args.slice.as_deref().unwrap_or("");
     let size = (args.width, args.height);
     let (reduced, shape, element) = match DynArray::open(&args.path) {
@@ -118,7 +226,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             dispatch!(&array, |a| {
                 let view = slice::apply(a.view(), expr).map_err(usage)?;
                 let shape = view.shape().to_vec();
-                (reduce(view, size)?, shape, array.element_type())
+                (reduce(view, args)?, shape, array.element_type())
             })
         }
         // A .npz member that cannot be viewed in place is read as a copy.
@@ -130,17 +238,24 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                     let owned = mmarray::read_array::<T>(&args.path)?;
                     let view = slice::apply(owned.view(), expr).map_err(usage)?;
                     let shape = view.shape().to_vec();
-                    (reduce(view, size)?, shape, element)
+                    (reduce(view, args)?, shape, element)
                 })
             }
             None => return Err(e.into()),
         },
     };
     let title = Title::new(&args.path, args.slice.as_deref(), element, &shape);
-    let rgb = render::draw(&reduced, &title, size)?;
-    common::write_replacing(&args.output, "writing the PNG", |file| {
-        render::write_png(std::io::BufWriter::new(file), &rgb, size)
-    })
+    let rgb = render::draw(&reduced, &title, &args.look(), size)?;
+    let mut png = Vec::new();
+    render::write_png(&mut png, &rgb, size)?;
+    common::write_replacing(&args.output, "writing the PNG", |file| file.write_all(&png))?;
+    print_out(&format!(
+        "wrote {} (PNG, {}×{} pixels, {})\n",
+        show_path(&args.output),
+        size.0,
+        size.1,
+        human_bytes(png.len() as u64)
+    ))
 }
 
 #[cfg(test)]

@@ -27,12 +27,14 @@ pub struct LineData {
 }
 
 /// The finite extremes of a run of elements at position `x`; NaN when the
-/// run has no finite value.
+/// run has no finite value. `nan` says whether the run held a NaN (drawn
+/// in the NaN colour, whatever else the run held).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Column {
     pub x: f64,
     pub min: f64,
     pub max: f64,
+    pub nan: bool,
 }
 
 /// A 2-D array as a grid of block means (or the elements themselves).
@@ -42,11 +44,33 @@ pub struct HeatData {
     pub cols: usize,
     /// One cell per block of elements: their mean; NaN when all are NaN.
     pub grid: Array2<f64>,
+    /// For each cell, what its block held that its mean hides.
+    pub marks: Array2<Marks>,
     pub stats: Acc,
 }
 
+/// What a heatmap cell's block held besides what its mean shows: a NaN
+/// (the cell is drawn in the NaN colour however few), a value `<= 0`
+/// (-inf included: masked on a log colour scale, as matplotlib's `LogNorm`
+/// masks them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    pub nan: bool,
+    pub nonpositive: bool,
+}
+
+impl Marks {
+    fn of(acc: &Acc) -> Marks {
+        Marks {
+            nan: acc.nan > 0,
+            nonpositive: acc.nonpositive > 0,
+        }
+    }
+}
+
 /// Running summary of plotted values: finite extremes, finite-or-infinite
-/// sum and count (for means), NaN count.
+/// sum and count (for means), NaN count, infinite count, and the count of
+/// values `<= 0` (-inf included; what a log scale cannot show).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Acc {
     pub min: f64,
@@ -55,6 +79,7 @@ pub struct Acc {
     pub count: u64,
     pub nan: u64,
     pub inf: u64,
+    pub nonpositive: u64,
 }
 
 impl Default for Acc {
@@ -66,6 +91,7 @@ impl Default for Acc {
             count: 0,
             nan: 0,
             inf: 0,
+            nonpositive: 0,
         }
     }
 }
@@ -83,6 +109,9 @@ impl Acc {
         } else {
             self.inf += 1;
         }
+        if v <= 0.0 {
+            self.nonpositive += 1;
+        }
         self.sum += v;
         self.count += 1;
     }
@@ -94,6 +123,7 @@ impl Acc {
         self.count += other.count;
         self.nan += other.nan;
         self.inf += other.inf;
+        self.nonpositive += other.nonpositive;
     }
 
     /// The finite range, if any value was finite.
@@ -112,13 +142,12 @@ impl Acc {
 
     /// The extremes as a column at `x` (NaN when nothing was finite).
     fn column(&self, x: f64) -> Column {
-        match self.range() {
-            Some((min, max)) => Column { x, min, max },
-            None => Column {
-                x,
-                min: f64::NAN,
-                max: f64::NAN,
-            },
+        let (min, max) = self.range().unwrap_or((f64::NAN, f64::NAN));
+        Column {
+            x,
+            min,
+            max,
+            nan: self.nan > 0,
         }
     }
 }
@@ -233,16 +262,19 @@ pub fn reduce_heat<T: Element>(
         .collect();
     let mut stats = Acc::default();
     let mut grid = Array2::from_elem((g_rows, g_cols), f64::NAN);
+    let mut marks = Array2::from_elem((g_rows, g_cols), Marks::default());
     for (r, cells) in grid_rows.iter().enumerate() {
         for (c, (cell, mean)) in cells.iter().enumerate() {
             stats.merge(cell);
             grid[[r, c]] = *mean;
+            marks[[r, c]] = Marks::of(cell);
         }
     }
     HeatData {
         rows: n_rows,
         cols: n_cols,
         grid,
+        marks,
         stats,
     }
 }
@@ -344,10 +376,12 @@ mod tests {
             Column {
                 x: 0.0,
                 min: 1.0,
-                max: 1.0
+                max: 1.0,
+                nan: false
             }
         );
-        assert!(d.columns[1].min.is_nan());
+        assert!(d.columns[1].min.is_nan() && d.columns[1].nan);
+        assert!(!d.columns[2].nan);
         assert_eq!(d.stats.range(), Some((1.0, 3.0)));
         assert_eq!(d.stats.nan, 1);
     }
@@ -363,7 +397,8 @@ mod tests {
             Column {
                 x: 49.5,
                 min: 0.0,
-                max: 99.0
+                max: 99.0,
+                nan: false
             }
         );
         assert_eq!(d.columns[5].max, 1e6);
@@ -378,9 +413,25 @@ mod tests {
             Column {
                 x: 49.5,
                 min: 900.0,
-                max: 999.0
+                max: 999.0,
+                nan: false
             }
         );
+    }
+
+    /// One NaN among a column's thousand values marks that column only,
+    /// and is counted once; its finite extremes are still kept.
+    #[test]
+    fn a_nan_marks_its_column() {
+        let mut a = Array1::from_iter((0..10_000).map(f64::from));
+        a[4321] = f64::NAN;
+        a[7] = -2.0;
+        let d = reduce_line(a.view(), 10, &none);
+        let marked: Vec<usize> = (0..10).filter(|&c| d.columns[c].nan).collect();
+        assert_eq!(marked, [4]);
+        assert_eq!((d.columns[4].min, d.columns[4].max), (4000.0, 4999.0));
+        assert_eq!(d.stats.nan, 1);
+        assert_eq!(d.stats.nonpositive, 2, "0 and -2");
     }
 
     #[test]
@@ -419,6 +470,30 @@ mod tests {
         assert_eq!(d.grid[[0, 0]], 1.0);
         assert!(d.grid[[3, 2]].is_nan());
         assert_eq!(d.stats.nan, 3);
+        // The cells whose blocks held a NaN are marked, whatever their mean.
+        let nan: Vec<(usize, usize)> = d
+            .marks
+            .indexed_iter()
+            .filter(|(_, m)| m.nan)
+            .map(|(at, _)| at)
+            .collect();
+        assert_eq!(nan, [(0, 0), (3, 2)]);
+    }
+
+    #[test]
+    fn heat_cells_mark_values_a_log_scale_cannot_show() {
+        let a = Array2::from_shape_fn((4, 4), |(r, c)| match (r, c) {
+            (0, 0) => 0.0,
+            (3, 3) => f64::NEG_INFINITY,
+            (2, 0) => -5.0,
+            _ => 10.0,
+        });
+        let d = reduce_heat(a.view(), (2, 2), &none);
+        let marked = d.marks.map(|m| m.nonpositive);
+        assert_eq!(marked, array![[true, false], [true, true]]);
+        assert!(d.grid[[0, 0]] > 0.0, "a positive mean, still marked");
+        assert_eq!(d.stats.nonpositive, 3);
+        assert!(d.marks.iter().all(|m| !m.nan));
     }
 
     #[test]
