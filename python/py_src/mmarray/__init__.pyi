@@ -14,7 +14,7 @@
 
 import os
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -173,10 +173,42 @@ class Sharded:
     def __len__(self) -> int: ...
     @property
     def row_shape(self) -> tuple[int, ...]: ...
+    @property
+    def shards(self) -> list[tuple[str, int]]:
+        """Each shard's data file and its number of rows, in order."""
     def __getitem__(self, index: int) -> npt.NDArray[Any]:
         """Row ``index`` (a copy)."""
     def read_rows(self, start: int, stop: int) -> npt.NDArray[Any]:
         """Rows ``start:stop`` copied into one array. numpy: ``np.concatenate(shards)[start:stop]``."""
+
+class Staged:
+    """A new array being filled under a hidden temporary name beside its
+    destination (by any process that opens ``path`` "r+"), which appears at
+    the destination, complete, only when published. Garbage-collected
+    unpublished: removed. numpy: ``open_memmap(tmp, "w+")`` + ``os.rename``."""
+
+    @property
+    def path(self) -> str:
+        """The staged array's path: ``mmarray.open(path, "r+")`` to fill it."""
+    @property
+    def destination(self) -> str: ...
+    def publish(self) -> None:
+        """Moves the array into place. ``Busy`` while anyone still maps it (or
+        the old array, when overwriting); it then stays staged."""
+    def discard(self) -> None:
+        """Removes the staged array; the destination is untouched."""
+
+def stage(
+    path: _Path,
+    shape: int | Sequence[int],
+    dtype: npt.DTypeLike,
+    order: Literal["C", "F"] = "C",
+    attrs: dict[str, _Json] | None = None,
+    overwrite: bool = False,
+) -> Staged:
+    """A zero-filled, preallocated array for ``path`` (``.npy`` by name, else
+    raw + sidecar) under a hidden temporary name; ``AlreadyExists`` now if
+    ``path`` exists and not ``overwrite``. What ``mmarray.dask.store`` uses."""
 
 class Error(Exception):
     """Base of every mmarray error; OS failures are OSError subclasses instead."""

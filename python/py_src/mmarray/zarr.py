@@ -53,13 +53,13 @@ class _Array:
         self.meta = _core.zarr_metadata(path, name, chunk_bytes)
         self.json = _json_bytes(self.meta)
         self.shape = tuple(self.meta["shape"])
-        self.chunk = tuple(self.meta["chunk_grid"]["configuration"]["chunk_shape"])
+        self.chunk_shape = tuple(self.meta["chunk_grid"]["configuration"]["chunk_shape"])
         info = _core.info(path)
         self.order = info["order"]
         self.itemsize = np.dtype(info["dtype"]).itemsize
         ndim = len(self.shape)
         self.axis = 0 if self.order == "C" or ndim < 2 else ndim - 1
-        self.grid = tuple(-(-n // c) for n, c in zip(self.shape, self.chunk))
+        self.grid = tuple(-(-n // c) for n, c in zip(self.shape, self.chunk_shape))
         self._bytes: np.ndarray | None = None
         self._lock = threading.Lock()
 
@@ -102,7 +102,7 @@ class _Array:
         if any(i != 0 for a, i in enumerate(index) if a != self.axis):
             return None
         slab = self.itemsize * int(np.prod([n for a, n in enumerate(self.shape) if a != self.axis], dtype=np.int64))
-        k = self.chunk[self.axis]
+        k = self.chunk_shape[self.axis]
         start = index[self.axis] * k
         stop = min(self.shape[self.axis], start + k)
         view = self.bytes_view()[start * slab : stop * slab]
