@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine with only the Rust toolchain and
-# python3: installs numpy, maturin and pytest into a virtual environment
-# under target/ (once), runs every Rust test, including the live round trips
-# against numpy, then builds the Python package (python/) into that
-# environment and runs its pytest suite.
+# python3: installs numpy, maturin, pytest, dask, distributed, xarray and
+# zarr into a virtual environment under target/ (once), runs every Rust
+# test, including the live round trips against numpy, then builds the
+# Python package (python/) into that environment and runs its pytest suite.
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh --test npy # extra arguments go to `cargo test`
