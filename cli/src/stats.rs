@@ -19,12 +19,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let stats = match mmarray::Source::open(&args.path) {
         Ok(src) => {
             let layout = src.info().layout();
-            let bar = progress_bar(
-                layout.len() as u64,
-                layout.dtype().itemsize(),
-                args.json,
-                "stats",
-            );
+            let bar = progress_bar(layout.len() as u64, layout.dtype().itemsize(), "stats");
             let stats = Stats::of_source(&src, |n| bar.inc(n as u64))?;
             bar.finish_and_clear();
             stats

@@ -64,7 +64,7 @@ fn reduce<T: Element>(view: ArrayViewD<'_, T>, size: (u32, u32)) -> Result<Reduc
             numpy_shape(&shape)
         )));
     }
-    let bar = progress_bar(view.len() as u64, T::TYPE.size(), false, "plot");
+    let bar = progress_bar(view.len() as u64, T::TYPE.size(), "plot");
     let progress = |n: u64| bar.inc(n);
     let (area_w, area_h) = render::plot_area(size, view.ndim());
     let reduced = match view.ndim() {
