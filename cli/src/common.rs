@@ -116,6 +116,34 @@ pub fn show_path(path: &Path) -> String {
     escape(&path.display().to_string())
 }
 
+/// The file a command's input `path` names: for `DIR/NAME` with `DIR` a
+/// store, array `NAME`'s data file (see [`mmarray::Store::resolve`]);
+/// otherwise `path` itself. A directory is refused in one line saying what
+/// to pass instead: one of its arrays for a store, a file for any other.
+pub fn resolve_input(path: &Path) -> Result<PathBuf, CliError> {
+    if let Some(file) = mmarray::Store::resolve(path)? {
+        return Ok(file);
+    }
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let message = if mmarray::Store::is_store(path) {
+        format!(
+            "{}: a store of arrays, not one array; name one as {}/NAME (`mmarray info {}` lists them)",
+            path.display(),
+            path.display(),
+            path.display()
+        )
+    } else {
+        format!(
+            "{}: a directory, not an array, and not a store (a store has a {} file); pass an array's file",
+            path.display(),
+            mmarray::store::STORE_FILE
+        )
+    };
+    Err(CliError::Input(message.into()))
+}
+
 /// Refuses to write `dest` when it is the same file as one of `inputs`:
 /// the same device and inode once symbolic links are followed (a link to
 /// an input, or a hard link, is the input). A `dest` that does not exist

@@ -30,7 +30,8 @@ use crate::slice;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A .npy file, a raw data file with a sidecar, or the sidecar.
+    /// A .npy file, a raw data file with a sidecar, the sidecar, a member
+    /// of a .npz archive (ARCHIVE.npz/NAME) or an array of a store (DIR/NAME).
     path: PathBuf,
     /// The PNG file to write (replaced if it exists, once the picture is
     /// complete; a symbolic link is replaced, not its target). Never one of
@@ -107,12 +108,13 @@ fn example_slice(n: usize) -> String {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
+    let path = common::resolve_input(&args.path)?;
     let expr = args.slice.as_deref().unwrap_or("");
     let size = (args.width, args.height);
-    let (reduced, shape, element) = match DynArray::open(&args.path) {
+    let (reduced, shape, element) = match DynArray::open(&path) {
         Ok(array) => {
             let info = array.info();
-            let mut inputs = vec![args.path.as_path(), info.path()];
+            let mut inputs = vec![path.as_path(), info.path()];
             inputs.extend(info.sidecar_path());
             common::refuse_same_file(&args.output, &inputs, "the PNG")?;
             dispatch!(&array, |a| {
@@ -122,12 +124,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             })
         }
         // A .npz member that cannot be viewed in place is read as a copy.
-        Err(e) => match common::npz_member_to_copy(&args.path, &e) {
+        Err(e) => match common::npz_member_to_copy(&path, &e) {
             Some(element) => {
-                let archive = args.path.parent().unwrap_or(&args.path);
+                let archive = path.parent().unwrap_or(&path);
                 common::refuse_same_file(&args.output, &[archive], "the PNG")?;
                 mmarray::dispatch_type!(element, |T| {
-                    let owned = mmarray::read_array::<T>(&args.path)?;
+                    let owned = mmarray::read_array::<T>(&path)?;
                     let view = slice::apply(owned.view(), expr).map_err(usage)?;
                     let shape = view.shape().to_vec();
                     (reduce(view, size)?, shape, element)
