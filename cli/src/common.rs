@@ -1,7 +1,8 @@
 //! What the subcommands share: the error type and exit codes, argument
 //! parsers, human-readable sizes, progress bars, stdout handling, escaping
-//! of what is printed, and writing an output file safely (never over an
-//! input, replaced only once complete).
+//! of what is printed, the input path (a store's `DIR/NAME` resolved to its
+//! file), and writing an output file safely (never over an input, replaced
+//! only once complete).
 
 use std::fmt;
 use std::fs::{self, File};
