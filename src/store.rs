@@ -151,6 +151,77 @@ impl Store {
         })
     }
 
+    /// Whether `dir` is a store: a directory holding [`STORE_FILE`]. Says
+    /// nothing about whether that file is valid ([`Store::open`] checks).
+    ///
+    /// ```
+    /// use mmarray::Store;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// assert!(!Store::is_store(dir.path()));
+    /// Store::create(dir.path().join("runs"))?;
+    /// assert!(Store::is_store(dir.path().join("runs")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn is_store(dir: impl AsRef<Path>) -> bool {
+        dir.as_ref().join(STORE_FILE).is_file()
+    }
+
+    /// The data file that `path` names when it is `DIR/NAME`, with `DIR` a
+    /// store and `NAME` one of its arrays: `Some(DIR/NAME.dat)` or
+    /// `Some(DIR/NAME.npy)`. This is how a tool that takes file paths also
+    /// takes a store's arrays.
+    ///
+    /// `None`, meaning "open `path` as it is", when `path` exists (a file,
+    /// a directory or a link: a path that names a file is that file, inside
+    /// a store too, so `DIR/NAME.npy` is itself) or when its parent is not a
+    /// store. A bare `NAME` has the current directory as its parent.
+    ///
+    /// ```
+    /// use mmarray::Store;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let runs = dir.path().join("runs");
+    /// let store = Store::create(&runs)?;
+    /// drop(store.create_array::<f32>("loss", &[10])?);
+    ///
+    /// assert_eq!(Store::resolve(runs.join("loss"))?, Some(runs.join("loss.dat")));
+    /// // Existing files are themselves; paths outside a store are not resolved.
+    /// assert_eq!(Store::resolve(runs.join("loss.dat"))?, None);
+    /// assert_eq!(Store::resolve(dir.path().join("elsewhere"))?, None);
+    /// // In a store, a name it does not hold is an error.
+    /// assert!(Store::resolve(runs.join("missing")).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// When `DIR` is a store: an I/O error (not found) if it holds no array
+    /// `NAME`, [`Error::InvalidName`] for a name no array can have, and the
+    /// errors of [`Store::open`].
+    pub fn resolve(path: impl AsRef<Path>) -> Result<Option<PathBuf>> {
+        let path = path.as_ref();
+        if fs::symlink_metadata(path).is_ok() {
+            return Ok(None);
+        }
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return Ok(None);
+        };
+        let dir = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        let Some(name) = name.to_str() else {
+            // Not UTF-8: no array has this name.
+            return Ok(None);
+        };
+        if !Store::is_store(dir) {
+            return Ok(None);
+        }
+        Store::open(dir)?.existing(name).map(Some)
+    }
+
     /// The store's directory.
     pub fn path(&self) -> &Path {
         &self.dir

@@ -353,3 +353,50 @@ fn sharded_arrays_concatenate_along_axis_0() {
         Err(Error::InvalidArgument { .. })
     ));
 }
+
+/// `Store::resolve`: `DIR/NAME` is array NAME's data file in either format;
+/// anything that exists (a file, a directory, even a dangling link) is
+/// itself; outside a store nothing is resolved; in a store, a name it does
+/// not or cannot hold is an error, and nothing is touched.
+#[test]
+fn resolve_names_a_stores_arrays_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let store = Store::create(&runs).unwrap();
+    drop(store.create_array::<f32>("loss", &[3]).unwrap());
+    let mut npy = CreateOptions::new();
+    npy.format(Format::Npy);
+    drop(store.create_array_with::<u8>("w", &[2], &npy).unwrap());
+    let before = snapshot(dir.path());
+
+    assert_eq!(
+        Store::resolve(runs.join("loss")).unwrap(),
+        Some(runs.join("loss.dat"))
+    );
+    assert_eq!(
+        Store::resolve(runs.join("w")).unwrap(),
+        Some(runs.join("w.npy"))
+    );
+    for itself in ["loss.dat", "loss.dat.json", "w.npy", "mmarray-store.json"] {
+        assert_eq!(Store::resolve(runs.join(itself)).unwrap(), None, "{itself}");
+    }
+    assert_eq!(Store::resolve(&runs).unwrap(), None);
+    std::os::unix::fs::symlink(runs.join("gone"), runs.join("dangling")).unwrap();
+    assert_eq!(Store::resolve(runs.join("dangling")).unwrap(), None);
+    std::fs::remove_file(runs.join("dangling")).unwrap();
+
+    // Outside a store: left to the caller, whatever the name.
+    assert_eq!(Store::resolve(dir.path().join("loss")).unwrap(), None);
+    assert_eq!(Store::resolve(runs.join("loss.dat/x")).unwrap(), None);
+    assert_eq!(Store::resolve("/").unwrap(), None);
+
+    assert!(matches!(
+        Store::resolve(runs.join("missing")),
+        Err(Error::Io { .. })
+    ));
+    assert!(matches!(
+        Store::resolve(runs.join(".hidden")),
+        Err(Error::InvalidName { .. })
+    ));
+    assert_eq!(snapshot(dir.path()), before);
+}

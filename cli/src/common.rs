@@ -1,7 +1,8 @@
 //! What the subcommands share: the error type and exit codes, argument
 //! parsers, human-readable sizes, progress bars, stdout handling, escaping
-//! of what is printed, and writing an output file safely (never over an
-//! input, replaced only once complete).
+//! of what is printed, the input path (a store's `DIR/NAME` resolved to its
+//! file), and writing an output file safely (never over an input, replaced
+//! only once complete).
 
 use std::fmt;
 use std::fs::{self, File};
@@ -114,6 +115,34 @@ pub fn escape(text: &str) -> String {
 /// [`escape`]).
 pub fn show_path(path: &Path) -> String {
     escape(&path.display().to_string())
+}
+
+/// The file a command's input `path` names: for `DIR/NAME` with `DIR` a
+/// store, array `NAME`'s data file (see [`mmarray::Store::resolve`]);
+/// otherwise `path` itself. A directory is refused in one line saying what
+/// to pass instead: one of its arrays for a store, a file for any other.
+pub fn resolve_input(path: &Path) -> Result<PathBuf, CliError> {
+    if let Some(file) = mmarray::Store::resolve(path)? {
+        return Ok(file);
+    }
+    if !path.is_dir() {
+        return Ok(path.to_path_buf());
+    }
+    let message = if mmarray::Store::is_store(path) {
+        format!(
+            "{}: a store of arrays, not one array; name one as {}/NAME (`mmarray info {}` lists them)",
+            path.display(),
+            path.display(),
+            path.display()
+        )
+    } else {
+        format!(
+            "{}: a directory, not an array, and not a store (a store has a {} file); pass an array's file",
+            path.display(),
+            mmarray::store::STORE_FILE
+        )
+    };
+    Err(CliError::Input(message.into()))
 }
 
 /// Refuses to write `dest` when it is the same file as one of `inputs`:
@@ -389,39 +418,86 @@ pub fn human_bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
-/// Parses `1GiB`, `512MiB`, `4096`, `2G` into bytes.
+/// Parses a size into bytes, each unit meaning what it says: a byte count
+/// (`4096`, `4096B`), SI units in powers of 1000 (`KB`, `MB`, `GB`, `TB`:
+/// `1GB` is 10^9 bytes) and binary units in powers of 1024 (`KiB`, `MiB`,
+/// `GiB`, `TiB`: `1GiB` is 2^30 bytes). Letters ignore case; the number may
+/// have up to 18 decimals (`1.5GiB`), computed exactly, with a fraction of
+/// a byte dropped; spaces around the number and before the unit are allowed. A
+/// bare `K`, `M`, `G` or `T` is ambiguous and refused, as are signs,
+/// exponents (`1e9`) and sizes over 2^64 - 1 bytes.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
         .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let number: f64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size (examples: 1GiB, 512MiB, 4096)"))?;
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+    let unit = unit.trim_start();
+    let not_a_size = || format!("{s:?} is not a size (examples: 4096, 1.5GiB, 512MiB, 1GB)");
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || (number.contains('.') && !digits(fraction)) {
+        return Err(not_a_size());
+    }
+    let scale: u128 = match unit.to_ascii_lowercase().as_str() {
         "" | "b" => 1,
-        "k" | "kib" | "kb" => 1 << 10,
-        "m" | "mib" | "mb" => 1 << 20,
-        "g" | "gib" | "gb" => 1 << 30,
-        "t" | "tib" | "tb" => 1 << 40,
-        other => {
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        "tb" => 1_000_000_000_000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        "tib" => 1 << 40,
+        prefix @ ("k" | "m" | "g" | "t" | "ki" | "mi" | "gi" | "ti") => {
+            let p = prefix[..1].to_ascii_uppercase();
             return Err(format!(
-                "unknown size unit {other:?} (use KiB, MiB, GiB or TiB)"
+                "{s:?}: the unit {unit:?} does not say which it means: write {p}B (powers of 1000) or {p}iB (powers of 1024)"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "{s:?}: unknown size unit {unit:?} (use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB)"
             ));
         }
     };
-    Ok((number * scale as f64) as u64)
+    let too_large = || format!("{s:?} is too large (the largest size is 2^64 - 1 bytes)");
+    // Exact in integers: 18 decimals times a unit of at most 2^40 bytes fit
+    // in a u128.
+    if fraction.len() > 18 {
+        return Err(format!("{s:?} has more than 18 decimals"));
+    }
+    let whole: u128 = whole.parse().map_err(|_| too_large())?;
+    let fraction_bytes = if fraction.is_empty() {
+        0
+    } else {
+        let numerator: u128 = fraction.parse().map_err(|_| not_a_size())?;
+        numerator * scale / 10u128.pow(fraction.len() as u32)
+    };
+    let bytes = whole
+        .checked_mul(scale)
+        .and_then(|b| b.checked_add(fraction_bytes))
+        .ok_or_else(too_large)?;
+    u64::try_from(bytes).map_err(|_| too_large())
+}
+
+/// Whether a job over `bytes` gets a progress bar: only when stderr, where
+/// the bar is drawn, is a terminal, and the job is 256 MiB or more.
+/// Nothing else counts: `stats big.dat --json > s.json` in a terminal
+/// shows the bar (stdout is the file, stderr the terminal), and a bar never
+/// mixes with what goes to stdout.
+pub fn shows_progress(stderr_is_terminal: bool, bytes: u64) -> bool {
+    stderr_is_terminal && bytes >= PROGRESS_THRESHOLD_BYTES
 }
 
 /// A progress bar over `total` elements of `itemsize` bytes, drawn on
-/// stderr only when stderr is a terminal, `json` is off and the work is
-/// over 256 MiB; otherwise a hidden bar that costs nothing.
-pub fn progress_bar(total: u64, itemsize: usize, json: bool, what: &str) -> ProgressBar {
-    if json
-        || !io::stderr().is_terminal()
-        || total.saturating_mul(itemsize as u64) < PROGRESS_THRESHOLD_BYTES
-    {
+/// stderr when [`shows_progress`] says so; otherwise a hidden bar that
+/// costs nothing.
+pub fn progress_bar(total: u64, itemsize: usize, what: &str) -> ProgressBar {
+    if !shows_progress(
+        io::stderr().is_terminal(),
+        total.saturating_mul(itemsize as u64),
+    ) {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
@@ -566,14 +642,65 @@ mod tests {
     }
 
     #[test]
+    fn sizes_mean_what_their_units_say() {
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        assert_eq!(parse_size("4096B").unwrap(), 4096);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1gib").unwrap(), 1 << 30);
+        assert_eq!(parse_size("1GB").unwrap(), 1_000_000_000);
+        assert_eq!(parse_size("1gb").unwrap(), 1_000_000_000);
+        assert_eq!(parse_size(" 512 MiB ").unwrap(), 512 << 20);
+        assert_eq!(parse_size("2TB").unwrap(), 2_000_000_000_000);
+        assert_eq!(parse_size("3TiB").unwrap(), 3 << 40);
+        assert_eq!(parse_size("4KB").unwrap(), 4000);
+        assert_eq!(parse_size("4KiB").unwrap(), 4096);
+        assert_eq!(parse_size("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(parse_size("0.1KB").unwrap(), 100);
+        // A fraction of a byte is dropped, exactly (no float rounding).
+        assert_eq!(parse_size("1.0001KiB").unwrap(), 1024);
+        assert_eq!(parse_size("0.3MB").unwrap(), 300_000);
+        assert_eq!(parse_size("0").unwrap(), 0);
+        assert_eq!(
+            parse_size("0.999999999999999999TiB").unwrap(),
+            (1 << 40) - 1
+        );
+        assert!(parse_size("0.9999999999999999999TiB").is_err());
+        assert_eq!(
+            parse_size("16777216TiB").unwrap_err(),
+            "\"16777216TiB\" is too large (the largest size is 2^64 - 1 bytes)"
+        );
+        assert_eq!(parse_size("18446744073709551615").unwrap(), u64::MAX);
+        assert!(parse_size("18446744073709551616").is_err());
+        assert!(parse_size("99999999999999999999999999999999999999999").is_err());
+        for ambiguous in ["1G", "512m", "2k", "1T", "1Gi"] {
+            let e = parse_size(ambiguous).unwrap_err();
+            assert!(e.contains("powers of 1000") && e.contains("1024"), "{e}");
+        }
+        for bad in [
+            "", "GiB", "-1GiB", "+1", "1e9", "1.", ".5GiB", "1.2.3", "1 G iB", "1PiB", "x",
+            "1GiBs", "١",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?} parsed");
+        }
+    }
+
+    #[test]
+    fn the_bar_depends_on_stderr_and_size_alone() {
+        let big = PROGRESS_THRESHOLD_BYTES;
+        assert!(shows_progress(true, big));
+        assert!(shows_progress(true, u64::MAX));
+        assert!(!shows_progress(true, big - 1));
+        assert!(!shows_progress(false, big));
+        assert!(!shows_progress(false, 0));
+    }
+
+    #[test]
     fn shapes_and_sizes() {
         assert_eq!(parse_shape("3, 4,5").unwrap(), vec![3, 4, 5]);
         assert_eq!(parse_shape("").unwrap(), Vec::<usize>::new());
         assert_eq!(parse_shape("(7,)").unwrap(), vec![7]);
         assert!(parse_shape("3,-1").is_err());
         assert_eq!(parse_shape("[2, 3]").unwrap(), vec![2, 3]);
-        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
-        assert_eq!(parse_size("512M").unwrap(), 512 << 20);
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
         assert_eq!(human_bytes(100), "100 bytes");
     }

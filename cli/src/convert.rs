@@ -46,12 +46,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     }
     let src = mmarray::Source::open(&args.src)?;
     let layout = src.info().layout();
-    let bar = progress_bar(
-        layout.len() as u64,
-        layout.dtype().itemsize(),
-        false,
-        "convert",
-    );
+    let bar = progress_bar(layout.len() as u64, layout.dtype().itemsize(), "convert");
     let info = mmarray::convert_source(&src, &args.dst, &options, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     print_out(&common::summary("wrote", &info))

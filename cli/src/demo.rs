@@ -5,6 +5,11 @@
 //!
 //! The array is preallocated, so that a disk too small for it is an error
 //! from the first step rather than a `SIGBUS` while filling it.
+//!
+//! `--size` takes the units [`common::parse_size`] reads (`1GB` is 10^9
+//! bytes, `1GiB` 2^30), at least one row of the array ([`MIN_SIZE`]); a
+//! `--dir` that already holds the demo's files is left alone unless
+//! `--force` is given.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,14 +22,64 @@ use crate::common::{self, CliError, human_bytes, print_out, show_path};
 /// Columns of the demo array.
 const COLS: usize = 1024;
 
+/// The smallest `--size`: one row of [`COLS`] `f32`, 4 KiB.
+const MIN_SIZE: u64 = 4 * COLS as u64;
+
+/// The array the demo keeps in `--dir`.
+const ARRAY_FILE: &str = "demo.dat";
+
+/// The sparse array of step 6, removed at the end of each run.
+const HUGE_FILE: &str = "demo-64GiB.dat";
+
 #[derive(clap::Args)]
 pub struct Args {
-    /// Where to put the files (default: a temporary directory removed afterwards).
+    /// Where to put the files (default: a temporary directory removed
+    /// afterwards). Refused if it already holds the demo's files (demo.dat,
+    /// demo-64GiB.dat or their sidecars), unless --force is given.
     #[arg(long)]
     dir: Option<PathBuf>,
-    /// Size of the array to create and scan, e.g. 1GiB, 256MiB.
-    #[arg(long, default_value = "1GiB", value_parser = common::parse_size)]
+    /// Size of the array to create and scan: a byte count (4096), or a
+    /// number (decimals allowed: 1.5GiB) and a unit: B; KB, MB, GB, TB
+    /// (powers of 1000); KiB, MiB, GiB, TiB (powers of 1024). Units ignore
+    /// case (gb, GiB); a bare K, M, G or T is refused, as it does not say
+    /// which. At least 4KiB (one row of 1024 float32); rounded down to whole
+    /// rows.
+    #[arg(long, default_value = "1GiB", value_parser = parse_demo_size)]
     size: u64,
+    /// Replace the demo's files in --dir if they are there.
+    #[arg(long)]
+    force: bool,
+}
+
+/// A `--size`: [`common::parse_size`], at least [`MIN_SIZE`].
+fn parse_demo_size(s: &str) -> Result<u64, String> {
+    let bytes = common::parse_size(s)?;
+    if bytes < MIN_SIZE {
+        return Err(format!(
+            "{bytes} bytes is below the demo's minimum of {MIN_SIZE} bytes (4KiB, one row of {COLS} float32)"
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Refuses a `dir` that holds any of the demo's files (a link counts, even
+/// a dangling one): the demo replaces files only when asked to.
+fn refuse_existing(dir: &Path) -> Result<(), CliError> {
+    for name in [ARRAY_FILE, HUGE_FILE] {
+        let data = dir.join(name);
+        for path in [data.clone(), mmarray::sidecar_path(&data)] {
+            if std::fs::symlink_metadata(&path).is_ok() {
+                return Err(CliError::Input(
+                    format!(
+                        "{}: the demo's files are already here; to replace them, pass --force",
+                        path.display()
+                    )
+                    .into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
@@ -32,6 +87,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let dir: &Path = match &args.dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)?;
+            if !args.force {
+                refuse_existing(dir)?;
+            }
             dir
         }
         None => {
@@ -39,17 +97,17 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             tmp.path()
         }
     };
-    let rows = usize::try_from(args.size / 4 / COLS as u64)
-        .map_err(|_| common::usage("--size is too large for this machine"))?
-        .max(1);
-    let path = dir.join("demo.dat");
+    let rows = usize::try_from(args.size / MIN_SIZE)
+        .map_err(|_| common::usage("--size is too large for this machine"))?;
+    let path = dir.join(ARRAY_FILE);
     let mut log = Log::default();
 
     // 1. Create: a file at full size, its space reserved (a full disk is an
     // error here, not a SIGBUS while filling), plus its sidecar.
     let t = Instant::now();
+    // Without --force, never over a file that appeared since the check.
     let mut array = CreateOptions::new()
-        .overwrite(true)
+        .overwrite(args.force)
         .preallocate(true)
         .create::<f32>(&path, &[rows, COLS])?;
     let nbytes = array.layout().nbytes() as u64;
@@ -115,13 +173,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     ));
 
     // 6. O(1) open: a 64 GiB sparse array opens as fast as a small one.
-    let huge = dir.join("demo-64GiB.dat");
+    let huge = dir.join(HUGE_FILE);
     let huge_rows = (64usize << 30) / 4 / COLS;
-    let big_time = open_huge(&huge, huge_rows);
-    // Removed whatever happened (nothing to remove if create failed).
-    let _ = std::fs::remove_file(&huge);
-    let _ = std::fs::remove_file(mmarray::sidecar_path(&huge));
-    let big_time = big_time?;
+    let big_time = open_huge(&huge, huge_rows, args.force)?;
     log.step(
         "opened a 64 GiB sparse array and read its last element (median of 9)",
         big_time,
@@ -147,18 +201,30 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     print_out(&log.text)
 }
 
-/// Creates the sparse `rows` x [`COLS`] array at `path` and times
-/// [`median_open`] on it. The page holding the last element is written
-/// through the file first, so that reading it through the mapping cannot
-/// find the disk full (a `SIGBUS` on tmpfs); a full disk is an error here.
-fn open_huge(path: &Path, rows: usize) -> Result<Duration, CliError> {
-    use std::os::unix::fs::FileExt;
+/// Creates the sparse `rows` x [`COLS`] array at `path` (replacing one
+/// there only if `overwrite`) and times [`median_open`] on it. The page
+/// holding the last element is written through the file first, so that
+/// reading it through the mapping cannot find the disk full (a `SIGBUS` on
+/// tmpfs); a full disk is an error here.
+fn open_huge(path: &Path, rows: usize, overwrite: bool) -> Result<Duration, CliError> {
     let info = CreateOptions::new()
-        .overwrite(true)
+        .overwrite(overwrite)
         .create::<f32>(path, &[rows, COLS])?
         .info()
         .clone();
     let end = info.layout().end();
+    let timed = write_last_and_time(path, end);
+    // Removed whatever happened once created (a failed create leaves
+    // nothing of ours, and no file that was there before is removed).
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(mmarray::sidecar_path(path));
+    timed
+}
+
+/// Writes the last element of the array at `path`, whose data ends at
+/// byte `end`, then times [`median_open`].
+fn write_last_and_time(path: &Path, end: u64) -> Result<Duration, CliError> {
+    use std::os::unix::fs::FileExt;
     std::fs::OpenOptions::new()
         .write(true)
         .open(path)

@@ -1,26 +1,38 @@
 //! `mmarray info PATH [--json]`: what an array is, without reading it.
+//!
+//! PATH may also hold several arrays: a `.npz` archive lists its members,
+//! and a store (a directory made by `mmarray::Store::create`) its arrays.
+//! One of those is named as `ARCHIVE.npz/NAME` or `DIR/NAME`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::common::{CliError, human_bytes, print_out, show_path};
+use mmarray::Store;
+
+use crate::common::{self, CliError, human_bytes, print_out, show_path};
 
 #[derive(clap::Args)]
 pub struct Args {
     /// A .npy file, a raw data file with a sidecar, the sidecar, a .npz
-    /// archive (lists its members) or a member of one (ARCHIVE.npz/NAME).
+    /// archive (lists its members) or a member of one (ARCHIVE.npz/NAME), a
+    /// store directory (lists its arrays) or an array of one (DIR/NAME).
     path: PathBuf,
     /// Print one JSON object: path, format, dtype, shape, order, offset, nbytes,
     /// attrs (for a .npz archive: a list of objects with name, dtype, shape,
-    /// order, nbytes, compressed).
+    /// order, nbytes, compressed; for a store: store, attrs, and arrays, a
+    /// list of objects with name, dtype, shape, nbytes).
     #[arg(long)]
     json: bool,
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    if is_npz_archive(&args.path) {
-        return list_members(args);
+    if Store::is_store(&args.path) {
+        return list_store(&args.path, args.json);
     }
-    let info = mmarray::inspect(&args.path)?;
+    let path = common::resolve_input(&args.path)?;
+    if is_npz_archive(&path) {
+        return list_members(&path, args.json);
+    }
+    let info = mmarray::inspect(&path)?;
     let layout = info.layout();
     if args.json {
         let value = serde_json::to_value(&info).map_err(|e| CliError::Input(Box::new(e)))?;
@@ -79,10 +91,10 @@ fn is_npz_archive(path: &std::path::Path) -> bool {
 }
 
 /// `info ARCHIVE.npz`: the members, in the archive's order.
-fn list_members(args: &Args) -> Result<(), CliError> {
-    let npz = mmarray::Npz::open(&args.path)?;
+fn list_members(path: &Path, json: bool) -> Result<(), CliError> {
+    let npz = mmarray::Npz::open(path)?;
     let members = npz.members()?;
-    if args.json {
+    if json {
         let list = serde_json::to_value(&members).map_err(|e| CliError::Input(Box::new(e)))?;
         return print_out(&format!("{}\n", list));
     }
@@ -108,6 +120,75 @@ fn list_members(args: &Args) -> Result<(), CliError> {
                 "stored (mapped in place)"
             },
         );
+    }
+    print_out(&text)
+}
+
+/// `info DIR` for a store: its attrs and arrays, sorted by name. The JSON
+/// entries have the keys and spellings of the Python package's
+/// `Store.list()` (dtype as a numpy type string).
+fn list_store(dir: &Path, json: bool) -> Result<(), CliError> {
+    let store = Store::open(dir)?;
+    let entries = store.list()?;
+    if json {
+        let arrays: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                let layout = e.layout();
+                serde_json::json!({
+                    "name": e.name(),
+                    "dtype": layout.dtype().to_string(),
+                    "shape": layout.shape(),
+                    "nbytes": layout.nbytes(),
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "store": dir.display().to_string(),
+            "attrs": store.attrs(),
+            "arrays": arrays,
+        });
+        return print_out(&format!("{value}\n"));
+    }
+    let mut text = format!(
+        "{}\n  format  mmarray store, {} array{} (open one as {}/NAME)\n",
+        show_path(dir),
+        entries.len(),
+        if entries.len() == 1 { "" } else { "s" },
+        show_path(dir),
+    );
+    if !store.attrs().is_empty() {
+        text += &format!(
+            "  attrs   {}\n",
+            serde_json::Value::Object(store.attrs().clone())
+        );
+    }
+    if entries.is_empty() {
+        return print_out(&text);
+    }
+    let rows: Vec<[String; 4]> = entries
+        .iter()
+        .map(|e| {
+            let layout = e.layout();
+            [
+                common::escape(e.name()),
+                layout.dtype().to_string(),
+                format!("{:?}", layout.shape()),
+                human_bytes(layout.nbytes() as u64),
+            ]
+        })
+        .collect();
+    let header = ["name", "dtype", "shape", "nbytes"].map(String::from);
+    let width = |i: usize| {
+        rows.iter()
+            .chain([&header])
+            .map(|r| r[i].chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    for [name, dtype, shape, nbytes] in std::iter::once(&header).chain(&rows) {
+        text += &format!("  {name:<w0$}  {dtype:<w1$}  {shape:<w2$}  {nbytes}\n");
     }
     print_out(&text)
 }

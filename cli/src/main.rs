@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Describe an array: format, dtype, shape, order, offset, size, attrs.
+    /// Describe an array: format, dtype, shape, order, offset, size, attrs (or list a .npz archive or a store).
     Info(info::Args),
     /// One pass over the whole array: count, NaNs, min, max, sum, mean, std.
     Stats(stats::Args),

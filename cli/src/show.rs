@@ -16,8 +16,8 @@ use crate::slice;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A .npy file, a raw data file with a sidecar, the sidecar, or a member
-    /// of a .npz archive (ARCHIVE.npz/NAME).
+    /// A .npy file, a raw data file with a sidecar, the sidecar, a member
+    /// of a .npz archive (ARCHIVE.npz/NAME) or an array of a store (DIR/NAME).
     path: PathBuf,
     /// numpy basic indexing, as between the brackets of a[...]: per axis an
     /// index (negative from the end), start:stop[:step] or :, and at most one
@@ -27,16 +27,17 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
+    let path = common::resolve_input(&args.path)?;
     let expr = args.slice.as_deref().unwrap_or("");
-    let text = match DynArray::open(&args.path) {
+    let text = match DynArray::open(&path) {
         Ok(array) => dispatch!(&array, |a| {
             let view = slice::apply(a.view(), expr).map_err(usage)?;
             array2string(view)
         }),
         // A .npz member that cannot be viewed in place is read as a copy.
-        Err(e) => match common::npz_member_to_copy(&args.path, &e) {
+        Err(e) => match common::npz_member_to_copy(&path, &e) {
             Some(element) => mmarray::dispatch_type!(element, |T| {
-                let owned = mmarray::read_array::<T>(&args.path)?;
+                let owned = mmarray::read_array::<T>(&path)?;
                 let view = slice::apply(owned.view(), expr).map_err(usage)?;
                 array2string(view)
             }),

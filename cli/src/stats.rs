@@ -4,11 +4,12 @@ use std::path::PathBuf;
 
 use mmarray::{Scalar, Stats};
 
-use crate::common::{CliError, print_out, progress_bar};
+use crate::common::{self, CliError, print_out, progress_bar};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A .npy file, a raw data file with a sidecar, or the sidecar.
+    /// A .npy file, a raw data file with a sidecar, the sidecar, a member
+    /// of a .npz archive (ARCHIVE.npz/NAME) or an array of a store (DIR/NAME).
     path: PathBuf,
     /// Print one JSON object: count, nan_count, min, max, sum, mean, std.
     #[arg(long)]
@@ -16,21 +17,17 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> Result<(), CliError> {
-    let stats = match mmarray::Source::open(&args.path) {
+    let path = common::resolve_input(&args.path)?;
+    let stats = match mmarray::Source::open(&path) {
         Ok(src) => {
             let layout = src.info().layout();
-            let bar = progress_bar(
-                layout.len() as u64,
-                layout.dtype().itemsize(),
-                args.json,
-                "stats",
-            );
+            let bar = progress_bar(layout.len() as u64, layout.dtype().itemsize(), "stats");
             let stats = Stats::of_source(&src, |n| bar.inc(n as u64))?;
             bar.finish_and_clear();
             stats
         }
         // A compressed .npz member: the library inflates it.
-        Err(mmarray::Error::CompressedMember { .. }) => Stats::of_path(&args.path, |_| {})?,
+        Err(mmarray::Error::CompressedMember { .. }) => Stats::of_path(&path, |_| {})?,
         Err(e) => return Err(e.into()),
     };
     if args.json {

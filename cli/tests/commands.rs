@@ -428,6 +428,189 @@ fn demo_runs_and_reports_each_step() {
     );
 }
 
+/// The shape of the array a demo kept in `dir`.
+fn demo_shape(dir: &Path) -> Vec<usize> {
+    MappedArray::<f32>::open(dir.join("demo.dat"))
+        .unwrap()
+        .shape()
+        .to_vec()
+}
+
+/// `--size` units say what they mean: KB, MB, GB, TB are powers of 1000,
+/// KiB, MiB, GiB, TiB powers of 1024, rounded down to whole 4 KiB rows.
+/// Below one row, zero, ambiguous units and garbage are usage errors.
+#[test]
+fn demo_sizes_mean_their_units_and_too_small_is_a_usage_error() {
+    for (size, rows) in [
+        ("4096", 1),
+        ("1MB", 1_000_000 / 4096),
+        ("1mib", 256),
+        ("0.5MiB", 128),
+        ("1.5 MB", 1_500_000 / 4096),
+        ("8KiB", 2),
+        ("8KB", 1),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = mmarray(&["demo", "--dir", p(dir.path()), "--size", size]);
+        assert!(
+            out.status.success(),
+            "{size}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(demo_shape(dir.path()), [rows, 1024], "{size}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for size in ["0", "100", "4095", "4KB", "0.5KiB"] {
+        let out = mmarray(&["demo", "--dir", p(dir.path()), "--size", size]);
+        assert_fails(&out, 2, "minimum of 4096 bytes");
+    }
+    for (size, says) in [
+        ("1G", "GiB"),
+        ("512m", "MiB"),
+        ("lots", "not a size"),
+        ("-1MiB", "not a size"),
+        ("1e9", "unknown size unit"),
+        ("1PiB", "unknown size unit"),
+        ("99999999999TiB", "too large"),
+    ] {
+        let size = format!("--size={size}");
+        let out = mmarray(&["demo", "--dir", p(dir.path()), &size]);
+        assert_fails(&out, 2, says);
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    let help = String::from_utf8(mmarray(&["demo", "--help"]).stdout).unwrap();
+    for spelling in ["KB, MB, GB, TB", "KiB, MiB, GiB, TiB", "1.5GiB", "4KiB"] {
+        assert!(
+            help.contains(spelling),
+            "--help lacks {spelling:?}:\n{help}"
+        );
+    }
+}
+
+/// A second `demo --dir D` leaves the first one's files alone unless
+/// `--force` is given; with it, they are replaced (nothing else left).
+#[test]
+fn demo_dir_refuses_to_replace_its_files_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = p(dir.path());
+    let out = mmarray(&["demo", "--dir", d, "--size", "16KiB"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let before = std::fs::read(dir.path().join("demo.dat.json")).unwrap();
+
+    let out = mmarray(&["demo", "--dir", d, "--size", "8KiB"]);
+    assert_fails(&out, 1, "--force");
+    assert_fails(&out, 1, "demo.dat");
+    assert!(out.stdout.is_empty());
+    assert_eq!(demo_shape(dir.path()), [4, 1024]);
+    assert_eq!(
+        std::fs::read(dir.path().join("demo.dat.json")).unwrap(),
+        before
+    );
+
+    let out = mmarray(&["demo", "--dir", d, "--size", "8KiB", "--force"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(demo_shape(dir.path()), [2, 1024]);
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["demo.dat", "demo.dat.json"]);
+
+    // Any one of the demo's files is enough to refuse: a lone sidecar, or
+    // a leftover of the 64 GiB step (which is never removed unless ours).
+    for leftover in ["demo.dat.json", "demo-64GiB.dat"] {
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join(leftover), b"keep").unwrap();
+        let out = mmarray(&["demo", "--dir", p(other.path()), "--size", "8KiB"]);
+        assert_fails(&out, 1, leftover);
+        assert_eq!(std::fs::read(other.path().join(leftover)).unwrap(), b"keep");
+        assert!(!other.path().join("demo.dat").exists() || leftover == "demo.dat");
+    }
+}
+
+/// Runs `sh_command` under `script` (util-linux), so that the terminal is
+/// a pty, and gives what was drawn on it; `None`, saying why, where there
+/// is no util-linux `script`.
+fn under_pty(sh_command: &str) -> Option<Vec<u8>> {
+    let util_linux = Command::new("script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("util-linux"));
+    if !util_linux {
+        eprintln!("skipped: no util-linux `script` to run the command under a pty");
+        return None;
+    }
+    let out = Command::new("script")
+        .args(["--quiet", "--return", "--command", sh_command, "/dev/null"])
+        .env("SHELL", "/bin/sh")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
+}
+
+/// `text` quoted for `sh`.
+fn sh_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// The progress bar is decided by stderr alone: `stats big.dat --json >
+/// s.json` in a terminal draws it on the terminal (stderr) while the JSON
+/// goes whole to the file; with stderr not a terminal, nothing is drawn.
+#[test]
+fn progress_bar_is_drawn_when_stderr_is_a_terminal_whatever_stdout_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.dat");
+    // 256 MiB, the smallest job with a bar; sparse, so cheap to make.
+    let out = mmarray(&["create", p(&big), "--dtype", "f8", "--shape", "33554432"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = dir.path().join("s.json");
+    let command = format!(
+        "{} stats {} --json > {}",
+        sh_quote(env!("CARGO_BIN_EXE_mmarray")),
+        sh_quote(p(&big)),
+        sh_quote(p(&json))
+    );
+    let Some(terminal) = under_pty(&command) else {
+        return;
+    };
+    let terminal = String::from_utf8_lossy(&terminal);
+    assert!(
+        terminal.contains("stats ") && terminal.contains("% "),
+        "no bar drawn on the terminal: {terminal:?}"
+    );
+    let stats: Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).expect("s.json is only the JSON");
+    assert_eq!(stats["count"], json!(33554432));
+
+    // The same job with stderr a pipe: no bar, stdout the JSON alone.
+    let out = mmarray(&["stats", p(&big), "--json"]);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout_json(&out)["count"], json!(33554432));
+}
+
 #[test]
 fn create_preallocate_reserves_the_space_or_fails_cleanly() {
     use std::os::unix::fs::MetadataExt;

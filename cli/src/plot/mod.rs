@@ -37,7 +37,8 @@ use crate::slice;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// A .npy file, a raw data file with a sidecar, or the sidecar.
+    /// A .npy file, a raw data file with a sidecar, the sidecar, a member
+    /// of a .npz archive (ARCHIVE.npz/NAME) or an array of a store (DIR/NAME).
     path: PathBuf,
     /// The PNG file to write: a name ending in .png (any case); replaced if
     /// it exists, once the picture is complete (a symbolic link is
@@ -171,7 +172,7 @@ fn reduce<T: Element>(view: ArrayViewD<'_, T>, args: &Args) -> Result<Reduced, C
             numpy_shape(&shape)
         )));
     }
-    let bar = progress_bar(view.len() as u64, T::TYPE.size(), false, "plot");
+    let bar = progress_bar(view.len() as u64, T::TYPE.size(), "plot");
     let progress = |n: u64| bar.inc(n);
     let (area_w, area_h) = render::plot_area(size, view.ndim());
     let reduced = match view.ndim() {
@@ -215,12 +216,13 @@ fn example_slice(n: usize) -> String {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     args.check()?;
+    let path = common::resolve_input(&args.path)?;
     let expr = args.slice.as_deref().unwrap_or("");
     let size = (args.width, args.height);
-    let (reduced, shape, element) = match DynArray::open(&args.path) {
+    let (reduced, shape, element) = match DynArray::open(&path) {
         Ok(array) => {
             let info = array.info();
-            let mut inputs = vec![args.path.as_path(), info.path()];
+            let mut inputs = vec![path.as_path(), info.path()];
             inputs.extend(info.sidecar_path());
             common::refuse_same_file(&args.output, &inputs, "the PNG")?;
             dispatch!(&array, |a| {
@@ -230,12 +232,12 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             })
         }
         // A .npz member that cannot be viewed in place is read as a copy.
-        Err(e) => match common::npz_member_to_copy(&args.path, &e) {
+        Err(e) => match common::npz_member_to_copy(&path, &e) {
             Some(element) => {
-                let archive = args.path.parent().unwrap_or(&args.path);
+                let archive = path.parent().unwrap_or(&path);
                 common::refuse_same_file(&args.output, &[archive], "the PNG")?;
                 mmarray::dispatch_type!(element, |T| {
-                    let owned = mmarray::read_array::<T>(&args.path)?;
+                    let owned = mmarray::read_array::<T>(&path)?;
                     let view = slice::apply(owned.view(), expr).map_err(usage)?;
                     let shape = view.shape().to_vec();
                     (reduce(view, args)?, shape, element)
