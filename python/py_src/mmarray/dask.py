@@ -26,14 +26,12 @@ something else.
 
 from __future__ import annotations
 
-import itertools
 import os
-from typing import Any, Sequence
+from typing import Any
 
 import dask.array as da
 import numpy as np
 from dask.base import tokenize
-from dask.highlevelgraph import HighLevelGraph
 
 from mmarray import _core
 
@@ -64,14 +62,57 @@ def _load(path: str, dtype: str, shape: tuple[int, ...], order: str, region: _Re
     return a[tuple(slice(start, stop) for start, stop in region)]
 
 
-def _regions(chunks: Sequence[Sequence[int]]) -> Any:
-    """Each block's index and its region (start, stop per axis)."""
-    bounds = []
-    for axis in chunks:
-        edges = np.cumsum((0, *axis)).tolist()
-        bounds.append([(edges[i], edges[i + 1]) for i in range(len(axis))])
-    for index in itertools.product(*[range(len(axis)) for axis in chunks]):
-        yield index, tuple(bounds[a][i] for a, i in enumerate(index))
+class _MappedFile:
+    """What a graph holds of an array file: its path and the layout the graph
+    was built against (a few hundred bytes pickled). Indexing it with basic
+    slices maps the file in the calling worker (:func:`_load`)."""
+
+    __slots__ = ("dtype", "ndim", "order", "path", "shape")
+
+    def __init__(self, path: str, dtype: np.dtype, shape: tuple[int, ...], order: str) -> None:
+        self.path, self.dtype, self.shape, self.order = path, dtype, shape, order
+        self.ndim = len(shape)
+
+    def __getstate__(self) -> tuple[str, str, tuple[int, ...], str]:
+        return (self.path, self.dtype.str, self.shape, self.order)
+
+    def __setstate__(self, state: tuple[str, str, tuple[int, ...], str]) -> None:
+        path, dtype, shape, order = state
+        self.__init__(path, np.dtype(dtype), shape, order)  # type: ignore[misc]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        """Basic indexing (what Dask's getter passes: slices, with steps
+        when a slice of the Dask array was fused into the read, or ints):
+        maps only the rows or columns the key spans."""
+        if not isinstance(key, tuple):
+            key = (key,)
+        if len(key) > self.ndim or not all(isinstance(k, (slice, int, np.integer)) for k in key):
+            whole = tuple((0, n) for n in self.shape)
+            return _load(self.path, self.dtype.str, self.shape, self.order, whole)[key]
+        region, within = [], []
+        for k, n in zip(key, self.shape):
+            if not isinstance(k, slice):
+                i = int(k) + n if int(k) < 0 else int(k)
+                if not 0 <= i < n:
+                    raise IndexError(f"index {int(k)} is out of bounds for an axis of size {n}")
+                region.append((i, i + 1))
+                within.append(0)
+                continue
+            r = range(*k.indices(n))
+            if not r:
+                region.append((0, 0))
+                within.append(slice(0, 0))
+                continue
+            lo, hi = min(r[0], r[-1]), max(r[0], r[-1]) + 1
+            region.append((lo, hi))
+            stop = r[-1] - lo + (1 if r.step > 0 else -1)
+            within.append(slice(r[0] - lo, stop if stop >= 0 else None, r.step))
+        region += [(0, n) for n in self.shape[len(key) :]]
+        block = _load(self.path, self.dtype.str, self.shape, self.order, tuple(region))
+        return block[tuple(within)]
+
+    def __repr__(self) -> str:
+        return f"mmarray file {self.path!r} {self.dtype.str} {self.shape} {self.order}"
 
 
 def _identity(path: str) -> tuple[int, int, int]:
@@ -79,10 +120,21 @@ def _identity(path: str) -> tuple[int, int, int]:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def _graph(name: str, tasks: dict[tuple[Any, ...], tuple[Any, ...]], chunks: Any, dtype: np.dtype) -> da.Array:
-    graph = HighLevelGraph.from_collections(name, tasks, dependencies=())
-    meta = np.empty((0,) * len(chunks), dtype=dtype)
-    return da.Array(graph, name, chunks, dtype=dtype, meta=meta)
+def _dask_array(path: str, dtype: np.dtype, shape: tuple[int, ...], order: str, chunks: Any) -> da.Array:
+    """A Dask array over the file: ``da.from_array`` over a :class:`_MappedFile`
+    inlined into each task (so a task holds the path, the layout and its
+    slices, and fuses with what follows it), without locks."""
+    f = _MappedFile(path, dtype, shape, order)
+    name = "mmarray-" + tokenize(path, _identity(path), dtype.str, shape, order, chunks)
+    return da.from_array(
+        f,
+        chunks=chunks,
+        name=name,
+        lock=False,
+        asarray=False,
+        inline_array=True,
+        meta=np.empty((0,) * len(shape), dtype=dtype),
+    )
 
 
 def from_array(path: str | os.PathLike[str], chunks: Any = None) -> da.Array:
@@ -97,7 +149,7 @@ def from_array(path: str | os.PathLike[str], chunks: Any = None) -> da.Array:
     and to fix the length.
 
     numpy/dask: ``da.from_array(np.load(path, mmap_mode="r"), chunks)``,
-    whose tasks carry the memmap.
+    whose tasks carry the memmap (pickled with its data on a cluster).
     """
     path = os.path.abspath(os.fspath(path))
     with _core.open(path, "r") as handle:
@@ -105,9 +157,7 @@ def from_array(path: str | os.PathLike[str], chunks: Any = None) -> da.Array:
     if chunks is None:
         chunks = tuple(_core.chunk_shape(path))
     normal = da.core.normalize_chunks(chunks, shape, dtype=dtype)
-    name = "mmarray-" + tokenize(path, _identity(path), dtype.str, shape, order, normal)
-    tasks = {(name, *index): (_load, path, dtype.str, shape, order, region) for index, region in _regions(normal)}
-    return _graph(name, tasks, normal, dtype)
+    return _dask_array(path, dtype, shape, order, normal)
 
 
 def from_store(dir: str | os.PathLike[str], name: str, chunks: Any = None) -> da.Array:
@@ -129,38 +179,21 @@ def from_sharded(dir: str | os.PathLike[str], prefix: str, chunks: int | None = 
 
     numpy/dask: ``da.concatenate([da.from_array(np.load(p, mmap_mode="r")) for p in paths])``.
     """
+    if chunks is not None and chunks < 1:
+        raise ValueError(f"chunks must be a positive number of rows, not {chunks!r}")
     sharded = _core.Store(dir).sharded(prefix)
     row_shape = tuple(sharded.row_shape)
-    pieces: list[tuple[str, str, tuple[int, ...], str, int, int]] = []
-    dtype: np.dtype | None = None
-    first: tuple[str, str, tuple[int, ...], str] | None = None
+    parts = []
     for path, _rows in sharded.shards:
         with _core.open(path, "r") as handle:
-            shard_dtype, shape, order = handle.dtype, tuple(handle.shape), handle.order
-        dtype = shard_dtype if dtype is None else dtype
-        if first is None:
-            first = (path, shard_dtype.str, shape, order)
-        rows = shape[0]
-        row_bytes = max(1, int(np.prod(row_shape, dtype=np.int64)) * shard_dtype.itemsize)
+            dtype, shape, order = handle.dtype, tuple(handle.shape), handle.order
+        row_bytes = max(1, int(np.prod(row_shape, dtype=np.int64)) * dtype.itemsize)
         step = chunks if chunks is not None else max(1, _core.DEFAULT_CHUNK_BYTES // row_bytes)
-        if step < 1:
-            raise ValueError(f"chunks must be a positive number of rows, not {chunks!r}")
-        for start in range(0, rows, step):
-            pieces.append((path, shard_dtype.str, shape, order, start, min(rows, start + step)))
-    assert dtype is not None and first is not None  # Store.sharded refuses no shards
-    if not pieces:
-        path, dstr, shape, order = first
-        pieces.append((path, dstr, shape, order, 0, 0))
-    name = "mmarray-sharded-" + tokenize(
-        [(p, _identity(p), d, s, o, a, b) for p, d, s, o, a, b in pieces], row_shape
-    )
-    rest = tuple((0, n) for n in row_shape)
-    tasks = {
-        (name, i, *([0] * len(row_shape))): (_load, p, d, s, o, ((a, b), *rest))
-        for i, (p, d, s, o, a, b) in enumerate(pieces)
-    }
-    normal = (tuple(b - a for *_, a, b in pieces), *((n,) for n in row_shape))
-    return _graph(name, tasks, normal, dtype)
+        normal = da.core.normalize_chunks((step, *row_shape), shape, dtype=dtype)
+        if shape[0] or not parts:
+            parts.append((shape[0], _dask_array(path, dtype, shape, order, normal)))
+    nonempty = [x for rows, x in parts if rows] or [parts[0][1]]
+    return nonempty[0] if len(nonempty) == 1 else da.concatenate(nonempty, axis=0)
 
 
 class _BlockWriter:
