@@ -58,7 +58,10 @@ impl Staged {
     }
 
     fn __repr__(&self) -> String {
-        format!("<mmarray.Staged {:?} for {:?}>", self.path, self.destination)
+        format!(
+            "<mmarray.Staged {:?} for {:?}>",
+            self.path, self.destination
+        )
     }
 }
 

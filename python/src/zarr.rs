@@ -48,7 +48,10 @@ pub fn zarr_metadata<'py>(
     let layout = info.layout();
     let chunks = layout.chunk_shape(chunk_bytes.unwrap_or(DEFAULT_CHUNK_BYTES));
     let name = name.unwrap_or_else(|| stem(&path));
-    json_to_py(py, &zarr::array_metadata(layout, info.attrs(), &chunks, &name))
+    json_to_py(
+        py,
+        &zarr::array_metadata(layout, info.attrs(), &chunks, &name),
+    )
 }
 
 /// `zarr_group_metadata(dir)`: the zarr v3 `zarr.json` of the store at
