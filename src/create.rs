@@ -471,21 +471,19 @@ impl CreateOptions {
             }
             fill(file, &layout)?;
             file.sync_all().at(path, "syncing the data file")?;
-            if self.overwrite {
-                if let Some(sidecar) = &sidecar {
-                    // Remove the old sidecar first, so that no crash can
-                    // leave it describing the new data file.
-                    fsutil::remove_if_exists(sidecar)?;
-                }
-                fs::rename(&tmp, path).at(path, "renaming the new data file into place")?;
-            } else {
-                fsutil::rename_new(&tmp, path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
-                        path: path.to_path_buf(),
-                    },
-                    _ => Error::io(path, "renaming the new data file into place", e),
-                })?;
+            if self.overwrite
+                && let Some(sidecar) = &sidecar
+            {
+                // Remove the old sidecar first, so that no crash can
+                // leave it describing the new data file.
+                fsutil::remove_if_exists(sidecar)?;
             }
+            fsutil::move_into_place(
+                &tmp,
+                path,
+                self.overwrite,
+                "renaming the new data file into place",
+            )?;
             Ok(new)
         })();
         let new = match built {
@@ -741,16 +739,12 @@ impl Staged {
             false => None,
         };
         let move_data = |overwrite: bool| -> Result<()> {
-            if overwrite {
-                fs::rename(&tmp, &dest).at(&dest, "renaming the new data file into place")
-            } else {
-                fsutil::rename_new(&tmp, &dest).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => {
-                        Error::AlreadyExists { path: dest.clone() }
-                    }
-                    _ => Error::io(&dest, "renaming the new data file into place", e),
-                })
-            }
+            fsutil::move_into_place(
+                &tmp,
+                &dest,
+                overwrite,
+                "renaming the new data file into place",
+            )
         };
         let sidecar = match self.info.sidecar_path() {
             None => {

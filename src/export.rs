@@ -191,12 +191,12 @@ pub fn export_zarr(
             // `tmp` now holds the old directory.
             let _ = fs::remove_dir_all(&tmp);
         } else {
-            fsutil::rename_new(&tmp, out_dir).map_err(|e| match e.kind() {
-                std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
-                    path: out_dir.to_path_buf(),
-                },
-                _ => Error::io(out_dir, "renaming the zarr directory into place", e),
-            })?;
+            fsutil::move_into_place(
+                &tmp,
+                out_dir,
+                false,
+                "renaming the zarr directory into place",
+            )?;
         }
         fsutil::sync_dir(fsutil::parent_dir(out_dir))
     })();

@@ -126,6 +126,27 @@ pub(crate) fn rename_new(tmp: &Path, path: &Path) -> io::Result<()> {
     Ok(())
 }
 
+/// Moves the finished temporary `tmp` to `path`: replacing whatever is
+/// there when `overwrite`, otherwise never (see [`rename_new`]), failing
+/// with [`Error::AlreadyExists`] if `path` exists. Other failures are
+/// [`Error::Io`] naming `path` and `action`.
+pub(crate) fn move_into_place(
+    tmp: &Path,
+    path: &Path,
+    overwrite: bool,
+    action: &'static str,
+) -> Result<()> {
+    if overwrite {
+        return fs::rename(tmp, path).at(path, action);
+    }
+    rename_new(tmp, path).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => Error::AlreadyExists {
+            path: path.to_path_buf(),
+        },
+        _ => Error::io(path, action, e),
+    })
+}
+
 /// Swaps the directory entries `a` and `b` (both must exist) in one step:
 /// `renameat2(RENAME_EXCHANGE)` on Linux. Where that is not available, `b`
 /// is moved aside to a temporary name and `a` renamed to `b`, and the old

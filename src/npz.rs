@@ -247,16 +247,7 @@ impl Npz {
                 .into_inner()
                 .map_err(|e| Error::io(path, "writing the archive", e.into_error()))?;
             file.sync_all().at(path, "syncing the archive")?;
-            if overwrite {
-                fs::rename(&tmp, path).at(path, "renaming the archive into place")
-            } else {
-                fsutil::rename_new(&tmp, path).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::AlreadyExists => Error::AlreadyExists {
-                        path: path.to_path_buf(),
-                    },
-                    _ => Error::io(path, "renaming the archive into place", e),
-                })
-            }
+            fsutil::move_into_place(&tmp, path, overwrite, "renaming the archive into place")
         })();
         if result.is_err() {
             let _ = fs::remove_file(&tmp);

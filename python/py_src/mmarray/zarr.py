@@ -29,6 +29,7 @@ workers reopen it.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import AsyncIterator, Iterable
@@ -54,9 +55,10 @@ class _Array:
         self.json = _json_bytes(self.meta)
         self.shape = tuple(self.meta["shape"])
         self.chunk_shape = tuple(self.meta["chunk_grid"]["configuration"]["chunk_shape"])
-        info = _core.info(path)
-        self.order = info["order"]
-        self.itemsize = np.dtype(info["dtype"]).itemsize
+        # F order is the one case with a transpose codec (see format::zarr).
+        codecs = [c["name"] for c in self.meta["codecs"]]
+        self.order = "F" if "transpose" in codecs else "C"
+        self.itemsize = np.dtype(self.meta["data_type"]).itemsize
         ndim = len(self.shape)
         self.axis = 0 if self.order == "C" or ndim < 2 else ndim - 1
         self.grid = tuple(-(-n // c) for n, c in zip(self.shape, self.chunk_shape))
@@ -114,8 +116,6 @@ class _Array:
 
 
 def _json_bytes(meta: dict[str, Any]) -> bytes:
-    import json
-
     return json.dumps(meta).encode()
 
 
