@@ -855,8 +855,12 @@ fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
 #[test]
 fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
     const MIN_OPENS: usize = 400;
-    const MIN_REPLACED: u64 = 20;
-    const MAX_OPENS: usize = 100_000;
+    // Seen as a change of array between two opens in a row: each is at
+    // least one replacement made while this process was opening. How many
+    // replacements a second brings depends on the disk (each is fsynced),
+    // so the loop runs until enough were seen, within a time limit.
+    const MIN_SWITCHES: usize = 20;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replaced.dat");
     let (rows, salt) = REPLACEMENTS[1];
@@ -867,7 +871,10 @@ fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
     assert_eq!(kid.recv(), "ready");
     let mut seen = [0usize; 2];
     let mut opens = 0;
-    while opens < MAX_OPENS && (opens < MIN_OPENS || seen.iter().any(|&n| n < 20)) {
+    let (mut last, mut switches) = (None, 0);
+    while std::time::Instant::now() < deadline
+        && (opens < MIN_OPENS || seen.iter().any(|&n| n < 20) || switches < MIN_SWITCHES)
+    {
         let a = match MappedArray::<u64>::open(&path) {
             Ok(a) => a,
             Err(e) => kid.fail(&format!("open {opens} during a replace: {e:?}")),
@@ -884,13 +891,22 @@ fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
         }
         seen[k] += 1;
         opens += 1;
+        switches += usize::from(last.is_some_and(|j| j != k));
+        last = Some(k);
     }
     kid.send("stop");
-    let replaced: u64 = kid.expect("replaced").parse().unwrap();
+    let replaced: usize = kid.expect("replaced").parse().unwrap();
     kid.finish();
-    eprintln!("{opens} opens saw {seen:?}; {replaced} replacements");
+    eprintln!("{opens} opens saw {seen:?} ({switches} switches); {replaced} replacements");
     assert!(seen.iter().all(|&n| n >= 20), "both arrays seen: {seen:?}");
-    assert!(replaced >= MIN_REPLACED, "{replaced} replacements");
+    assert!(
+        switches >= MIN_SWITCHES,
+        "{switches} switches seen in {opens} opens"
+    );
+    assert!(
+        replaced >= switches,
+        "{replaced} replacements, {switches} seen"
+    );
     // Nothing left behind by the replacements.
     assert_eq!(dir_names(dir.path()), ["replaced.dat", "replaced.dat.json"]);
 }
