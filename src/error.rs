@@ -288,6 +288,19 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// [`Store::create`](crate::Store::create) was given a directory that
+    /// is a store already. A store has no `overwrite`: open the one there,
+    /// or remove it first.
+    #[error(
+        "{}: is a store already (it has a {}); open it with `Store::open`, or remove the directory to make a new store there",
+        Escaped(path),
+        crate::store::STORE_FILE
+    )]
+    StoreExists {
+        /// The store's directory.
+        path: PathBuf,
+    },
+
     /// The file is mapped by another process (or another handle in this
     /// one), so it cannot be shrunk, replaced or removed now; or (action
     /// `"grown"`) another handle holds the array's writer claim: it is
@@ -382,6 +395,7 @@ impl Error {
             | Error::InvalidBool { path, .. }
             | Error::DimensionMismatch { path, .. }
             | Error::AlreadyExists { path }
+            | Error::StoreExists { path }
             | Error::Busy { path, .. }
             | Error::SameFile { path, .. }
             | Error::InvalidName { path, .. }
