@@ -569,7 +569,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [`Error::Busy`] (action `"grown"`) if another handle, in this
     /// process or another, is growing the array (see [One appender at a
     /// time](crate::grow#one-appender-at-a-time));
-    /// [`Error::ShapeMismatch`] if the rows' other extents differ;
+    /// [`Error::RowShapeMismatch`] if the rows' other extents differ (or
+    /// the rows lack their leading axis: one row is `row.insert_axis(Axis(0))`);
     /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
     /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
     /// growing the file or reserving disk space for the rows (a full disk:

@@ -94,6 +94,10 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         E::SameFile { .. } => SameFile::new_err(message),
         E::InvalidName { .. } => InvalidName::new_err(message),
         E::ShapeMismatch { .. } => ShapeMismatch::new_err(message),
+        // numpy's spelling of the library's advice for a single row.
+        E::RowShapeMismatch { .. } => ShapeMismatch::new_err(
+            message.replace("row.insert_axis(Axis(0))", "row[np.newaxis]"),
+        ),
         E::InvalidArgument { .. } => InvalidArgument::new_err(message),
         _ => Error::new_err(message),
     };
