@@ -86,18 +86,17 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         // One Python class for "something is there already": an array, or
         // a store for `Store(path, create=True)`, with Python's way out.
         E::AlreadyExists { .. } => AlreadyExists::new_err(message),
-        E::StoreExists { .. } => AlreadyExists::new_err(message.replace(
-            "`Store::open`",
-            "mmarray.Store(path) (without create=True)",
-        )),
+        E::StoreExists { .. } => AlreadyExists::new_err(
+            message.replace("`Store::open`", "mmarray.Store(path) (without create=True)"),
+        ),
         E::Busy { .. } => Busy::new_err(message),
         E::SameFile { .. } => SameFile::new_err(message),
         E::InvalidName { .. } => InvalidName::new_err(message),
         E::ShapeMismatch { .. } => ShapeMismatch::new_err(message),
         // numpy's spelling of the library's advice for a single row.
-        E::RowShapeMismatch { .. } => ShapeMismatch::new_err(
-            message.replace("row.insert_axis(Axis(0))", "row[np.newaxis]"),
-        ),
+        E::RowShapeMismatch { .. } => {
+            ShapeMismatch::new_err(message.replace("row.insert_axis(Axis(0))", "row[np.newaxis]"))
+        }
         E::InvalidArgument { .. } => InvalidArgument::new_err(message),
         _ => Error::new_err(message),
     };
