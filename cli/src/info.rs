@@ -19,7 +19,9 @@ pub struct Args {
     /// Print one JSON object: path, format, dtype, shape, order, offset, nbytes,
     /// attrs (for a .npz archive: a list of objects with name, dtype, shape,
     /// order, nbytes, compressed; for a store: store, attrs, and arrays, a
-    /// list of objects with name, dtype, shape, nbytes).
+    /// list of objects with name, dtype, shape, nbytes, or name and error
+    /// for an array whose sidecar or header is broken: the others are
+    /// listed, and the command then exits 1).
     #[arg(long)]
     json: bool,
 }
