@@ -8,7 +8,13 @@
 //!
 //! Names are checked before any file is touched (see [`validate_name`]):
 //! nothing is ever created, renamed or deleted outside the store's
-//! directory, whatever the name. Removing an array takes its file's
+//! directory, whatever the name. Names are the store's, not file names:
+//! the store adds `.dat` or `.npy` itself, so names ending in a suffix it
+//! adds are refused.
+//!
+//! [`Store::list`] reads every array's description; an array whose
+//! sidecar or header is broken is listed with its error ([`Entry`]), so a
+//! damaged file never hides the others. Removing an array takes its file's
 //! exclusive lock first and fails with [`Error::Busy`] while any process
 //! maps it.
 
