@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Without `DIR` the files go to a temporary directory that is removed at
-//! the end.
+//! the end. The example checks what it prints, so running it is a test.
 
 use std::time::Instant;
 
@@ -61,5 +61,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|col| col.iter().map(|&x| f64::from(x)).sum::<f64>() / rows as f64)
         .collect();
     println!("column means: {means:?}");
+    assert_eq!(r.shape(), &[rows, cols]);
+    assert_eq!(v[[2, 2]], 1.0);
+    assert_eq!(means[0], (rows - 1) as f64 / 2.0);
     Ok(())
 }

@@ -2,8 +2,9 @@
 # The whole test suite, on a fresh machine with only the Rust toolchain and
 # python3: installs numpy, maturin, pytest, dask, distributed, xarray and
 # zarr into a virtual environment under target/ (once), runs every Rust
-# test, including the live round trips against numpy, then builds the
-# Python package (python/) into that environment and runs its pytest suite.
+# test, including the live round trips against numpy, and every example,
+# then builds the Python package (python/) into that environment and runs
+# its pytest suite.
 #
 #   bash scripts/test.sh            # everything
 #   bash scripts/test.sh --test npy # extra arguments go to `cargo test`
@@ -44,6 +45,15 @@ if [ "$#" -eq 0 ]; then
     # `cargo test` builds the examples under hashed names only: give them
     # their plain names (nothing is recompiled).
     cargo build --quiet -p mmarray --examples
+    # Every example runs as a test: each checks what it shows (asserts) in
+    # a temporary directory it removes. All but resize, which needs
+    # arguments and is run by the Python tests below.
+    for example in examples/*.rs; do
+        name=$(basename "$example" .rs)
+        [ "$name" = resize ] && continue
+        echo "example $name" >&2
+        "target/debug/examples/$name" > /dev/null
+    done
     PATH="$PWD/$venv/bin:$PATH" "$venv/bin/python" -m pip install --quiet \
         --disable-pip-version-check --no-build-isolation ./python
     MMARRAY_CLI="$PWD/target/debug/mmarray" MMARRAY_REQUIRE_CLI=1 \

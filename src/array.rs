@@ -9,7 +9,6 @@ use std::marker::PhantomData;
 use std::ops::Range;
 use std::path::Path;
 
-use memmap2::MmapMut;
 use ndarray::{ArrayBase, ArrayView, ArrayViewD, ArrayViewMut, ArrayViewMutD, Data, Dimension};
 
 use crate::dtype::{self, DType, Element};
@@ -218,10 +217,50 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// As [`view`](Self::view).
     pub fn as_slice(&self) -> &[T] {
-        match T::cast_bytes(&self.src.map[..self.src.info.layout.nbytes()]) {
+        match T::cast_bytes(self.src.bytes()) {
             Some(elements) => elements,
             None => externally_corrupted(&self.src.info.path),
         }
+    }
+
+    /// The array's bytes as they are in the file: exactly
+    /// [`layout().nbytes()`](Layout::nbytes) bytes from the array's offset,
+    /// in memory order (C or F), in the file's byte order. Not the `.npy`
+    /// header before them, nor the spare capacity a growing array keeps
+    /// after them.
+    ///
+    /// For what works on bytes rather than elements: hashing and checksums,
+    /// comparing files, searching with [`memchr`] or [`regex::bytes`] (as
+    /// Python's `mmap` offers `find` and `re` over a mapping; see
+    /// `examples/search.rs`). Byte `i` belongs to element `i / item size`,
+    /// counted in memory order (the order of [`as_slice`](Self::as_slice)).
+    /// Zero-copy, and available in every mode and for every element type.
+    ///
+    /// [`memchr`]: https://docs.rs/memchr
+    /// [`regex::bytes`]: https://docs.rs/regex/latest/regex/bytes/
+    ///
+    /// ```
+    /// use mmarray::{CreateOptions, MappedArray};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npy");
+    /// CreateOptions::new().write(&path, &ndarray::array![1u16, 0x0A0B, 3])?;
+    ///
+    /// let a = MappedArray::<u16>::open(&path)?;
+    /// let bytes = a.as_bytes();
+    /// assert_eq!(bytes.len(), 6); // the elements only, not the .npy header
+    /// let file = std::fs::read(&path)?;
+    /// let offset = a.layout().offset() as usize;
+    /// assert_eq!(bytes, &file[offset..offset + 6]);
+    /// // Byte 3 (0x0A, the high byte of a little-endian 0x0A0B) is in element 3 / 2 = 1.
+    /// # if cfg!(target_endian = "little") {
+    /// let at = bytes.iter().position(|&b| b == 0x0A).unwrap();
+    /// assert_eq!(at / std::mem::size_of::<u16>(), 1);
+    /// # }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        self.src.bytes()
     }
 
     /// Tells the kernel how the whole array is going to be accessed; see
@@ -451,11 +490,55 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     /// As [`view`](Self::view).
     pub fn as_slice_mut(&mut self) -> &mut [T] {
         let nbytes = self.src.info.layout.nbytes();
-        let map: &mut MmapMut = &mut self.src.map;
-        match T::cast_bytes_mut(&mut map[..nbytes]) {
+        match T::cast_bytes_mut(&mut self.src.map[..nbytes]) {
             Some(elements) => elements,
             None => externally_corrupted(&self.src.info.path),
         }
+    }
+}
+
+impl<T: Element + bytemuck::Pod, M: Writable> MappedArray<T, M> {
+    /// The array's bytes, mutable: the bytes of [`as_bytes`](Self::as_bytes)
+    /// (the array's, from its offset, nothing before or after). For a
+    /// [`ReadWrite`] mapping, writes are writes to the file (on disk after
+    /// [`flush`](Self::flush)); for [`CopyOnWrite`] they stay in this
+    /// process.
+    ///
+    /// Only writable modes have it, as [`view_mut`](Self::view_mut):
+    ///
+    /// ```compile_fail
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.dat");
+    /// # mmarray::MappedArray::<u8>::create(&path, &[2]).unwrap();
+    /// let mut a = mmarray::MappedArray::<u8>::open(&path).unwrap();
+    /// a.as_bytes_mut()[0] = 1; // no `as_bytes_mut` on a read-only mapping
+    /// ```
+    ///
+    /// And only for element types that accept every bit pattern
+    /// ([`bytemuck::Pod`]: every type but `bool`), since a byte other than
+    /// 0 or 1 in a `bool` array would make its views panic:
+    ///
+    /// ```compile_fail
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("a.dat");
+    /// let mut a = mmarray::MappedArray::<bool>::create(&path, &[2]).unwrap();
+    /// a.as_bytes_mut()[0] = 2; // no `as_bytes_mut` on a bool array
+    /// ```
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.dat");
+    /// let mut a = MappedArray::<u32>::create(&path, &[4])?;
+    /// a.as_bytes_mut()[4..8].copy_from_slice(&7u32.to_ne_bytes()); // element 1
+    /// a.flush()?;
+    /// assert_eq!(a.as_slice(), &[0, 7, 0, 0]);
+    /// assert_eq!(&std::fs::read(&path)?[4..8], &7u32.to_ne_bytes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        self.src.bytes_mut()
     }
 }
 
@@ -486,7 +569,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [`Error::Busy`] (action `"grown"`) if another handle, in this
     /// process or another, is growing the array (see [One appender at a
     /// time](crate::grow#one-appender-at-a-time));
-    /// [`Error::ShapeMismatch`] if the rows' other extents differ;
+    /// [`Error::RowShapeMismatch`] if the rows' other extents differ (or
+    /// the rows lack their leading axis: one row is `row.insert_axis(Axis(0))`);
     /// [`Error::InvalidArgument`] for a `.npy` file, an F-order or 0-d
     /// array; [`Error::ShapeOverflow`] past the address space; I/O errors
     /// growing the file or reserving disk space for the rows (a full disk:

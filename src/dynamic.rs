@@ -121,6 +121,23 @@ impl<M: Mode> DynArray<M> {
     pub fn element_type(&self) -> ElementType {
         self.info().layout().dtype().element_type()
     }
+
+    /// The array's bytes as they are in the file, whatever its element
+    /// type; see [`MappedArray::as_bytes`].
+    ///
+    /// ```
+    /// use mmarray::{CreateOptions, DynArray};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npy");
+    /// CreateOptions::new().write(&path, &ndarray::array![1i32, 2, 3])?;
+    /// let a = DynArray::open(&path)?;
+    /// assert_eq!(a.as_bytes().len(), 12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn as_bytes(&self) -> &[u8] {
+        crate::dispatch!(self, |a| a.as_bytes())
+    }
 }
 
 /// Runs `$body` with `$a` bound to the typed [`MappedArray`] inside a

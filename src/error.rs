@@ -288,6 +288,19 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// [`Store::create`](crate::Store::create) was given a directory that
+    /// is a store already. A store has no `overwrite`: open the one there,
+    /// or remove it first.
+    #[error(
+        "{}: is a store already (it has a {}); open it with `Store::open`, or remove the directory to make a new store there",
+        Escaped(path),
+        crate::store::STORE_FILE
+    )]
+    StoreExists {
+        /// The store's directory.
+        path: PathBuf,
+    },
+
     /// The file is mapped by another process (or another handle in this
     /// one), so it cannot be shrunk, replaced or removed now; or (action
     /// `"grown"`) another handle holds the array's writer claim: it is
@@ -330,15 +343,28 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// Arrays that must agree in shape (shards of one array, rows being
-    /// appended) do not.
+    /// Arrays that must agree in shape (shards of one array) do not.
     #[error("{}: shape {found:?} does not match {expected:?}", Escaped(path))]
     ShapeMismatch {
         /// The file (or store) involved.
         path: PathBuf,
-        /// The shape required (trailing dimensions for shards and rows).
+        /// The shape required (the trailing dimensions, for shards).
         expected: Vec<usize>,
         /// The shape found.
+        found: Vec<usize>,
+    },
+
+    /// Rows appended to an array do not have its row shape: every row has
+    /// the array's shape without axis 0, and the rows come stacked along a
+    /// leading axis of their own (`[n, ...row_shape]`), also when there is
+    /// one row.
+    #[error("{}", row_shape_message(path, row_shape, found))]
+    RowShapeMismatch {
+        /// The array's data file.
+        path: PathBuf,
+        /// The shape of one row: the array's shape without axis 0.
+        row_shape: Vec<usize>,
+        /// The shape of what was appended.
         found: Vec<usize>,
     },
 
@@ -382,10 +408,12 @@ impl Error {
             | Error::InvalidBool { path, .. }
             | Error::DimensionMismatch { path, .. }
             | Error::AlreadyExists { path }
+            | Error::StoreExists { path }
             | Error::Busy { path, .. }
             | Error::SameFile { path, .. }
             | Error::InvalidName { path, .. }
             | Error::ShapeMismatch { path, .. }
+            | Error::RowShapeMismatch { path, .. }
             | Error::InvalidArgument { path, .. } => path,
         }
     }
@@ -415,6 +443,32 @@ fn busy_message(path: &Path, action: &str) -> String {
             Escaped(path)
         )
     }
+}
+
+fn row_shape_message(path: &Path, row_shape: &[usize], found: &[usize]) -> String {
+    let batch = match row_shape {
+        [] => "[n]".to_owned(),
+        dims => format!("[n, {}]", join(dims)),
+    };
+    let mut message = format!(
+        "{}: cannot append an array of shape {found:?}: rows must have the trailing shape {row_shape:?}, and the batch a leading axis counting the rows (shape {batch})",
+        Escaped(path)
+    );
+    if found == row_shape {
+        message += &format!(
+            "; this is one row: append row.insert_axis(Axis(0)) (shape [1{}{}])",
+            if row_shape.is_empty() { "" } else { ", " },
+            join(row_shape)
+        );
+    }
+    message
+}
+
+fn join(dims: &[usize]) -> String {
+    dims.iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn unsupported_npz_message(path: &Path, member: &str, feature: &str) -> String {

@@ -255,11 +255,9 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         self.claim_growth()?;
         let shape = self.shape();
         if rows.ndim() != shape.len() || rows.shape()[1..] != shape[1..] {
-            let mut expected = shape.to_vec();
-            expected[0] = rows.shape().first().copied().unwrap_or(0);
-            return Err(Error::ShapeMismatch {
+            return Err(Error::RowShapeMismatch {
                 path: self.src.info.path.clone(),
-                expected,
+                row_shape: shape[1..].to_vec(),
                 found: rows.shape().to_vec(),
             });
         }

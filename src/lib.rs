@@ -101,6 +101,28 @@ mod source;
 pub mod stats;
 pub mod store;
 
+/// The [`ndarray`](https://docs.rs/ndarray/0.17) whose views this crate
+/// hands out (version 0.17), re-exported so that user code names the same
+/// types: `use mmarray::ndarray::Ix2;`, or `ndarray = "0.17"` in your own
+/// `Cargo.toml`. With another version there (`ndarray = "0.16"`), Cargo
+/// builds two ndarrays, and `view_dim::<Ix2>()` fails to compile with a
+/// trait error about two versions of `ndarray` (its `Ix2` is not this
+/// one's `Dimension`).
+///
+/// ```
+/// use mmarray::MappedArray;
+/// use mmarray::ndarray::{ArrayView2, Ix2};
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("a.dat");
+/// drop(MappedArray::<f32>::create(&path, &[2, 3])?);
+/// let a = MappedArray::<f32>::open(&path)?;
+/// let v: ArrayView2<'_, f32> = a.view_dim::<Ix2>()?;
+/// assert_eq!(v.dim(), (2, 3));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub use ndarray;
+
 pub use array::{MappedArray, MappedArrayMut};
 pub use convert::{ConvertOptions, convert, convert_source};
 pub use create::{CreateOptions, Staged, describe};

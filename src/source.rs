@@ -28,7 +28,7 @@ use crate::format::{self, Format, format_for_path};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::lock::SharedLock;
-use crate::mapping::{self, Mode};
+use crate::mapping::{self, Mode, Writable};
 use crate::npy;
 use crate::npz::Npz;
 use crate::sidecar::{self, Attrs, Sidecar};
@@ -197,6 +197,14 @@ impl<M: Mode> Source<M> {
     /// The array's bytes, in memory order.
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.map[..self.info.layout.nbytes()]
+    }
+}
+
+impl<M: Writable> Source<M> {
+    /// The array's bytes, in memory order, mutable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        let nbytes = self.info.layout.nbytes();
+        &mut self.map[..nbytes]
     }
 }
 

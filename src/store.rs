@@ -8,7 +8,13 @@
 //!
 //! Names are checked before any file is touched (see [`validate_name`]):
 //! nothing is ever created, renamed or deleted outside the store's
-//! directory, whatever the name. Removing an array takes its file's
+//! directory, whatever the name. Names are the store's, not file names:
+//! the store adds `.dat` or `.npy` itself, so names ending in a suffix it
+//! adds are refused.
+//!
+//! [`Store::list`] reads every array's description; an array whose
+//! sidecar or header is broken is listed with its error ([`Entry`]), so a
+//! damaged file never hides the others. Removing an array takes its file's
 //! exclusive lock first and fails with [`Error::Busy`] while any process
 //! maps it.
 
@@ -69,11 +75,30 @@ pub struct Store {
     attrs: Attrs,
 }
 
-/// One array of a store, as [`Store::list`] reports it.
-#[derive(Clone, Debug, PartialEq)]
+/// One array of a store, as [`Store::list`] reports it: its name and data
+/// file, and its description or, for an array whose sidecar or header is
+/// broken, the error opening it would give.
+///
+/// ```
+/// use mmarray::{Error, Store};
+///
+/// let dir = tempfile::tempdir()?;
+/// let store = Store::create(dir.path().join("runs"))?;
+/// drop(store.create_array::<f32>("loss", &[100])?);
+/// std::fs::write(store.path().join("broken.dat"), [0u8; 8])?;
+/// std::fs::write(store.path().join("broken.dat.json"), "{not json")?;
+///
+/// let entries = store.list()?;                       // both, in name order
+/// assert_eq!(entries[0].name(), "broken");
+/// assert!(matches!(entries[0].error(), Some(Error::MalformedSidecar { .. })));
+/// assert_eq!(entries[1].layout().expect("sound").shape(), &[100]); // the others as usual
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
 pub struct Entry {
     name: String,
-    info: ArrayInfo,
+    path: PathBuf,
+    info: Result<ArrayInfo>,
 }
 
 impl Entry {
@@ -82,29 +107,74 @@ impl Entry {
         &self.name
     }
 
-    /// Path, format, layout and attrs.
-    pub fn info(&self) -> &ArrayInfo {
-        &self.info
+    /// The array's data file: `<name>.dat` (with its sidecar
+    /// `<name>.dat.json`) or `<name>.npy`.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Path, format, layout and attrs, or the error reading them (a broken
+    /// or unreadable sidecar or header, a data file too short for it, ...).
+    /// Borrowed; [`into_info`](Self::into_info) gives an owned `Result` for
+    /// `?`.
+    ///
+    /// # Errors
+    ///
+    /// The error [`Store::open_array`] would give for this array, as far as
+    /// reading its description and checking its file's length find it.
+    pub fn info(&self) -> std::result::Result<&ArrayInfo, &Error> {
+        self.info.as_ref()
     }
 
     /// Dtype, shape, order, offset and sizes.
-    pub fn layout(&self) -> &Layout {
-        self.info.layout()
+    ///
+    /// # Errors
+    ///
+    /// As [`info`](Self::info).
+    pub fn layout(&self) -> std::result::Result<&Layout, &Error> {
+        self.info().map(ArrayInfo::layout)
+    }
+
+    /// The error reading this array's description, if it is broken.
+    pub fn error(&self) -> Option<&Error> {
+        self.info.as_ref().err()
+    }
+
+    /// The description, by value.
+    ///
+    /// # Errors
+    ///
+    /// As [`info`](Self::info).
+    pub fn into_info(self) -> Result<ArrayInfo> {
+        self.info
     }
 }
 
 impl Store {
     /// Makes `dir` (and missing parents) a new store.
     ///
+    /// ```
+    /// use mmarray::{Error, Store};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// Store::create(dir.path().join("runs"))?;
+    /// let err = Store::create(dir.path().join("runs")).unwrap_err();
+    /// assert!(matches!(err, Error::StoreExists { .. }));
+    /// let store = Store::open(dir.path().join("runs"))?; // what the message advises
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
-    /// [`Error::AlreadyExists`] if `dir` is a store already; I/O errors.
+    /// [`Error::StoreExists`] if `dir` is a store already; I/O errors.
     pub fn create(dir: impl AsRef<Path>) -> Result<Store> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).at(dir, "creating the store directory")?;
         let marker = dir.join(STORE_FILE);
         if marker.exists() {
-            return Err(Error::AlreadyExists { path: marker });
+            return Err(Error::StoreExists {
+                path: dir.to_path_buf(),
+            });
         }
         let store = Store {
             dir: dir.to_path_buf(),
@@ -216,6 +286,11 @@ impl Store {
             // Not UTF-8: no array has this name.
             return Ok(None);
         };
+        if has_store_suffix(name) {
+            // `DIR/NAME.npy`, `DIR/NAME.dat` that do not exist: a file's
+            // name, not an array's; opening it says it is not found.
+            return Ok(None);
+        }
         if !Store::is_store(dir) {
             return Ok(None);
         }
@@ -337,12 +412,14 @@ impl Store {
     /// [`Error::InvalidArgument`] if no array matches; as
     /// [`ShardedArray::open`].
     pub fn open_sharded<T: Element>(&self, prefix: &str) -> Result<ShardedArray<T>> {
-        let paths: Vec<PathBuf> = self
+        // A broken shard fails the whole open with its error; broken
+        // arrays of other names are no concern of this one.
+        let paths = self
             .list()?
             .into_iter()
             .filter(|e| e.name.starts_with(prefix))
-            .map(|e| e.info.path)
-            .collect();
+            .map(|e| e.into_info().map(|info| info.path))
+            .collect::<Result<Vec<PathBuf>>>()?;
         if paths.is_empty() {
             return Err(Error::InvalidArgument {
                 path: self.dir.clone(),
@@ -357,14 +434,31 @@ impl Store {
         matches!(self.find(name), Ok(Some(_)))
     }
 
-    /// Every array in the store, sorted by name, with its dtype, shape,
-    /// order and size. Hidden files, the store file and data files without
-    /// a sidecar are not arrays.
+    /// Every array in the store, sorted by name, each with its dtype, shape,
+    /// order and size, or with the error that reading its description
+    /// gave: one broken array (a malformed sidecar, a truncated data file)
+    /// does not hide the others. Hidden files, the store file and data
+    /// files without a sidecar are not arrays; a file whose name gives an
+    /// array name the store refuses ([`validate_name`], such as
+    /// `weights.dat.dat.json`, written by hand or by an older version) is
+    /// listed with that [`Error::InvalidName`].
+    ///
+    /// ```
+    /// use mmarray::Store;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let store = Store::create(dir.path().join("runs"))?;
+    /// drop(store.create_array::<u8>("b", &[2])?);
+    /// drop(store.create_array::<u8>("a", &[3])?);
+    /// let names: Vec<String> = store.list()?.iter().map(|e| e.name().to_owned()).collect();
+    /// assert_eq!(names, ["a", "b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// I/O errors reading the directory; an array whose sidecar or header
-    /// is broken makes the listing fail with that array's error.
+    /// I/O errors reading the directory itself. Errors of one array are in
+    /// its [`Entry`].
     pub fn list(&self) -> Result<Vec<Entry>> {
         let mut entries = Vec::new();
         for item in fs::read_dir(&self.dir).at(&self.dir, "reading the store directory")? {
@@ -376,24 +470,17 @@ impl Store {
             if file_name.starts_with('.') || file_name == STORE_FILE {
                 continue;
             }
-            let name = if let Some(name) = file_name.strip_suffix(".dat.json") {
-                name
+            let (name, path) = if let Some(name) = file_name.strip_suffix(".dat.json") {
+                (name, self.dir.join(format!("{name}.dat")))
             } else if let Some(name) = file_name.strip_suffix(".npy") {
-                name
+                (name, item.path())
             } else {
                 continue;
             };
-            if validate_name(&self.dir, name).is_err() {
-                continue;
-            }
-            let path = if file_name.ends_with(".npy") {
-                item.path()
-            } else {
-                self.dir.join(format!("{name}.dat"))
-            };
-            let info = source::inspect(&path)?;
+            let info = validate_name(&self.dir, name).and_then(|()| source::inspect(&path));
             entries.push(Entry {
                 name: name.to_owned(),
+                path,
                 info,
             });
         }
@@ -502,14 +589,18 @@ impl Store {
 /// Checks that `name` is safe as an array name in the store at `dir`: not
 /// empty, at most [`MAX_NAME_BYTES`] bytes, no `/` or `\`, not `.` or `..`,
 /// no leading dot (hidden and temporary files), no NUL or other control
-/// characters.
+/// characters, and not ending in one of the suffixes the store adds
+/// (`.dat`, `.json`, `.npy`, in any case): the store names the files
+/// itself, so `"weights.dat"` would be stored as `weights.dat.dat` and
+/// listed under a name that looks like a file. Name the array `"weights"`.
 ///
 /// ```
 /// use std::path::Path;
 /// use mmarray::store::validate_name;
 ///
 /// assert!(validate_name(Path::new("s"), "train-0001").is_ok());
-/// for bad in ["", ".", "..", "../x", "a/b", ".hidden", "nul\0", "tab\t"] {
+/// assert!(validate_name(Path::new("s"), "v1.2").is_ok());
+/// for bad in ["", ".", "..", "../x", "a/b", ".hidden", "nul\0", "tab\t", "weights.dat", "x.npy", "x.JSON"] {
 ///     assert!(validate_name(Path::new("s"), bad).is_err(), "{bad:?}");
 /// }
 /// ```
@@ -530,6 +621,8 @@ pub fn validate_name(dir: &Path, name: &str) -> Result<()> {
         "names must not start with a dot (hidden and temporary files)"
     } else if name.chars().any(char::is_control) {
         "names must not contain NUL or control characters"
+    } else if has_store_suffix(name) {
+        "names must not end in .dat, .json or .npy: the store adds the file's suffix itself (name the array \"weights\", and it is stored as weights.dat)"
     } else {
         return Ok(());
     };
@@ -537,5 +630,14 @@ pub fn validate_name(dir: &Path, name: &str) -> Result<()> {
         path: dir.to_path_buf(),
         name: name.to_owned(),
         reason,
+    })
+}
+
+/// Whether `name` ends in a suffix the store gives its files (any case).
+fn has_store_suffix(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    [".dat", ".json", ".npy"].iter().any(|suffix| {
+        bytes.len() >= suffix.len()
+            && bytes[bytes.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
     })
 }

@@ -123,19 +123,71 @@ fn shrinking_a_mapped_array_is_busy_and_leaves_everything_intact() {
 }
 
 #[test]
+fn one_row_without_its_leading_axis_is_told_to_insert_one() {
+    // The case: a 1-D row appended to a 2-D array.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.dat");
+    let mut a = MappedArray::<f32>::create(&path, &[4, 4]).unwrap();
+    let row = ndarray::Array1::<f32>::ones(4);
+    let err = a.append(&row).unwrap_err();
+    let message = err.to_string();
+    assert_eq!(
+        message,
+        format!(
+            "{}: cannot append an array of shape [4]: rows must have the trailing shape [4], and the batch a leading axis counting the rows (shape [n, 4]); this is one row: append row.insert_axis(Axis(0)) (shape [1, 4])",
+            path.display()
+        )
+    );
+    // And the advice works.
+    a.append(&row.insert_axis(ndarray::Axis(0))).unwrap();
+    assert_eq!(a.shape(), &[5, 4]);
+
+    // Rows of a 1-D array are scalars: the batch is 1-D, a 0-d one is refused.
+    let b = dir.path().join("v.dat");
+    let mut v = MappedArray::<f32>::create(&b, &[0]).unwrap();
+    let err = v.append(&ndarray::arr0(1.0f32)).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "rows must have the trailing shape [], and the batch a leading axis counting the rows (shape [n]); this is one row: append row.insert_axis(Axis(0)) (shape [1])"
+        ),
+        "{err}"
+    );
+    // A 3-D array: the row shape is two axes.
+    let c = dir.path().join("c.dat");
+    let mut cube = MappedArray::<u8>::create(&c, &[0, 2, 3]).unwrap();
+    let err = cube
+        .append(&ndarray::Array2::<u8>::zeros((2, 3)))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(
+            "(shape [n, 2, 3]); this is one row: append row.insert_axis(Axis(0)) (shape [1, 2, 3])"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.dat");
     let mut a = MappedArray::<f64>::create(&path, &[0, 3]).unwrap();
     let err = a.append(&array![[1.0, 2.0]]).unwrap_err();
     assert!(
-        matches!(err, Error::ShapeMismatch { ref expected, ref found, .. } if expected == &[1, 3] && found == &[1, 2]),
+        matches!(err, Error::RowShapeMismatch { ref row_shape, ref found, .. } if row_shape == &[3] && found == &[1, 2]),
         "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: cannot append an array of shape [1, 2]: rows must have the trailing shape [3], and the batch a leading axis counting the rows (shape [n, 3])",
+            path.display()
+        )
     );
     assert!(matches!(
         a.append(&array![1.0, 2.0, 3.0]),
-        Err(Error::ShapeMismatch { .. })
+        Err(Error::RowShapeMismatch { .. })
     ));
+    assert_eq!(a.shape(), &[0, 3], "nothing was appended");
 
     let f = dir.path().join("f.dat");
     let mut fo = CreateOptions::new()

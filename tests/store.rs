@@ -32,7 +32,7 @@ fn create_open_list_rename_remove() {
     let mut store = Store::create(dir.path().join("s")).unwrap();
     assert!(matches!(
         Store::create(dir.path().join("s")),
-        Err(Error::AlreadyExists { .. })
+        Err(Error::StoreExists { .. })
     ));
 
     let mut a = store.create_array::<f32>("weights", &[4, 3]).unwrap();
@@ -60,11 +60,11 @@ fn create_open_list_rename_remove() {
         .map(|e| {
             (
                 e.name().to_string(),
-                e.layout().dtype().to_string(),
-                e.layout().shape().to_vec(),
-                e.layout().order(),
-                e.layout().nbytes(),
-                e.info().format(),
+                e.layout().unwrap().dtype().to_string(),
+                e.layout().unwrap().shape().to_vec(),
+                e.layout().unwrap().order(),
+                e.layout().unwrap().nbytes(),
+                e.info().unwrap().format(),
             )
         })
         .collect();
@@ -221,6 +221,12 @@ fn hostile_names_are_rejected_and_touch_nothing() {
         "./victim",
         "victim/",
         "/",
+        // Suffixes the store adds itself.
+        "weights.dat",
+        "victim.npy",
+        "meta.json",
+        "UPPER.DAT",
+        "victim.dat.json",
     ];
     for name in &hostile {
         let err = store.create_array::<u8>(name, &[1]).unwrap_err();
@@ -398,5 +404,138 @@ fn resolve_names_a_stores_arrays_and_nothing_else() {
         Store::resolve(runs.join(".hidden")),
         Err(Error::InvalidName { .. })
     ));
+    // A file name that does not exist is a file's name, left to the caller
+    // (which then says it is not found), not a refused array name.
+    for file in ["gone.npy", "gone.dat", "gone.dat.json"] {
+        assert_eq!(Store::resolve(runs.join(file)).unwrap(), None, "{file}");
+    }
     assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn a_name_ending_in_a_store_suffix_is_refused_with_the_name_to_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::create(dir.path().join("s")).unwrap();
+    let err = store.create_array::<f32>("weights.dat", &[2]).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidName { ref name, .. } if name == "weights.dat"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}: invalid array name \"weights.dat\": names must not end in .dat, .json or .npy: the store adds the file's suffix itself (name the array \"weights\", and it is stored as weights.dat)",
+            store.path().display()
+        )
+    );
+    assert!(!dir.path().join("s/weights.dat.dat").exists());
+    // Dots elsewhere are fine.
+    drop(store.create_array::<f32>("v1.2-data", &[2]).unwrap());
+    assert!(dir.path().join("s/v1.2-data.dat").is_file());
+}
+
+#[test]
+fn creating_a_store_where_one_is_says_to_open_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    Store::create(&runs).unwrap();
+    let err = Store::create(&runs).unwrap_err();
+    assert!(
+        matches!(err, Error::StoreExists { ref path } if path == &runs),
+        "{err:?}"
+    );
+    assert_eq!(err.path(), runs);
+    let message = err.to_string();
+    assert_eq!(
+        message,
+        format!(
+            "{}: is a store already (it has a mmarray-store.json); open it with `Store::open`, or remove the directory to make a new store there",
+            runs.display()
+        )
+    );
+    assert!(
+        !message.contains("overwrite"),
+        "Store::create has no overwrite"
+    );
+    Store::open(&runs).unwrap();
+}
+
+#[test]
+fn one_broken_array_is_listed_with_its_error_and_hides_no_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().join("s");
+    let store = Store::create(&s).unwrap();
+    drop(store.create_array::<f32>("a-good", &[3]).unwrap());
+    drop(store.create_array::<u8>("z-good", &[2, 2]).unwrap());
+    // A sidecar that is not JSON, a .npy file with a bad magic, a data file
+    // shorter than its sidecar says, and a name the store refuses (written
+    // by hand, or by a version that allowed it).
+    std::fs::write(s.join("b-json.dat"), [0u8; 4]).unwrap();
+    std::fs::write(s.join("b-json.dat.json"), "{not json").unwrap();
+    std::fs::write(s.join("c-npy.npy"), b"not a numpy file").unwrap();
+    std::fs::write(s.join("d-short.dat"), [0u8; 4]).unwrap();
+    std::fs::write(
+        s.join("d-short.dat.json"),
+        r#"{"version": 1, "dtype": "<f8", "shape": [10]}"#,
+    )
+    .unwrap();
+    std::fs::write(s.join("e.dat.dat"), [0u8; 4]).unwrap();
+    std::fs::write(
+        s.join("e.dat.dat.json"),
+        r#"{"version": 1, "dtype": "|u1", "shape": [4]}"#,
+    )
+    .unwrap();
+
+    let entries = store.list().unwrap();
+    let names: Vec<&str> = entries.iter().map(|e| e.name()).collect();
+    assert_eq!(
+        names,
+        ["a-good", "b-json", "c-npy", "d-short", "e.dat", "z-good"]
+    );
+    assert_eq!(entries[0].layout().unwrap().shape(), &[3]);
+    assert_eq!(entries[5].layout().unwrap().shape(), &[2, 2]);
+    assert!(entries[0].error().is_none());
+    assert!(
+        matches!(entries[1].error(), Some(Error::MalformedSidecar { path, .. }) if path == &s.join("b-json.dat.json"))
+    );
+    assert!(
+        matches!(entries[2].error(), Some(Error::MalformedNpy { .. })),
+        "{:?}",
+        entries[2]
+    );
+    assert!(matches!(
+        entries[3].layout(),
+        Err(Error::DataTooShort {
+            needed: 80,
+            actual: 4,
+            ..
+        })
+    ));
+    assert!(matches!(entries[4].info(), Err(Error::InvalidName { name, .. }) if name == "e.dat"));
+    for (entry, file) in entries.iter().zip([
+        "a-good.dat",
+        "b-json.dat",
+        "c-npy.npy",
+        "d-short.dat",
+        "e.dat.dat",
+        "z-good.dat",
+    ]) {
+        assert_eq!(entry.path(), s.join(file));
+    }
+    // What the entry says is what opening it says.
+    assert_eq!(
+        store.open_array::<f32>("b-json").unwrap_err().to_string(),
+        entries[1].error().unwrap().to_string()
+    );
+    // Shards: a broken one among those asked for fails the open with its
+    // error; broken arrays of other names do not matter.
+    drop(store.create_array::<u8>("part-0", &[1, 2]).unwrap());
+    assert_eq!(store.open_sharded::<u8>("part-").unwrap().len(), 1);
+    std::fs::write(s.join("part-1.dat"), [0u8; 2]).unwrap();
+    std::fs::write(s.join("part-1.dat.json"), "[]").unwrap();
+    assert!(matches!(
+        store.open_sharded::<u8>("part-"),
+        Err(Error::MalformedSidecar { .. })
+    ));
+    assert!(entries.into_iter().next().unwrap().into_info().is_ok());
 }

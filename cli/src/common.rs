@@ -33,18 +33,7 @@ impl CliError {
     pub fn report(&self) -> ExitCode {
         match self {
             CliError::Input(e) => {
-                let mut line = e.to_string();
-                let mut source = e.source();
-                while let Some(s) = source {
-                    // Some messages already end with their source's text.
-                    let text = s.to_string();
-                    if !line.ends_with(&text) {
-                        line.push_str(": ");
-                        line.push_str(&text);
-                    }
-                    source = s.source();
-                }
-                eprintln!("mmarray: error: {}", escape(&line));
+                eprintln!("mmarray: error: {}", escape(&with_sources(e.as_ref())));
                 ExitCode::from(1)
             }
             CliError::Usage(message) => {
@@ -55,34 +44,64 @@ impl CliError {
     }
 }
 
+/// `e`'s message followed by its sources' (an I/O error's reason), as one
+/// line, not yet escaped.
+fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        // Some messages already end with their source's text.
+        let text = s.to_string();
+        if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
+}
+
+/// A library error as the command line reports it (see
+/// [`CliError::from`]), for errors that are shown rather than returned:
+/// the one line `report` would print after `mmarray: error: `, not yet
+/// escaped.
+pub fn error_line(e: &mmarray::Error) -> String {
+    advice(e).unwrap_or_else(|| with_sources(e))
+}
+
 impl From<mmarray::Error> for CliError {
     /// The library's errors, with the way out the command line offers where
     /// it differs from the library's (a flag or a command instead of a
     /// function).
     fn from(e: mmarray::Error) -> Self {
-        use mmarray::Error;
-        let advice = match &e {
-            Error::AlreadyExists { path } => Some(format!(
-                "{}: an array already exists here; to replace it, pass --force",
-                path.display()
-            )),
-            Error::SidecarMissing { path, sidecar } => Some(format!(
-                "{}: no sidecar describes this file (looked for {}); describe it with `mmarray sidecar {} --dtype DTYPE --shape SHAPE`, or open a .npy file",
-                path.display(),
-                sidecar.display(),
-                path.display()
-            )),
-            Error::NonNativeByteOrder { path, dtype } => Some(format!(
-                "{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; convert the file with `mmarray convert --byte-order native`",
-                path.display()
-            )),
-            _ => None,
-        };
-        match advice {
+        match advice(&e) {
             // Escaped when reported, as every line is.
             Some(line) => CliError::Input(line.into()),
             None => CliError::Input(Box::new(e)),
         }
+    }
+}
+
+/// The message for `e` where the command line's way out differs from the
+/// library's; `None` where the library's message stands.
+fn advice(e: &mmarray::Error) -> Option<String> {
+    use mmarray::Error;
+    match e {
+        Error::AlreadyExists { path } => Some(format!(
+            "{}: an array already exists here; to replace it, pass --force",
+            path.display()
+        )),
+        Error::SidecarMissing { path, sidecar } => Some(format!(
+            "{}: no sidecar describes this file (looked for {}); describe it with `mmarray sidecar {} --dtype DTYPE --shape SHAPE`, or open a .npy file",
+            path.display(),
+            sidecar.display(),
+            path.display()
+        )),
+        Error::NonNativeByteOrder { path, dtype } => Some(format!(
+            "{}: dtype {dtype} is not in this machine's byte order, so it cannot be viewed in place; convert the file with `mmarray convert --byte-order native`",
+            path.display()
+        )),
+        _ => None,
     }
 }
 

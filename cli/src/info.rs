@@ -19,7 +19,9 @@ pub struct Args {
     /// Print one JSON object: path, format, dtype, shape, order, offset, nbytes,
     /// attrs (for a .npz archive: a list of objects with name, dtype, shape,
     /// order, nbytes, compressed; for a store: store, attrs, and arrays, a
-    /// list of objects with name, dtype, shape, nbytes).
+    /// list of objects with name, dtype, shape, nbytes, or name and error
+    /// for an array whose sidecar or header is broken: the others are
+    /// listed, and the command then exits 1).
     #[arg(long)]
     json: bool,
 }
@@ -127,20 +129,32 @@ fn list_members(path: &Path, json: bool) -> Result<(), CliError> {
 /// `info DIR` for a store: its attrs and arrays, sorted by name. The JSON
 /// entries have the keys and spellings of the Python package's
 /// `Store.list()` (dtype as a numpy type string).
+///
+/// An array whose sidecar or header is broken is listed all the same, with
+/// its error instead of its layout (JSON: `{"name", "error"}`; the table: a
+/// row saying the error), and so are all the others. The listing is then
+/// complete on stdout and the command still fails (exit 1, one line on
+/// stderr counting the broken arrays), as `ls` lists what it can and exits
+/// 1 when it could not access an entry: a script that checks the exit code
+/// does not take a damaged store for a sound one.
 fn list_store(dir: &Path, json: bool) -> Result<(), CliError> {
     let store = Store::open(dir)?;
     let entries = store.list()?;
+    let broken = entries.iter().filter(|e| e.error().is_some()).count();
     if json {
         let arrays: Vec<serde_json::Value> = entries
             .iter()
-            .map(|e| {
-                let layout = e.layout();
-                serde_json::json!({
+            .map(|e| match e.layout() {
+                Ok(layout) => serde_json::json!({
                     "name": e.name(),
                     "dtype": layout.dtype().to_string(),
                     "shape": layout.shape(),
                     "nbytes": layout.nbytes(),
-                })
+                }),
+                Err(error) => serde_json::json!({
+                    "name": e.name(),
+                    "error": common::error_line(error),
+                }),
             })
             .collect();
         let value = serde_json::json!({
@@ -148,7 +162,8 @@ fn list_store(dir: &Path, json: bool) -> Result<(), CliError> {
             "attrs": store.attrs(),
             "arrays": arrays,
         });
-        return print_out(&format!("{value}\n"));
+        print_out(&format!("{value}\n"))?;
+        return broken_entries(dir, broken, entries.len());
     }
     let mut text = format!(
         "{}\n  format  mmarray store, {} array{} (open one as {}/NAME)\n",
@@ -166,29 +181,69 @@ fn list_store(dir: &Path, json: bool) -> Result<(), CliError> {
     if entries.is_empty() {
         return print_out(&text);
     }
-    let rows: Vec<[String; 4]> = entries
+    let rows: Vec<Row> = entries
         .iter()
         .map(|e| {
-            let layout = e.layout();
-            [
-                common::escape(e.name()),
-                layout.dtype().to_string(),
-                format!("{:?}", layout.shape()),
-                human_bytes(layout.nbytes() as u64),
-            ]
+            let name = common::escape(e.name());
+            match e.layout() {
+                Ok(layout) => Row::Array([
+                    name,
+                    layout.dtype().to_string(),
+                    format!("{:?}", layout.shape()),
+                    human_bytes(layout.nbytes() as u64),
+                ]),
+                Err(error) => Row::Broken(name, common::escape(&common::error_line(error))),
+            }
         })
         .collect();
     let header = ["name", "dtype", "shape", "nbytes"].map(String::from);
     let width = |i: usize| {
         rows.iter()
-            .chain([&header])
-            .map(|r| r[i].chars().count())
+            .filter_map(|r| match r {
+                Row::Array(cells) => Some(&cells[i]),
+                Row::Broken(name, _) => (i == 0).then_some(name),
+            })
+            .chain([&header[i]])
+            .map(|cell| cell.chars().count())
             .max()
             .unwrap_or(0)
     };
     let (w0, w1, w2) = (width(0), width(1), width(2));
-    for [name, dtype, shape, nbytes] in std::iter::once(&header).chain(&rows) {
-        text += &format!("  {name:<w0$}  {dtype:<w1$}  {shape:<w2$}  {nbytes}\n");
+    for row in std::iter::once(&Row::Array(header.clone())).chain(&rows) {
+        match row {
+            Row::Array([name, dtype, shape, nbytes]) => {
+                text += &format!("  {name:<w0$}  {dtype:<w1$}  {shape:<w2$}  {nbytes}\n")
+            }
+            Row::Broken(name, error) => text += &format!("  {name:<w0$}  error: {error}\n"),
+        }
     }
-    print_out(&text)
+    print_out(&text)?;
+    broken_entries(dir, broken, entries.len())
+}
+
+/// One row of a store's table: an array's cells, or its name and error.
+enum Row {
+    Array([String; 4]),
+    Broken(String, String),
+}
+
+/// The failure after a listing that showed `broken` of `total` arrays with
+/// their errors (see [`list_store`]); `Ok` when there are none.
+fn broken_entries(dir: &Path, broken: usize, total: usize) -> Result<(), CliError> {
+    if broken == 0 {
+        return Ok(());
+    }
+    Err(CliError::Input(
+        format!(
+            "{}: {broken} of {total} array{} could not be read (listed above with {})",
+            dir.display(),
+            if total == 1 { "" } else { "s" },
+            if broken == 1 {
+                "its error"
+            } else {
+                "their errors"
+            },
+        )
+        .into(),
+    ))
 }

@@ -8,10 +8,12 @@
 
 mod arrayprint;
 mod common;
+mod completions;
 mod convert;
 mod create;
 mod demo;
 mod info;
+mod man;
 mod plot;
 mod show;
 mod sidecar;
@@ -26,7 +28,7 @@ use clap::{Parser, Subcommand};
 /// Memory-mapped numeric arrays: raw files with a JSON sidecar, and .npy files.
 #[derive(Parser)]
 #[command(name = "mmarray", version, about, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -51,6 +53,10 @@ enum Command {
     Plot(plot::Args),
     /// Write a zarr v3 array directory over an array's data file (a hard link, no copy).
     Zarr(zarr::Args),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions(completions::Args),
+    /// Print the manual page (roff) to stdout: mmarray(1), or a subcommand's.
+    Man(man::Args),
 }
 
 /// Ignores `SIGXFSZ`. Its default action kills the process when a write
@@ -95,6 +101,8 @@ fn main() -> ExitCode {
         Command::Show(args) => show::run(args),
         Command::Plot(args) => plot::run(args),
         Command::Zarr(args) => zarr::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -281,3 +281,99 @@ fn directories_and_missing_names_are_one_line_errors() {
     let out = mmarray(&["stats", p(&runs.join("loss"))]);
     assert_fails(&out, &["mmarray-store.json"]);
 }
+
+#[test]
+fn info_lists_every_array_of_a_store_with_a_broken_one_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = build_store(dir.path());
+    std::fs::write(runs.join("broken.dat"), [0u8; 4]).unwrap();
+    std::fs::write(runs.join("broken.dat.json"), "{not json").unwrap();
+    let sidecar = runs.join("broken.dat.json");
+    let summary = format!(
+        "mmarray: error: {}: 1 of 4 arrays could not be read (listed above with its error)",
+        p(&runs)
+    );
+
+    // JSON: the broken entry has its name and error, the others their
+    // layouts; stdout is complete, the exit code 1.
+    let out = mmarray(&["info", p(&runs), "--json"]);
+    assert_fails(&out, &[&summary]);
+    let value: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON object");
+    let arrays = value["arrays"].as_array().unwrap();
+    let names: Vec<&str> = arrays.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["broken", "counts", "loss", "weights"]);
+    assert_eq!(
+        arrays[2],
+        json!({"name": "loss", "dtype": "<f4", "shape": [100], "nbytes": 400})
+    );
+    let broken = arrays[0].as_object().unwrap();
+    assert_eq!(broken.keys().collect::<Vec<_>>(), ["error", "name"]);
+    let error = broken["error"].as_str().unwrap();
+    assert!(
+        error.starts_with(&format!("{}: malformed sidecar: ", p(&sidecar))),
+        "{error}"
+    );
+
+    // The table: a row saying the error, the other rows as before.
+    let out = mmarray(&["info", p(&runs)]);
+    assert_fails(&out, &[&summary]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("mmarray store, 4 arrays"), "{text}");
+    let row = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("broken"))
+        .unwrap_or_else(|| panic!("no row for the broken array: {text}"));
+    assert!(
+        row.contains(&format!("error: {}: malformed sidecar", p(&sidecar))),
+        "{row}"
+    );
+    for name in ["counts", "loss", "weights"] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(name) && l.contains('[')),
+            "{name}: {text}"
+        );
+    }
+    // The other arrays open as before.
+    stdout(&mmarray(&["info", &format!("{}/loss", p(&runs))]));
+}
+
+#[test]
+fn info_lists_an_unreadable_entry_with_the_io_reason() {
+    // A data file shorter than its sidecar says, and an I/O error's reason
+    // (its source) on the row as on stderr for one array.
+    let dir = tempfile::tempdir().unwrap();
+    let runs = dir.path().join("runs");
+    let store = Store::create(&runs).unwrap();
+    drop(store.create_array::<u8>("ok", &[2]).unwrap());
+    std::fs::write(runs.join("short.dat"), [0u8; 3]).unwrap();
+    std::fs::write(
+        runs.join("short.dat.json"),
+        r#"{"version": 1, "dtype": "|u1", "shape": [8]}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(runs.join("nowhere"), runs.join("gone.npy")).unwrap();
+    let out = mmarray(&["info", p(&runs), "--json"]);
+    assert_fails(
+        &out,
+        &["2 of 3 arrays could not be read (listed above with their errors)"],
+    );
+    let value: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let errors: Vec<&str> = value["arrays"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["error"].as_str())
+        .collect();
+    assert_eq!(errors.len(), 2, "{value}");
+    assert!(
+        errors[0].contains("gone.npy") && errors[0].contains("No such file"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].contains("data file is too short"),
+        "{}",
+        errors[1]
+    );
+}

@@ -48,7 +48,7 @@ kinds! {
     MisalignedOffset: "The byte offset is not a multiple of the dtype's alignment.";
     InvalidBool: "A bool array holds a byte other than 0 or 1.";
     DimensionMismatch: "An array of another number of dimensions was expected.";
-    AlreadyExists: "An array already exists at the path (pass overwrite=True to replace it).";
+    AlreadyExists: "An array already exists at the path (pass overwrite=True to replace it), or a store (for Store(path, create=True)).";
     Busy: "The array is mapped elsewhere (it cannot be shrunk, replaced or removed now), or another handle is growing it.";
     SameFile: "The destination is the same file as an input.";
     InvalidName: "A store was given an unsafe array name.";
@@ -83,11 +83,20 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         E::MisalignedOffset { .. } => MisalignedOffset::new_err(message),
         E::InvalidBool { .. } => InvalidBool::new_err(message),
         E::DimensionMismatch { .. } => DimensionMismatch::new_err(message),
+        // One Python class for "something is there already": an array, or
+        // a store for `Store(path, create=True)`, with Python's way out.
         E::AlreadyExists { .. } => AlreadyExists::new_err(message),
+        E::StoreExists { .. } => AlreadyExists::new_err(
+            message.replace("`Store::open`", "mmarray.Store(path) (without create=True)"),
+        ),
         E::Busy { .. } => Busy::new_err(message),
         E::SameFile { .. } => SameFile::new_err(message),
         E::InvalidName { .. } => InvalidName::new_err(message),
         E::ShapeMismatch { .. } => ShapeMismatch::new_err(message),
+        // numpy's spelling of the library's advice for a single row.
+        E::RowShapeMismatch { .. } => {
+            ShapeMismatch::new_err(message.replace("row.insert_axis(Axis(0))", "row[np.newaxis]"))
+        }
         E::InvalidArgument { .. } => InvalidArgument::new_err(message),
         _ => Error::new_err(message),
     };

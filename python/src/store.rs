@@ -59,18 +59,24 @@ impl Store {
     }
 
     /// The arrays, sorted by name: a dict each with `name`, `dtype` (a
-    /// numpy type string), `shape` (a list) and `nbytes`.
+    /// numpy type string), `shape` (a list) and `nbytes`; for an array
+    /// whose sidecar or header is broken, `name` and `error` (the message
+    /// opening it would raise), so that one broken array hides no other.
     fn list<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
         let entries = self.with(|s| s.list()).py()?;
         entries
             .iter()
             .map(|e| {
-                let layout = e.layout();
                 let d = pyo3::types::PyDict::new(py);
                 d.set_item("name", e.name())?;
-                d.set_item("dtype", layout.dtype().to_string())?;
-                d.set_item("shape", layout.shape().to_vec())?;
-                d.set_item("nbytes", layout.nbytes())?;
+                match e.layout() {
+                    Ok(layout) => {
+                        d.set_item("dtype", layout.dtype().to_string())?;
+                        d.set_item("shape", layout.shape().to_vec())?;
+                        d.set_item("nbytes", layout.nbytes())?;
+                    }
+                    Err(error) => d.set_item("error", error.to_string())?,
+                }
                 Ok(d)
             })
             .collect()
@@ -149,11 +155,11 @@ impl Store {
     /// one along axis 0.
     fn sharded(&self, prefix: &str) -> PyResult<Sharded> {
         self.with(|s| {
-            let element = s
-                .list()?
-                .iter()
-                .find(|e| e.name().starts_with(prefix))
-                .map_or(ElementType::U8, |e| e.layout().dtype().element_type());
+            let element = match s.list()?.into_iter().find(|e| e.name().starts_with(prefix)) {
+                // A broken first shard: its error.
+                Some(e) => e.into_info()?.layout().dtype().element_type(),
+                None => ElementType::U8,
+            };
             DynSharded::open(s, element, prefix)
         })
         .py()

@@ -97,7 +97,13 @@ def test_dtype_mismatch_on_append(tmp_path):
 def test_shape_mismatch_on_append(tmp_path):
     p = tmp_path / "a.dat"
     h = mmarray.create(p, (0, 2), "f4")
-    raises(mmarray.ShapeMismatch, p, h.append, np.zeros((1, 3), "f4"))
+    e = raises(mmarray.ShapeMismatch, p, h.append, np.zeros((1, 3), "f4"))
+    assert "rows must have the trailing shape [2]" in str(e)
+    # One row without its leading axis: the advice in numpy's spelling.
+    e = raises(mmarray.ShapeMismatch, p, h.append, np.zeros(2, "f4"))
+    assert str(e).endswith("this is one row: append row[np.newaxis] (shape [1, 2])"), str(e)
+    h.append(np.zeros(2, "f4")[np.newaxis])
+    assert h.shape == (1, 2)
 
 
 def test_invalid_argument_append_to_npy(tmp_path):

@@ -48,6 +48,40 @@ def test_store_errors(tmp_path):
     s.remove("a")
 
 
+def test_a_broken_entry_is_listed_with_its_error_and_hides_no_other(tmp_path):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    s.create_array("a", 3, "f4").close()
+    s.create_array("c", 2, "u1").close()
+    (tmp_path / "s" / "b.dat").write_bytes(b"\0" * 4)
+    (tmp_path / "s" / "b.dat.json").write_text("{not json")
+    listed = s.list()
+    assert [e["name"] for e in listed] == ["a", "b", "c"]
+    assert listed[0] == {"name": "a", "dtype": "<f4", "shape": [3], "nbytes": 12}
+    assert set(listed[1]) == {"name", "error"}
+    assert "malformed sidecar" in listed[1]["error"] and "b.dat.json" in listed[1]["error"]
+    assert listed[2]["dtype"] == "|u1"
+    # Opening it raises what the listing said.
+    with pytest.raises(mmarray.MalformedSidecar) as info:
+        s["b"]
+    assert str(info.value) == listed[1]["error"]
+
+
+def test_names_ending_in_a_store_suffix_are_refused(tmp_path):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    for name in ["weights.dat", "x.npy", "meta.json"]:
+        with pytest.raises(mmarray.InvalidName, match="must not end in .dat, .json or .npy"):
+            s.create_array(name, 3, "f4")
+    assert s.list() == []
+
+
+def test_creating_over_a_store_says_how_to_open_it(tmp_path):
+    mmarray.Store(tmp_path / "s", create=True)
+    with pytest.raises(mmarray.AlreadyExists, match=r"is a store already") as info:
+        mmarray.Store(tmp_path / "s", create=True)
+    assert "mmarray.Store(path) (without create=True)" in str(info.value)
+    assert "overwrite" not in str(info.value)
+
+
 @pytest.mark.parametrize("dtype", ["<f8", "<i2", "|b1", "<c8"])
 def test_sharded(tmp_path, dtype):
     s = mmarray.Store(tmp_path / "s", create=True)

@@ -59,6 +59,19 @@ def test_a_store_is_a_dataset_of_its_arrays_with_the_store_attrs(tmp_path):
     assert "t" not in xr.open_dataset(tmp_path / "runs", engine="mmarray", drop_variables="t")
 
 
+def test_a_store_with_a_broken_array_raises_its_error_unless_it_is_dropped(tmp_path):
+    # Raising, not skipping: a Dataset silently missing a variable is worse
+    # than an error naming the broken file; drop_variables is the way past.
+    store = mmarray.Store(tmp_path / "runs", create=True)
+    store.create_array("good", (3,), "f4").close()
+    (tmp_path / "runs" / "bad.dat").write_bytes(b"\0" * 4)
+    (tmp_path / "runs" / "bad.dat.json").write_text("{not json")
+    with pytest.raises(mmarray.MalformedSidecar, match="bad.dat.json"):
+        xr.open_dataset(tmp_path / "runs", engine="mmarray")
+    ds = xr.open_dataset(tmp_path / "runs", engine="mmarray", drop_variables="bad")
+    assert list(ds.data_vars) == ["good"]
+
+
 def test_chunks_give_dask_arrays_that_read_the_file(tmp_path):
     a = values("<f8", (1000, 6), seed=5)
     path = tmp_path / "d.npy"

@@ -53,6 +53,17 @@ def test_chunks_are_zero_copy_views_of_the_mapping(tmp_path):
     assert zarr.core.sync.sync(store.get("c/4/0", default_buffer_prototype())) is None
 
 
+def test_a_store_with_a_broken_array_raises_its_error(tmp_path):
+    # As the xarray backend: the broken array's own error, not a group
+    # silently missing it.
+    s = mmarray.Store(tmp_path / "runs", create=True)
+    s.create_array("good", (3,), "f4").close()
+    (tmp_path / "runs" / "bad.dat").write_bytes(b"\0" * 4)
+    (tmp_path / "runs" / "bad.dat.json").write_text("{not json")
+    with pytest.raises(mmarray.MalformedSidecar, match="bad.dat.json"):
+        Store(tmp_path / "runs")
+
+
 def test_a_store_is_a_group_for_zarr_xarray_and_dask(tmp_path):
     s = mmarray.Store(tmp_path / "runs", create=True)
     s.attrs = {"site": "A"}

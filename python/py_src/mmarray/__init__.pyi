@@ -141,7 +141,9 @@ class Store:
     @property
     def path(self) -> str: ...
     def list(self) -> list[dict[str, Any]]:
-        """The arrays sorted by name, each ``{"name", "dtype", "shape", "nbytes"}``.
+        """The arrays sorted by name, each ``{"name", "dtype", "shape", "nbytes"}``;
+        an array whose sidecar or header is broken is ``{"name", "error"}`` (the
+        message ``open`` would raise), and the others are listed all the same.
         numpy: ``sorted(os.listdir(dir))`` and ``np.load(..., mmap_mode="r")`` of each."""
     def __contains__(self, name: str) -> bool: ...
     def __getitem__(self, name: str) -> Array:

@@ -1,0 +1,28 @@
+//! `mmarray completions bash|zsh|fish`: a completion script for the shell,
+//! on stdout, generated from the same clap definition that parses the
+//! command line (by `clap_complete`), so it completes exactly the
+//! subcommands, flags and values `mmarray` accepts.
+//!
+//! ```sh
+//! mmarray completions bash > ~/.local/share/bash-completion/completions/mmarray
+//! mmarray completions zsh > ~/.zfunc/_mmarray     # a directory on $fpath
+//! mmarray completions fish > ~/.config/fish/completions/mmarray.fish
+//! ```
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::common::{CliError, print_out};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The shell to write the completion script for.
+    shell: Shell,
+}
+
+pub fn run(args: &Args) -> Result<(), CliError> {
+    let mut command = crate::Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "mmarray", &mut script);
+    print_out(&String::from_utf8_lossy(&script))
+}

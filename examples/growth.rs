@@ -1,0 +1,69 @@
+//! A growing array: append batches of rows, `publish` the length after
+//! each so that readers (here, a second handle; in practice other
+//! processes) see every finished batch, `commit` to make the rows survive a
+//! machine crash, and `close` to trim the file's spare capacity.
+//!
+//! ```sh
+//! cargo run --example growth
+//! ```
+//!
+//! The files go to a temporary directory that is removed at the end. The
+//! example checks what it shows, so running it is a test.
+
+use mmarray::MappedArray;
+use mmarray::ndarray::{Array2, Ix2, s};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("log.dat");
+    let cols = 4;
+
+    // An empty array of rows of 4: the length along axis 0 is the one that grows.
+    let mut log = MappedArray::<f32>::create(&path, &[0, cols])?;
+    for batch in 0..5 {
+        let rows = Array2::from_shape_fn((100, cols), |(r, c)| {
+            (batch * 100 + r) as f32 + c as f32 / 10.0
+        });
+        log.append(&rows)?; // amortised O(1): the file grows ahead, sparse
+        log.publish()?; // the sidecar records the new length (process-crash safe)
+
+        // What a reader opening now sees: every published row.
+        let reader = MappedArray::<f32>::open(&path)?;
+        assert_eq!(reader.shape(), &[(batch + 1) * 100, cols]);
+        println!(
+            "batch {batch}: {} rows published, capacity {} rows, file {} bytes",
+            reader.shape()[0],
+            log.capacity(),
+            std::fs::metadata(&path)?.len()
+        );
+    }
+
+    // A single row needs its leading axis: a batch of one.
+    let row = mmarray::ndarray::Array1::from_elem(cols, -1.0f32);
+    assert!(log.append(&row).is_err());
+    log.append(&row.insert_axis(mmarray::ndarray::Axis(0)))?;
+
+    log.commit()?; // flushed, then recorded: survives a power cut too
+    assert!(
+        std::fs::metadata(&path)?.len() > 501 * 16,
+        "spare capacity until close"
+    );
+    log.close()?; // trims the file to exactly the array
+    assert_eq!(std::fs::metadata(&path)?.len(), 501 * 16);
+
+    let done = MappedArray::<f32>::open(&path)?;
+    let v = done.view_dim::<Ix2>()?;
+    assert_eq!(v.dim(), (501, cols));
+    assert_eq!(v[[499, 3]], 499.3);
+    assert_eq!(v.row(500).to_vec(), [-1.0; 4]);
+    println!(
+        "closed: {:?} rows of {cols}, last two:\n{}",
+        v.dim().0,
+        v.slice(s![499.., ..])
+    );
+    println!(
+        "sidecar: {}",
+        std::fs::read_to_string(mmarray::sidecar_path(&path))?.trim_end()
+    );
+    Ok(())
+}
