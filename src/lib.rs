@@ -77,6 +77,9 @@
 //! end kills the process with `SIGBUS`. mmarray checks lengths before
 //! mapping and never shrinks a mapped file itself; it cannot stop other
 //! programs. See [`MappedArray`'s safety notes](MappedArray#safety).
+//! Whole-file scans ([`Stats::of_path`], [`convert`]) do not map: they read
+//! with `pread` ([`Scan`]), and a file shrunk under them is
+//! [`Error::Truncated`], not a signal.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

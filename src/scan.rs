@@ -49,6 +49,16 @@ pub const BLOCK_BYTES: usize = 1 << 20;
 /// the shared lock (so no cooperating process shrinks it meanwhile),
 /// described and checked to be long enough, but not mapped.
 ///
+/// A [`reader`](Self::reader) copies the array's bytes front to back with
+/// `pread` into one reused buffer of [`BLOCK_BYTES`], so a scan's
+/// resident set is that buffer whatever the file's size (a scan through
+/// a mapping keeps every page it read resident until released), and a
+/// file that another program shrinks during the scan makes `pread` return
+/// 0, reported as [`Error::Truncated`] naming the file and the byte where
+/// its data ended, where a mapping would get `SIGBUS`. Copying from the
+/// page cache runs at about the speed of the stats kernel reading a
+/// mapping (BENCHMARKS.md, issue 16).
+///
 /// ```
 /// use mmarray::{MappedArray, Scan};
 ///
@@ -111,7 +121,7 @@ impl Scan {
 }
 
 /// Sequential reads of one array's bytes into a reused buffer, a block of
-/// whole elements at a time (see the [module docs](self)).
+/// whole elements at a time (see [`Scan`]).
 ///
 /// The buffer is 8-byte aligned, so a block of native elements is viewed
 /// in place; a block in the other byte order is swapped in the buffer.
