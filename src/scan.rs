@@ -38,12 +38,13 @@ use crate::layout::Layout;
 use crate::lock::SharedLock;
 use crate::source::{ArrayInfo, open_source};
 
-/// Bytes read per `pread`: 1 MiB, a whole number of stats chunks
-/// ([`CHUNK_ELEMENTS`](crate::stats::CHUNK_ELEMENTS) elements) of every
-/// element size. Large enough that the calls cost nothing next to the
-/// copy, small enough to stay in the CPU's cache between being read and
-/// being reduced.
-pub const BLOCK_BYTES: usize = 1 << 20;
+/// Bytes read per `pread`: 256 KiB (rounded up to a whole number of stats
+/// chunks, [`CHUNK_ELEMENTS`](crate::stats::CHUNK_ELEMENTS) elements, for
+/// the widest types: 512 KiB for `complex128`). Large enough that the
+/// calls cost little next to the copy, small enough that a block stays in
+/// the core's L2 cache between being read and being reduced (measured
+/// against 128 KiB and 1 MiB in BENCHMARKS.md, issue 16).
+pub const BLOCK_BYTES: usize = 256 << 10;
 
 /// An array opened for a whole-file scan: its data file held open under
 /// the shared lock (so no cooperating process shrinks it meanwhile),

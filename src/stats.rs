@@ -283,100 +283,168 @@ impl Stats {
     }
 
     /// Statistics of the array `layout` places in `file` (at `path`), read
-    /// in blocks with `pread` by every worker thread; see
-    /// [`of_scan`](Self::of_scan).
+    /// in blocks with `pread`; see [`of_scan`](Self::of_scan).
+    ///
+    /// On one worker thread, a reader thread keeps [`IN_FLIGHT`] blocks
+    /// read ahead of the kernel, so that copying and reducing overlap. On
+    /// several, each worker reads a block and reduces it while it is in
+    /// cache: the copy is then spread over the cores too.
     fn of_file<T: Element>(
         file: &File,
         path: &Path,
         layout: &Layout,
         progress: &(impl Fn(usize) + Sync),
     ) -> Result<Stats> {
-        use std::sync::Mutex;
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
-
         let item = T::TYPE.size();
         let block = scan::block_bytes(item);
         let nbytes = layout.nbytes() as u64;
         let blocks = nbytes.div_ceil(block as u64);
         let byte_order = layout.dtype().byte_order();
         scan::advise_sequential(file);
-
-        /// Partials of finished blocks wait here until every block before
-        /// them is merged, so that the merge order is the file's.
-        struct Merge {
-            next: u64,
-            pending: BTreeMap<u64, Vec<Partial>>,
-            total: Partial,
-        }
-        let merge = Mutex::new(Merge {
-            next: 0,
-            pending: BTreeMap::new(),
-            total: Partial::default(),
-        });
-        let next_block = AtomicU64::new(0);
-        let failed = AtomicBool::new(false);
-        let errors: Mutex<Vec<(u64, Error)>> = Mutex::new(Vec::new());
-
-        let work = || {
-            let mut buf = vec![0u64; block.div_ceil(8)];
-            while !failed.load(Relaxed) {
-                let k = next_block.fetch_add(1, Relaxed);
-                if k >= blocks {
-                    break;
+        let words = block.div_ceil(8);
+        // Block `k`: where it starts in the array, and its length.
+        let span = |k: u64| {
+            let start = k * block as u64;
+            (start, (nbytes - start).min(block as u64) as usize)
+        };
+        let read = |k: u64, buf: &mut [u64]| {
+            let (start, len) = span(k);
+            let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(buf)[..len];
+            scan::read_exact_at(file, path, bytes, layout.offset() + start, layout.end())
+        };
+        let reduce = |k: u64, buf: &[u64]| {
+            let (start, len) = span(k);
+            let bytes = &bytemuck::cast_slice::<u64, u8>(buf)[..len];
+            chunk_partials::<T>(bytes, byte_order, progress, false).map_err(|index| {
+                Error::InvalidBool {
+                    path: path.to_path_buf(),
+                    index: (start / item as u64) as usize + index,
+                    byte: bytes[index],
                 }
-                let start = k * block as u64;
-                let len = (nbytes - start).min(block as u64) as usize;
-                let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut buf)[..len];
-                let pos = layout.offset() + start;
-                let result =
-                    scan::read_exact_at(file, path, bytes, pos, layout.end()).and_then(|()| {
-                        chunk_partials::<T>(bytes, byte_order, progress, false).map_err(|index| {
-                            Error::InvalidBool {
-                                path: path.to_path_buf(),
-                                index: (start / item as u64) as usize + index,
-                                byte: bytes[index],
-                            }
-                        })
-                    });
-                match result {
-                    Ok(partials) => {
-                        let mut m = merge.lock().unwrap_or_else(|e| e.into_inner());
-                        m.pending.insert(k, partials);
-                        loop {
-                            let at = m.next;
-                            let Some(ready) = m.pending.remove(&at) else {
-                                break;
-                            };
-                            m.total = ready.into_iter().fold(m.total, Partial::merge);
-                            m.next += 1;
-                        }
-                    }
-                    Err(e) => {
-                        failed.store(true, Relaxed);
-                        errors
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push((k, e));
-                        break;
-                    }
-                }
-            }
+            })
         };
         let threads = worker_threads().min(blocks as usize);
-        if threads <= 1 {
-            work();
+        let total = if threads <= 1 {
+            pipelined(blocks, words, &read, &reduce)?
         } else {
-            run_on_threads(threads, &work);
-        }
-        // The first failure in file order: where a truncated file ended.
-        let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
-        errors.sort_by_key(|&(k, _)| k);
-        if let Some((_, e)) = errors.into_iter().next() {
-            return Err(e);
-        }
-        let m = merge.into_inner().unwrap_or_else(|e| e.into_inner());
-        Ok(m.total.finish::<T>(nbytes / item as u64))
+            on_every_thread(threads, blocks, words, &read, &reduce)?
+        };
+        Ok(total.finish::<T>(nbytes / item as u64))
     }
+}
+
+/// Blocks read ahead of the kernel by [`pipelined`]'s reader thread.
+const IN_FLIGHT: usize = 3;
+
+/// The merged partials of blocks `0..blocks`, each read into a buffer of
+/// `words` by `read` on a reader thread and reduced by `reduce` on this
+/// one, with up to [`IN_FLIGHT`] buffers read ahead.
+fn pipelined(
+    blocks: u64,
+    words: usize,
+    read: &(impl Fn(u64, &mut [u64]) -> Result<()> + Sync),
+    reduce: &(impl Fn(u64, &[u64]) -> Result<Vec<Partial>> + Sync),
+) -> Result<Partial> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<(u64, Vec<u64>, Result<()>)>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u64>>();
+    for _ in 0..=IN_FLIGHT.min(blocks as usize) {
+        let _ = empty_tx.send(vec![0u64; words]);
+    }
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for k in 0..blocks {
+                // The consumer hung up: it failed, or is done.
+                let Ok(mut buf) = empty_rx.recv() else { break };
+                let result = read(k, &mut buf);
+                let failed = result.is_err();
+                if full_tx.send((k, buf, result)).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        // Dropping the channels' ends on return stops the reader.
+        let consume = move || {
+            let mut total = Partial::default();
+            for (k, buf, read) in full_rx {
+                read?;
+                total = reduce(k, &buf)?.into_iter().fold(total, Partial::merge);
+                let _ = empty_tx.send(buf);
+            }
+            Ok(total)
+        };
+        consume()
+    })
+}
+
+/// The merged partials of blocks `0..blocks`, on `threads` threads that
+/// each take the next block, `read` it into their own buffer of `words`
+/// and `reduce` it; partials are merged in block order as blocks finish.
+/// On failure, the first error in block order: where a truncated file
+/// ended.
+fn on_every_thread(
+    threads: usize,
+    blocks: u64,
+    words: usize,
+    read: &(impl Fn(u64, &mut [u64]) -> Result<()> + Sync),
+    reduce: &(impl Fn(u64, &[u64]) -> Result<Vec<Partial>> + Sync),
+) -> Result<Partial> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+    /// Partials of finished blocks wait here until every block before
+    /// them is merged, so that the merge order is the file's.
+    struct Merge {
+        next: u64,
+        pending: BTreeMap<u64, Vec<Partial>>,
+        total: Partial,
+    }
+    let merge = Mutex::new(Merge {
+        next: 0,
+        pending: BTreeMap::new(),
+        total: Partial::default(),
+    });
+    let next_block = AtomicU64::new(0);
+    let failed = AtomicBool::new(false);
+    let errors: Mutex<Vec<(u64, Error)>> = Mutex::new(Vec::new());
+    let work = || {
+        let mut buf = vec![0u64; words];
+        while !failed.load(Relaxed) {
+            let k = next_block.fetch_add(1, Relaxed);
+            if k >= blocks {
+                break;
+            }
+            match read(k, &mut buf).and_then(|()| reduce(k, &buf)) {
+                Ok(partials) => {
+                    let mut m = merge.lock().unwrap_or_else(|e| e.into_inner());
+                    m.pending.insert(k, partials);
+                    loop {
+                        let at = m.next;
+                        let Some(ready) = m.pending.remove(&at) else {
+                            break;
+                        };
+                        m.total = ready.into_iter().fold(m.total, Partial::merge);
+                        m.next += 1;
+                    }
+                }
+                Err(e) => {
+                    failed.store(true, Relaxed);
+                    errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((k, e));
+                    break;
+                }
+            }
+        }
+    };
+    run_on_threads(threads, &work);
+    let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.sort_by_key(|&(k, _)| k);
+    if let Some((_, e)) = errors.into_iter().next() {
+        return Err(e);
+    }
+    Ok(merge.into_inner().unwrap_or_else(|e| e.into_inner()).total)
 }
 
 /// The partials of the chunks of `bytes` (whole elements stored in

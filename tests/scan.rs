@@ -122,7 +122,7 @@ fn npz_members_stream_at_their_offset() {
 #[test]
 fn a_file_truncated_under_a_scan_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
-    let n = 3 << 20; // 12 MiB of f32: a dozen blocks
+    let n = 3 << 20; // 12 MiB of f32: 48 blocks
     let make = |name: &str| {
         let path = dir.path().join(name);
         CreateOptions::new()
@@ -130,7 +130,7 @@ fn a_file_truncated_under_a_scan_is_an_error() {
             .unwrap();
         path
     };
-    let cut = 5 * (1 << 20) + 1000; // inside the sixth block
+    let cut = 5 * (1 << 20) + 1000; // inside block 20
     let truncate = |path: &std::path::Path| {
         OpenOptions::new()
             .write(true)
