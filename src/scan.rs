@@ -38,12 +38,11 @@ use crate::layout::Layout;
 use crate::lock::SharedLock;
 use crate::source::{ArrayInfo, open_source};
 
-/// Bytes read per `pread`: 256 KiB (rounded up to a whole number of stats
-/// chunks, [`CHUNK_ELEMENTS`](crate::stats::CHUNK_ELEMENTS) elements, for
-/// the widest types: 512 KiB for `complex128`). Large enough that the
-/// calls cost little next to the copy, small enough that a block stays in
-/// the core's L2 cache between being read and being reduced (measured
-/// against 128 KiB and 1 MiB in BENCHMARKS.md, issue 16).
+/// Bytes read per `pread`: 256 KiB, a whole number of elements of every
+/// size. Large enough that the calls cost little next to the copy, small
+/// enough that a block stays in the core's L2 cache between being read
+/// and being used (measured against 128 KiB and 1 MiB in BENCHMARKS.md,
+/// issue 16).
 pub const BLOCK_BYTES: usize = 256 << 10;
 
 /// An array opened for a whole-file scan: its data file held open under
@@ -225,11 +224,11 @@ impl<'a> ScanBuffer<'a> {
     }
 }
 
-/// The block size for elements of `itemsize` bytes: [`BLOCK_BYTES`],
-/// rounded up to a whole number of stats chunks.
+/// The block size for elements of `itemsize` bytes: [`BLOCK_BYTES`] cut
+/// to a whole number of elements (at least one).
 pub(crate) fn block_bytes(itemsize: usize) -> usize {
-    let chunk = crate::stats::CHUNK_ELEMENTS * itemsize.max(1);
-    BLOCK_BYTES.div_ceil(chunk) * chunk
+    let itemsize = itemsize.max(1);
+    (BLOCK_BYTES / itemsize).max(1) * itemsize
 }
 
 /// Fills `buf` from byte `pos` of `file` (at `path`), whose array data
@@ -278,11 +277,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn blocks_hold_whole_chunks_of_every_size() {
-        for size in [1, 2, 4, 8, 16] {
+    fn blocks_hold_whole_elements_of_every_size() {
+        for size in [1, 2, 4, 8, 16, 24] {
             let b = block_bytes(size);
-            assert!(b >= BLOCK_BYTES);
-            assert_eq!(b % (crate::stats::CHUNK_ELEMENTS * size), 0);
+            assert!(b <= BLOCK_BYTES && b + size > BLOCK_BYTES);
+            assert_eq!(b % size, 0);
         }
     }
 }

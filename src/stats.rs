@@ -61,8 +61,8 @@ use crate::source::Source;
 /// progress reports.
 pub const CHUNK_ELEMENTS: usize = 32 << 10;
 
-/// Bytes [`Stats::of_path`] works through at a time: 64 MiB, a whole number
-/// of chunks of every element size.
+/// Bytes [`Stats::of_source`] works through a mapping at a time: 64 MiB,
+/// a whole number of chunks of every element size.
 const WINDOW_BYTES: usize = 64 << 20;
 
 /// Arrays larger than this (1 GiB) have each window's pages released from
@@ -296,7 +296,10 @@ impl Stats {
         progress: &(impl Fn(usize) + Sync),
     ) -> Result<Stats> {
         let item = T::TYPE.size();
-        let block = scan::block_bytes(item);
+        // Whole chunks, so that the chunks (and so the partials merged)
+        // are those of a mapped scan.
+        let chunk = CHUNK_ELEMENTS * item;
+        let block = scan::BLOCK_BYTES.div_ceil(chunk) * chunk;
         let nbytes = layout.nbytes() as u64;
         let blocks = nbytes.div_ceil(block as u64);
         let byte_order = layout.dtype().byte_order();
