@@ -7,7 +7,15 @@
 //! ```sh
 //! cargo bench --bench compare                          # 1 GiB files
 //! MMARRAY_BENCH_GIB=4 cargo bench --bench compare      # 4 GiB files
+//! MMARRAY_BENCH_ONLY=stream cargo bench --bench compare  # issue 16's group only
 //! ```
+//!
+//! The group "stats, streamed vs mapped" (issue 16) times the same stats
+//! kernel reading the file with `pread` (`Stats::of_path`) and over a
+//! mapping (`Stats::of_source`), on one thread and on all, warm and cold:
+//! cold repetitions first drop the file's pages from the page cache
+//! (`posix_fadvise(POSIX_FADV_DONTNEED)` on the clean, synced file; no
+//! root needed).
 //!
 //! Under `cargo test` (no `--bench` argument) it runs every case once on
 //! 4 MiB files, as a check that the program and its numpy side work.
@@ -312,6 +320,12 @@ fn run(config: &Config, dir: &Path) -> Table {
         rayon::current_num_threads()
     );
 
+    if std::env::var("MMARRAY_BENCH_ONLY").as_deref() == Ok("stream") {
+        make_array(&path("scan.dat"), len, Format::Raw, 8 << 20);
+        stream_group(&mut t, config, &path("scan.dat"), bytes);
+        return t;
+    }
+
     // Files.
     make_array(&path("scan.dat"), len, Format::Raw, 8 << 20);
     make_array(&path("small.dat"), len, Format::Raw, 64 << 10);
@@ -475,6 +489,8 @@ fn run(config: &Config, dir: &Path) -> Table {
         .bytes(bytes)
         .versus(reference, Ratio::Speedup);
 
+    stream_group(&mut t, config, &scan, bytes);
+
     // 3. Random single-element reads.
     let g = "random reads (16 M)";
     let reads = if config.full { 16 << 20 } else { 1 << 16 };
@@ -621,4 +637,50 @@ fn run(config: &Config, dir: &Path) -> Table {
     t.add(g, "mmarray open (vs read_npy)", d)
         .versus("ndarray-npy read_npy (copies)", Ratio::Speedup);
     t
+}
+
+/// Drops the pages of `path` from the page cache, so that the next read
+/// comes from the disk (the file must be clean: written and synced).
+fn drop_cache(path: &Path) {
+    let file = File::open(path).expect("open");
+    #[cfg(target_os = "linux")]
+    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).expect("fadvise");
+    drop(file);
+}
+
+/// Issue 16: the stats kernel reading the file with `pread`
+/// (`Stats::of_path`, blocks read and reduced on each worker thread)
+/// against the same kernel over a mapping (`Stats::of_source`), warm and
+/// cold, one thread and all.
+fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let all_threads = rayon::ThreadPoolBuilder::new().build().expect("pool");
+    let mapped = || {
+        let src = mmarray::Source::open(scan).expect("open");
+        Stats::of_source(&src, |_| {}).expect("stats")
+    };
+    let streamed = || Stats::of_path(scan, |_| {}).expect("stats");
+    let g = "stats, streamed vs mapped";
+    for (cold, warmth) in [(false, "warm"), (true, "cold")] {
+        for (pool, threads) in [(&one_thread, "1 thread"), (&all_threads, "all threads")] {
+            let setup = || {
+                if cold {
+                    drop_cache(scan);
+                }
+            };
+            let reference: &'static str =
+                Box::leak(format!("mapped Stats::of_source, {warmth}, {threads}").into_boxed_str());
+            let d = median_of(config.reps, setup, |()| pool.install(mapped));
+            t.add(g, reference, d).bytes(bytes);
+            let d = median_of(config.reps, setup, |()| pool.install(streamed));
+            t.add(g, format!("pread Stats::of_path, {warmth}, {threads}"), d)
+                .bytes(bytes)
+                .versus(reference, Ratio::Speedup);
+        }
+    }
+    // Warm again for the groups after this one.
+    black_box(fs::read(scan).expect("warm"));
 }

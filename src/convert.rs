@@ -1,12 +1,20 @@
 //! Streaming conversion between files: `.npy` ↔ raw + sidecar, with an
 //! optional change of element type, memory order and byte order.
 //!
-//! The source is mapped read-only and visited in the destination's memory
-//! order, [`CHUNK_ELEMENTS`](crate::stats::CHUNK_ELEMENTS) elements at a time;
-//! each chunk is converted into a small buffer and written out. Memory use is
-//! bounded whatever the file size: a 30 GiB file converts on a machine with
-//! less memory than that. The destination is built under a temporary name and
-//! renamed into place, so converting a file onto itself is safe.
+//! The source is visited in the destination's memory order,
+//! [`CHUNK_ELEMENTS`](crate::stats::CHUNK_ELEMENTS) elements at a time; each
+//! chunk is converted into a small buffer and written out with `write`.
+//! When the memory order is kept (or does not matter, as for 1-D arrays),
+//! the source is read front to back with `pread` into a reused buffer (see
+//! [`Scan`](crate::Scan)): memory use is a few MiB whatever the file size
+//! (a 30 GiB file converts on a machine with less memory than that), and a
+//! source truncated by another program meanwhile gives
+//! [`Error::Truncated`], not `SIGBUS`. A change of memory order (C ↔ F)
+//! reads the source in another order than it is stored, through its
+//! mapping: the pages it touches stay resident until the end, and the
+//! `SIGBUS` limit of mappings applies. The destination is built under a
+//! temporary name and renamed into place, so converting a file onto itself
+//! is safe.
 //!
 //! Element types convert as numpy's `astype` does (see
 //! [`Element::from_scalar`]).
@@ -21,6 +29,7 @@ use crate::dtype::{self, ByteOrder, DType, Element, ElementType};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::layout::{Layout, Order};
+use crate::scan::ScanBuffer;
 use crate::source::{ArrayInfo, Source};
 use crate::stats::CHUNK_ELEMENTS;
 
@@ -97,7 +106,9 @@ impl ConvertOptions {
 ///
 /// As [`inspect`](crate::inspect) for the source, as
 /// [`CreateOptions::create`] for the destination, and
-/// [`Error::InvalidBool`] for a bool source holding a byte other than 0 or 1.
+/// [`Error::InvalidBool`] for a bool source holding a byte other than 0 or 1,
+/// and [`Error::Truncated`] when the source file ends early while it is
+/// read (another program truncated it).
 pub fn convert(
     src: impl AsRef<Path>,
     dst: impl AsRef<Path>,
@@ -156,40 +167,57 @@ pub fn convert_source(
         create.create_file(dst, dst_dtype, src_layout.shape(), &reads, |file, _| {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             let mut converted = Vec::with_capacity(CHUNK_ELEMENTS * dst_dtype.itemsize());
-            let mut result = Ok(());
-            for_each_chunk_in_order(map, src_layout, dst_order, |chunk| {
-                if result.is_err() {
-                    return;
-                }
+            let mut done = 0usize;
+            let mut write_chunk = |chunk: &[u8]| {
                 converted.clear();
-                result = convert_chunk(chunk, src_dtype, dst_dtype, &mut converted)
-                    .map_err(|index| Error::InvalidBool {
+                convert_chunk(chunk, src_dtype, dst_dtype, &mut converted).map_err(|index| {
+                    Error::InvalidBool {
                         path: info.path.clone(),
-                        index,
+                        index: done + index,
                         byte: chunk[index],
-                    })
-                    .and_then(|()| {
-                        out.write_all(&converted)
-                            .at(dst, "writing the converted file")
-                    });
-                progress(chunk.len() / src_dtype.itemsize());
-            });
-            result?;
+                    }
+                })?;
+                out.write_all(&converted)
+                    .at(dst, "writing the converted file")?;
+                let n = chunk.len() / src_dtype.itemsize();
+                done += n;
+                progress(n);
+                Ok(())
+            };
+            if dst_order == src_layout.order() || !src_layout.orders_differ() {
+                // The same sequence of elements either way: stream the file
+                // with `pread`, never touching the mapping.
+                let mut reader = ScanBuffer::new(source.lock.file(), &info.path, src_layout);
+                while let Some(block) = reader.next_block()? {
+                    for chunk in block.chunks(CHUNK_ELEMENTS * src_dtype.itemsize()) {
+                        write_chunk(chunk)?;
+                    }
+                }
+            } else {
+                let mut result = Ok(());
+                for_each_chunk_in_other_order(map, src_layout, dst_order, |chunk| {
+                    if result.is_ok() {
+                        result = write_chunk(chunk);
+                    }
+                });
+                result?;
+            }
             out.flush().at(dst, "writing the converted file")
         })?;
     Ok(dst_info)
 }
 
 /// Calls `f` with the source's element bytes in chunks of whole elements,
-/// visiting the elements in memory order `order`.
-fn for_each_chunk_in_order(bytes: &[u8], layout: &Layout, order: Order, mut f: impl FnMut(&[u8])) {
+/// visiting the elements in memory order `order`, which is not the
+/// layout's: a walk in random order over the mapping.
+fn for_each_chunk_in_other_order(
+    bytes: &[u8],
+    layout: &Layout,
+    order: Order,
+    mut f: impl FnMut(&[u8]),
+) {
     let item = layout.dtype().itemsize();
     let chunk_bytes = CHUNK_ELEMENTS * item;
-    if order == layout.order() || !layout.orders_differ() {
-        // The same sequence of elements either way: stream linearly.
-        bytes.chunks(chunk_bytes).for_each(f);
-        return;
-    }
     // Different order: view the bytes as one "u8" per element, at each
     // element's first byte, with the source's strides in bytes; then walk
     // that view in the destination's order.

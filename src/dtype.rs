@@ -738,6 +738,30 @@ pub trait Element:
     /// A value converted to this type as numpy's `astype` would
     /// (integers wrap, floats truncate, complex drops the imaginary part).
     fn from_scalar(value: Scalar) -> Self;
+
+    /// The value whose bytes are this one's in the other byte order (each
+    /// part of a complex number swapped on its own; `bool` and 1-byte
+    /// integers unchanged): what an element stored in the other byte order
+    /// and read in place as `Self` is worth. For reading a few elements of
+    /// such a file in place; [`read_array`](crate::read_array) and
+    /// [`ScanBuffer::next_elements`](crate::ScanBuffer::next_elements)
+    /// convert whole arrays.
+    ///
+    /// ```
+    /// use mmarray::Element;
+    /// assert_eq!(1i32.byte_swapped(), 1 << 24);
+    /// assert_eq!(1.5f64.byte_swapped().byte_swapped(), 1.5);
+    /// ```
+    fn byte_swapped(self) -> Self {
+        let mut bytes = [0u8; 16];
+        let bytes = &mut bytes[..Self::TYPE.size()];
+        bytes.copy_from_slice(bytemuck::bytes_of(&self));
+        bytes
+            .chunks_exact_mut(Self::TYPE.swap_unit())
+            .for_each(<[u8]>::reverse);
+        // Only `bool` has invalid bit patterns, and one byte swaps to itself.
+        bytemuck::checked::pod_read_unaligned(bytes)
+    }
 }
 
 /// Bytes converted per step by the codec below: 64 KiB, a multiple of every

@@ -234,6 +234,24 @@ pub enum Error {
         actual: u64,
     },
 
+    /// The data file ended before the array did while it was being read:
+    /// another program shrank it after it was opened (and checked to be
+    /// long enough). Reported by the whole-file scans, which read with
+    /// `pread` (see [`Scan`](crate::Scan)); a mapped view of such a file
+    /// gets `SIGBUS` instead (see [`MappedArray`](crate::MappedArray#safety)).
+    #[error(
+        "{}: the array's data ended at byte {at} of {end}: the file was truncated while being read",
+        Escaped(path)
+    )]
+    Truncated {
+        /// The data file.
+        path: PathBuf,
+        /// The byte (from the start of the file) where the data ended.
+        at: u64,
+        /// Where the array's data should have ended (offset + nbytes).
+        end: u64,
+    },
+
     /// The byte offset of element 0 is not a multiple of the element type's
     /// alignment.
     #[error(
@@ -404,6 +422,7 @@ impl Error {
             | Error::ShapeOverflow { path, .. }
             | Error::TooManyDimensions { path, .. }
             | Error::DataTooShort { path, .. }
+            | Error::Truncated { path, .. }
             | Error::MisalignedOffset { path, .. }
             | Error::InvalidBool { path, .. }
             | Error::DimensionMismatch { path, .. }

@@ -53,6 +53,9 @@
 //! - `npz`: [`Npz`], a `.npz` archive opened and its members listed.
 //! - `source`: from a path to an opened, locked and mapped [`Source`]
 //!   (and reading and writing descriptions).
+//! - `scan`: [`Scan`] and [`ScanBuffer`]: an array read front to back with
+//!   `pread` into a reused buffer, for whole-file scans (bounded memory,
+//!   and an error instead of `SIGBUS` when the file is truncated).
 //! - [`grow`]: growable arrays: appends, resize, the writer claim, trimming.
 //! - `array`: [`MappedArray`], the typed array over a [`Source`].
 //! - `create`: [`CreateOptions`] and [`describe`]: every new file; and
@@ -74,6 +77,9 @@
 //! end kills the process with `SIGBUS`. mmarray checks lengths before
 //! mapping and never shrinks a mapped file itself; it cannot stop other
 //! programs. See [`MappedArray`'s safety notes](MappedArray#safety).
+//! Whole-file scans ([`Stats::of_path`], [`convert`]) do not map: they read
+//! with `pread` ([`Scan`]), and a file shrunk under them is
+//! [`Error::Truncated`], not a signal.
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -96,6 +102,7 @@ mod npz;
 #[cfg(feature = "parallel")]
 pub mod parallel;
 mod read;
+mod scan;
 mod shard;
 mod source;
 pub mod stats;
@@ -135,6 +142,7 @@ pub use layout::{Layout, Order};
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 pub use npz::{Npz, NpzMember};
 pub use read::read_array;
+pub use scan::{BLOCK_BYTES, Scan, ScanBuffer};
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};
 pub use source::{ArrayInfo, Source, inspect};

@@ -29,29 +29,40 @@
 //! - No non-NaN values: `min`, `max`, `mean` and `std` are `None`, `sum` is 0.
 //!
 //! The array is visited in memory order in chunks of [`CHUNK_ELEMENTS`],
-//! split across cores with rayon when the `parallel` feature is on. Memory
-//! use is constant whatever the array's size: [`Stats::of_path`] advises the
-//! kernel that it reads sequentially and, for arrays over 1 GiB, releases
-//! the pages behind it as it goes, so even an array larger than RAM is
-//! scanned with a resident set of about 64 MiB.
+//! split across cores when the `parallel` feature is on, and the chunks'
+//! partial results are merged in chunk order: the result is the same bit
+//! for bit at any number of threads, and whether the array is read
+//! through a mapping ([`Stats::of_source`]) or with `pread`
+//! ([`Stats::of_path`], [`Stats::of_scan`]).
+//!
+//! [`Stats::of_path`] reads the file with `pread` into a few reused
+//! buffers (see [`Scan`]): every worker thread reads a block, reduces it
+//! while it is in cache and takes the next. Memory use is a few MiB
+//! whatever the array's size (even larger than RAM), and a file that
+//! another program truncates during the pass gives [`Error::Truncated`],
+//! not `SIGBUS`.
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
+use std::collections::BTreeMap;
+use std::fs::File;
 use std::ops::Range;
 use std::path::Path;
 
 use crate::dtype::{self, ByteOrder, DType, Element, ElementType, Scalar};
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::mapping::{self, Access, ReadOnly};
 use crate::npz::Npz;
+use crate::scan::{self, Scan};
 use crate::source::Source;
 
 /// Elements per chunk: 32 Ki. Chunks are the unit of parallel work and of
 /// progress reports.
 pub const CHUNK_ELEMENTS: usize = 32 << 10;
 
-/// Bytes [`Stats::of_path`] works through at a time: 64 MiB, a whole number
-/// of chunks of every element size.
+/// Bytes [`Stats::of_source`] works through a mapping at a time: 64 MiB,
+/// a whole number of chunks of every element size.
 const WINDOW_BYTES: usize = 64 << 20;
 
 /// Arrays larger than this (1 GiB) have each window's pages released from
@@ -110,29 +121,36 @@ impl Stats {
             progress(c.len());
             partial
         };
-        reduce_chunks(elements, CHUNK_ELEMENTS, chunk).finish::<T>(elements.len() as u64)
+        map_chunks(elements, CHUNK_ELEMENTS, true, chunk)
+            .into_iter()
+            .fold(Partial::default(), Partial::merge)
+            .finish::<T>(elements.len() as u64)
     }
 }
 
 impl Stats {
     /// Computes the statistics of the array at `path`, whatever its element
-    /// type, byte order or alignment, in one pass over a read-only mapping.
-    /// `progress` is called with the number of elements finished after each
-    /// chunk.
+    /// type, byte order or alignment, in one pass that reads the file with
+    /// `pread` (see [`Scan`]). `progress` is called with the number of
+    /// elements finished after each chunk.
     ///
-    /// Native, aligned arrays are reduced in place; others are decoded chunk
-    /// by chunk into a small buffer. Memory use is bounded either way.
+    /// Memory use is a few [`BLOCK_BYTES`](crate::BLOCK_BYTES) buffers per
+    /// core whatever the file's size, and a file truncated by another
+    /// program during the pass is an error, not a signal. A compressed
+    /// `.npz` member is inflated into memory first.
     ///
     /// # Errors
     ///
-    /// As [`inspect`](crate::inspect), and [`Error::InvalidBool`] for a bool
+    /// As [`inspect`](crate::inspect), [`Error::Truncated`] when the file
+    /// ends early during the pass, and [`Error::InvalidBool`] for a bool
     /// array holding a byte other than 0 or 1.
     pub fn of_path(path: impl AsRef<Path>, progress: impl Fn(usize) + Sync) -> Result<Stats> {
         let path = path.as_ref();
-        match Source::open(path) {
-            Ok(src) => Stats::of_source(&src, progress),
-            // A compressed `.npz` member has no bytes to map: inflate it
-            // (into memory: such members are bounded by the archive).
+        match Scan::open(path) {
+            Ok(scan) => Stats::of_scan(&scan, progress),
+            // A compressed `.npz` member has no bytes to read in place:
+            // inflate it (into memory: such members are bounded by the
+            // archive).
             Err(Error::CompressedMember {
                 path: archive,
                 member,
@@ -146,8 +164,54 @@ impl Stats {
         }
     }
 
-    /// [`of_path`](Self::of_path) for an array already opened: the same
-    /// one pass, without opening the file again.
+    /// [`of_path`](Self::of_path) for an array already opened for a scan.
+    ///
+    /// The file is read in blocks of [`BLOCK_BYTES`](crate::BLOCK_BYTES)
+    /// by every worker thread (each reads a block with `pread`, reduces it
+    /// while it is in cache, and takes the next), and the chunks' partial
+    /// results are merged in chunk order, so the result is the same bit
+    /// for bit at any number of threads, and the same as
+    /// [`of_source`](Self::of_source) over a mapping of the file.
+    ///
+    /// ```
+    /// use mmarray::{MappedArray, Scan, Stats};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.dat");
+    /// let mut a = MappedArray::<f64>::create(&path, &[3])?;
+    /// a.as_slice_mut().copy_from_slice(&[1.0, 2.0, 6.0]);
+    /// a.flush()?;
+    /// let scan = Scan::open(&path)?;
+    /// let total = scan.info().layout().len(); // e.g. to size a progress bar
+    /// let stats = Stats::of_scan(&scan, |_| {})?;
+    /// assert_eq!((stats.count, stats.std), (total as u64, Some(2.160246899469287)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Truncated`] when the file ends early, [`Error::Io`] when a
+    /// read fails, [`Error::InvalidBool`] for a bool array holding a byte
+    /// other than 0 or 1.
+    pub fn of_scan(scan: &Scan, progress: impl Fn(usize) + Sync) -> Result<Stats> {
+        let (file, info) = scan.parts();
+        let layout = &info.layout;
+        crate::dispatch_type!(layout.dtype().element_type(), |T| {
+            Stats::of_file::<T>(file, &info.path, layout, &progress)
+        })
+    }
+
+    /// Computes the statistics of an array already opened and mapped, in
+    /// one pass over its mapping. `progress` as in
+    /// [`of_path`](Self::of_path); the result is the same.
+    ///
+    /// Native, aligned arrays are reduced in place; others are decoded chunk
+    /// by chunk into a small buffer. The kernel is advised that the mapping
+    /// is read sequentially, and an array over 1 GiB has its pages released
+    /// behind the pass, so memory stays bounded; but a file truncated by
+    /// another program during the pass kills the process with `SIGBUS`.
+    /// Prefer [`of_path`](Self::of_path) or [`of_scan`](Self::of_scan) for
+    /// whole-file passes.
     ///
     /// # Errors
     ///
@@ -164,7 +228,13 @@ impl Stats {
                 let _ = mapping::release::<ReadOnly>(map, &info.path, range.start, range.len());
             }
         };
-        Stats::of_described(&info.path, info.layout.dtype(), map, &progress, &done)
+        Stats::of_described(
+            &info.path,
+            info.layout.dtype(),
+            src.bytes(),
+            &progress,
+            &done,
+        )
     }
 
     /// Statistics of the elements `bytes` of `dtype`, from the file at
@@ -192,46 +262,257 @@ impl Stats {
     /// Statistics of elements stored as `bytes` in `byte_order`; `Err` holds
     /// the index of an invalid bool.
     ///
-    /// Works through [`WINDOW_BYTES`] at a time, each window split across
-    /// cores, and calls `done` with each window's byte range when it is
-    /// finished. Native, aligned windows are reduced in place; others are
-    /// decoded chunk by chunk into a small buffer.
+    /// Works through [`WINDOW_BYTES`] at a time, each window's chunks
+    /// split across cores, and calls `done` with each window's byte range
+    /// when it is finished.
     fn of_bytes<T: Element>(
         bytes: &[u8],
         byte_order: ByteOrder,
         progress: &(impl Fn(usize) + Sync),
         done: &dyn Fn(Range<usize>),
     ) -> Result<Stats, usize> {
-        let native = DType::new(T::TYPE, byte_order).is_native();
-        let chunk_bytes = CHUNK_ELEMENTS * T::TYPE.size();
-        let in_place = |c: &[T]| {
-            let partial = Partial::of(c);
-            progress(c.len());
-            partial
-        };
-        let decoded = |c: &[u8]| {
-            let mut elements = Vec::with_capacity(CHUNK_ELEMENTS);
-            // Bool bytes were validated first, so decoding cannot fail.
-            let _ = dtype::decode_into::<T>(c, byte_order, &mut elements);
-            in_place(&elements)
-        };
         let mut total = Partial::default();
         for (w, window) in bytes.chunks(WINDOW_BYTES).enumerate() {
             let start = w * WINDOW_BYTES;
-            let partial = match native.then(|| T::cast_bytes(window)).flatten() {
-                Some(elements) => reduce_chunks(elements, CHUNK_ELEMENTS, in_place),
-                None => {
-                    if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, window) {
-                        return Err(start + index);
-                    }
-                    reduce_chunks(window, chunk_bytes, decoded)
-                }
-            };
-            total = Partial::merge(total, partial);
+            let partials = chunk_partials::<T>(window, byte_order, progress, true)
+                .map_err(|index| start + index)?;
+            total = partials.into_iter().fold(total, Partial::merge);
             done(start..start + window.len());
         }
         Ok(total.finish::<T>((bytes.len() / T::TYPE.size()) as u64))
     }
+
+    /// Statistics of the array `layout` places in `file` (at `path`), read
+    /// in blocks with `pread`; see [`of_scan`](Self::of_scan).
+    ///
+    /// On one worker thread, a reader thread keeps [`IN_FLIGHT`] blocks
+    /// read ahead of the kernel, so that copying and reducing overlap. On
+    /// several, each worker reads a block and reduces it while it is in
+    /// cache: the copy is then spread over the cores too.
+    fn of_file<T: Element>(
+        file: &File,
+        path: &Path,
+        layout: &Layout,
+        progress: &(impl Fn(usize) + Sync),
+    ) -> Result<Stats> {
+        let item = T::TYPE.size();
+        // Whole chunks, so that the chunks (and so the partials merged)
+        // are those of a mapped scan.
+        let chunk = CHUNK_ELEMENTS * item;
+        let block = scan::BLOCK_BYTES.div_ceil(chunk) * chunk;
+        let nbytes = layout.nbytes() as u64;
+        let blocks = nbytes.div_ceil(block as u64);
+        let byte_order = layout.dtype().byte_order();
+        scan::advise_sequential(file);
+        let words = block.div_ceil(8);
+        // Block `k`: where it starts in the array, and its length.
+        let span = |k: u64| {
+            let start = k * block as u64;
+            (start, (nbytes - start).min(block as u64) as usize)
+        };
+        let read = |k: u64, buf: &mut [u64]| {
+            let (start, len) = span(k);
+            let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(buf)[..len];
+            scan::read_exact_at(file, path, bytes, layout.offset() + start, layout.end())
+        };
+        let reduce = |k: u64, buf: &[u64]| {
+            let (start, len) = span(k);
+            let bytes = &bytemuck::cast_slice::<u64, u8>(buf)[..len];
+            chunk_partials::<T>(bytes, byte_order, progress, false).map_err(|index| {
+                Error::InvalidBool {
+                    path: path.to_path_buf(),
+                    index: (start / item as u64) as usize + index,
+                    byte: bytes[index],
+                }
+            })
+        };
+        let threads = worker_threads().min(blocks as usize);
+        let total = if threads <= 1 {
+            pipelined(blocks, words, &read, &reduce)?
+        } else {
+            on_every_thread(threads, blocks, words, &read, &reduce)?
+        };
+        Ok(total.finish::<T>(nbytes / item as u64))
+    }
+}
+
+/// Blocks read ahead of the kernel by [`pipelined`]'s reader thread.
+const IN_FLIGHT: usize = 3;
+
+/// The merged partials of blocks `0..blocks`, each read into a buffer of
+/// `words` by `read` on a reader thread and reduced by `reduce` on this
+/// one, with up to [`IN_FLIGHT`] buffers read ahead.
+fn pipelined(
+    blocks: u64,
+    words: usize,
+    read: &(impl Fn(u64, &mut [u64]) -> Result<()> + Sync),
+    reduce: &(impl Fn(u64, &[u64]) -> Result<Vec<Partial>> + Sync),
+) -> Result<Partial> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<(u64, Vec<u64>, Result<()>)>(IN_FLIGHT);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u64>>();
+    for _ in 0..=IN_FLIGHT.min(blocks as usize) {
+        let _ = empty_tx.send(vec![0u64; words]);
+    }
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for k in 0..blocks {
+                // The consumer hung up: it failed, or is done.
+                let Ok(mut buf) = empty_rx.recv() else { break };
+                let result = read(k, &mut buf);
+                let failed = result.is_err();
+                if full_tx.send((k, buf, result)).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        // Dropping the channels' ends on return stops the reader.
+        let consume = move || {
+            let mut total = Partial::default();
+            for (k, buf, read) in full_rx {
+                read?;
+                total = reduce(k, &buf)?.into_iter().fold(total, Partial::merge);
+                let _ = empty_tx.send(buf);
+            }
+            Ok(total)
+        };
+        consume()
+    })
+}
+
+/// The merged partials of blocks `0..blocks`, on `threads` threads that
+/// each take the next block, `read` it into their own buffer of `words`
+/// and `reduce` it; partials are merged in block order as blocks finish.
+/// On failure, the first error in block order: where a truncated file
+/// ended.
+fn on_every_thread(
+    threads: usize,
+    blocks: u64,
+    words: usize,
+    read: &(impl Fn(u64, &mut [u64]) -> Result<()> + Sync),
+    reduce: &(impl Fn(u64, &[u64]) -> Result<Vec<Partial>> + Sync),
+) -> Result<Partial> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+    /// Partials of finished blocks wait here until every block before
+    /// them is merged, so that the merge order is the file's.
+    struct Merge {
+        next: u64,
+        pending: BTreeMap<u64, Vec<Partial>>,
+        total: Partial,
+    }
+    let merge = Mutex::new(Merge {
+        next: 0,
+        pending: BTreeMap::new(),
+        total: Partial::default(),
+    });
+    let next_block = AtomicU64::new(0);
+    let failed = AtomicBool::new(false);
+    let errors: Mutex<Vec<(u64, Error)>> = Mutex::new(Vec::new());
+    let work = || {
+        let mut buf = vec![0u64; words];
+        while !failed.load(Relaxed) {
+            let k = next_block.fetch_add(1, Relaxed);
+            if k >= blocks {
+                break;
+            }
+            match read(k, &mut buf).and_then(|()| reduce(k, &buf)) {
+                Ok(partials) => {
+                    let mut m = merge.lock().unwrap_or_else(|e| e.into_inner());
+                    m.pending.insert(k, partials);
+                    loop {
+                        let at = m.next;
+                        let Some(ready) = m.pending.remove(&at) else {
+                            break;
+                        };
+                        m.total = ready.into_iter().fold(m.total, Partial::merge);
+                        m.next += 1;
+                    }
+                }
+                Err(e) => {
+                    failed.store(true, Relaxed);
+                    errors
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push((k, e));
+                    break;
+                }
+            }
+        }
+    };
+    run_on_threads(threads, &work);
+    let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+    errors.sort_by_key(|&(k, _)| k);
+    if let Some((_, e)) = errors.into_iter().next() {
+        return Err(e);
+    }
+    Ok(merge.into_inner().unwrap_or_else(|e| e.into_inner()).total)
+}
+
+/// The partials of the chunks of `bytes` (whole elements stored in
+/// `byte_order`, starting at a chunk boundary), in chunk order, on every
+/// core when `parallel` (and the `parallel` feature); `Err` holds the
+/// index of an invalid bool. Native, aligned bytes are reduced in place;
+/// others are decoded chunk by chunk into a small buffer.
+fn chunk_partials<T: Element>(
+    bytes: &[u8],
+    byte_order: ByteOrder,
+    progress: &(impl Fn(usize) + Sync),
+    parallel: bool,
+) -> Result<Vec<Partial>, usize> {
+    let native = DType::new(T::TYPE, byte_order).is_native();
+    let in_place = |c: &[T]| {
+        let partial = Partial::of(c);
+        progress(c.len());
+        partial
+    };
+    if let Some(elements) = native.then(|| T::cast_bytes(bytes)).flatten() {
+        return Ok(map_chunks(elements, CHUNK_ELEMENTS, parallel, in_place));
+    }
+    if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, bytes) {
+        return Err(index);
+    }
+    let decoded = |c: &[u8]| {
+        let mut elements = Vec::with_capacity(CHUNK_ELEMENTS);
+        // Bool bytes were validated first, so decoding cannot fail.
+        let _ = dtype::decode_into::<T>(c, byte_order, &mut elements);
+        in_place(&elements)
+    };
+    let chunk_bytes = CHUNK_ELEMENTS * T::TYPE.size();
+    Ok(map_chunks(bytes, chunk_bytes, parallel, decoded))
+}
+
+/// How many threads a streamed scan reads and reduces on: rayon's (so
+/// `RAYON_NUM_THREADS` counts) with the `parallel` feature, else one.
+fn worker_threads() -> usize {
+    #[cfg(feature = "parallel")]
+    {
+        rayon::current_num_threads()
+    }
+    #[cfg(not(feature = "parallel"))]
+    {
+        1
+    }
+}
+
+/// Runs `work` on `threads` threads at once (the caller's among them) and
+/// waits for all.
+fn run_on_threads(threads: usize, work: &(impl Fn() + Sync)) {
+    #[cfg(feature = "parallel")]
+    rayon::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(|_| work());
+        }
+        work();
+    });
+    #[cfg(not(feature = "parallel"))]
+    std::thread::scope(|s| {
+        for _ in 1..threads {
+            s.spawn(work);
+        }
+        work();
+    });
 }
 
 /// Independent accumulators per loop of the integer kernel: enough for
@@ -620,28 +901,23 @@ impl IntAccumulator for i128 {
     }
 }
 
-/// Maps each `chunk_len` chunk of `items` to a partial and merges them: on
-/// every core with the `parallel` feature, in order without it.
-fn reduce_chunks<U: Sync>(
+/// Maps each `chunk_len` chunk of `items` to a partial, in chunk order:
+/// on every core when `parallel` and the `parallel` feature is on. The
+/// caller merges them in that order, so results do not depend on the
+/// number of threads.
+fn map_chunks<U: Sync>(
     items: &[U],
     chunk_len: usize,
+    parallel: bool,
     chunk: impl Fn(&[U]) -> Partial + Sync + Send,
-) -> Partial {
+) -> Vec<Partial> {
     #[cfg(feature = "parallel")]
-    {
+    if parallel {
         use rayon::prelude::*;
-        items
-            .par_chunks(chunk_len)
-            .map(chunk)
-            .reduce(Partial::default, Partial::merge)
+        return items.par_chunks(chunk_len).map(chunk).collect();
     }
-    #[cfg(not(feature = "parallel"))]
-    {
-        items
-            .chunks(chunk_len)
-            .map(chunk)
-            .fold(Partial::default(), Partial::merge)
-    }
+    let _ = parallel;
+    items.chunks(chunk_len).map(chunk).collect()
 }
 
 /// What one chunk contributes; the same shape for every element type, with

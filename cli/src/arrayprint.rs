@@ -31,6 +31,20 @@ const PRECISION: usize = 8;
 
 /// `view` as numpy's `np.array2string(view)` prints it.
 pub fn array2string<T: Element>(view: ArrayViewD<'_, T>) -> String {
+    array2string_decoded(view, |x| x)
+}
+
+/// [`array2string`] of a view of elements stored in the other byte order
+/// than this machine's, read in place: each element shown is swapped
+/// ([`Element::byte_swapped`]) as it is formatted, so the text is that of
+/// the same values stored natively.
+pub fn array2string_swapped<T: Element>(view: ArrayViewD<'_, T>) -> String {
+    array2string_decoded(view, T::byte_swapped)
+}
+
+/// [`array2string`] of the values `decode` makes of the elements of
+/// `view`; only the elements shown are decoded.
+fn array2string_decoded<T: Element>(view: ArrayViewD<'_, T>, decode: fn(T) -> T) -> String {
     if view.ndim() > 0 && view.is_empty() {
         return "[]".to_string();
     }
@@ -55,7 +69,7 @@ pub fn array2string<T: Element>(view: ArrayViewD<'_, T>) -> String {
     }
     let shown = shown.as_ref().map_or_else(|| view.view(), |a| a.view());
     let thresholds = Thresholds::of::<T>();
-    let values = shown.map(|&x| Value::of(x));
+    let values = shown.map(|&x| Value::of(decode(x)));
     let format = Format::new(values.iter(), shown.ndim() == 0, &thresholds);
     let words = values.map(|v| format.apply(v));
     layout(words.view(), &summarised)

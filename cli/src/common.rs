@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mmarray::{ByteOrder, DType, Order, Scalar};
+use mmarray::{ByteOrder, DType, Element, Order, Scalar};
+use ndarray::{ArrayViewD, IxDyn, ShapeBuilder};
 
 /// Work over this many bytes gets a progress bar (when stderr is a terminal).
 const PROGRESS_THRESHOLD_BYTES: u64 = 256 << 20;
@@ -558,6 +559,22 @@ pub fn npz_member_to_copy(path: &Path, err: &mmarray::Error) -> Option<mmarray::
             .map(|m| m.layout().dtype().element_type()),
         _ => None,
     }
+}
+
+/// The elements of `src` viewed in place as `T` as they are stored, for a
+/// file in the other byte order than this machine's: every value read from
+/// the view must be swapped ([`Element::byte_swapped`]) before use. `None`
+/// when the file does not hold `T` or its elements are not aligned for `T`
+/// in the mapping (then read a converted copy with
+/// [`mmarray::read_array`]).
+pub fn stored_view<T: Element>(src: &mmarray::Source) -> Option<ArrayViewD<'_, T>> {
+    let layout = src.info().layout();
+    if layout.dtype().element_type() != T::TYPE {
+        return None;
+    }
+    let elements = T::cast_bytes(src.as_bytes())?;
+    let shape = IxDyn(layout.shape()).set_f(layout.order() == Order::F);
+    ArrayViewD::from_shape(shape, elements).ok()
 }
 
 #[cfg(test)]

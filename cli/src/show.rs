@@ -4,13 +4,15 @@
 //!
 //! This module owns the command: it opens the array with its own element
 //! type, applies the slice (see [`crate::slice`]) to the zero-copy view and
-//! hands the result to [`crate::arrayprint`].
+//! hands the result to [`crate::arrayprint`]. A file in the other byte
+//! order (`>f4` here) is viewed in place as stored and each element shown
+//! is swapped as it is printed, so it prints as its native twin does.
 
 use std::path::PathBuf;
 
 use mmarray::{DynArray, dispatch};
 
-use crate::arrayprint::array2string;
+use crate::arrayprint::{array2string, array2string_swapped};
 use crate::common::{self, CliError, print_out, usage};
 use crate::slice;
 
@@ -34,6 +36,24 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             let view = slice::apply(a.view(), expr).map_err(usage)?;
             array2string(view)
         }),
+        // In the other byte order: viewed in place as stored, and each
+        // element shown swapped as it is printed.
+        Err(mmarray::Error::NonNativeByteOrder { dtype, .. }) => {
+            let src = mmarray::Source::open(&path)?;
+            mmarray::dispatch_type!(dtype.element_type(), |T| {
+                match common::stored_view::<T>(&src) {
+                    Some(stored) => {
+                        let view = slice::apply(stored, expr).map_err(usage)?;
+                        array2string_swapped(view)
+                    }
+                    None => {
+                        let owned = mmarray::read_array::<T>(&path)?;
+                        let view = slice::apply(owned.view(), expr).map_err(usage)?;
+                        array2string(view)
+                    }
+                }
+            })
+        }
         // A .npz member that cannot be viewed in place is read as a copy.
         Err(e) => match common::npz_member_to_copy(&path, &e) {
             Some(element) => mmarray::dispatch_type!(element, |T| {

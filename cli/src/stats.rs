@@ -1,4 +1,6 @@
-//! `mmarray stats PATH [--json]`: one parallel pass over the whole array.
+//! `mmarray stats PATH [--json]`: one parallel pass over the whole array,
+//! read with `pread` ([`mmarray::Scan`]): bounded memory, and an error, not
+//! a signal, if the file is truncated meanwhile.
 
 use std::path::PathBuf;
 
@@ -18,11 +20,11 @@ pub struct Args {
 
 pub fn run(args: &Args) -> Result<(), CliError> {
     let path = common::resolve_input(&args.path)?;
-    let stats = match mmarray::Source::open(&path) {
-        Ok(src) => {
-            let layout = src.info().layout();
+    let stats = match mmarray::Scan::open(&path) {
+        Ok(scan) => {
+            let layout = scan.info().layout();
             let bar = progress_bar(layout.len() as u64, layout.dtype().itemsize(), "stats");
-            let stats = Stats::of_source(&src, |n| bar.inc(n as u64))?;
+            let stats = Stats::of_scan(&scan, |n| bar.inc(n as u64))?;
             bar.finish_and_clear();
             stats
         }

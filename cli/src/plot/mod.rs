@@ -19,17 +19,26 @@
 //! magnitude. NaNs are left out of extremes and means, but never hidden:
 //! the pass notes which pixel columns and blocks held one, and those are
 //! drawn in red (a red line across a line plot, a red heatmap cell), with
-//! the count in the subtitle. The pass runs on all cores, a pixel column
-//! or row per task, with a progress bar for over 256 MiB.
+//! the count in the subtitle. A progress bar shows for over 256 MiB.
+//!
+//! The whole array (no `--slice`) is reduced in one pass over its file
+//! read front to back with `pread` ([`stream`]): memory stays at a buffer
+//! and the picture's cells however large the file, and a file truncated
+//! meanwhile is a one-line error, not `SIGBUS`. A slice is reduced from a
+//! mapped view ([`reduce`], on all cores, a pixel column or row per task),
+//! which reads only the elements it selects. Both add each cell's elements
+//! in memory order, so they draw the same picture. A file in the other
+//! byte order is decoded block by block (whole) or element by element as
+//! it is read (sliced), so it plots as its native twin does.
 //!
 //! The PNG never replaces an input (the array's data file or sidecar,
 //! however named) and appears only once complete: it is written to a hidden
 //! temporary file beside the destination and renamed into place.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use mmarray::{DynArray, Element, dispatch};
+use mmarray::{DynArray, Element, ElementType, Scan, dispatch};
 use ndarray::{ArrayViewD, Ix1, Ix2};
 
 use crate::common::{self, CliError, human_bytes, print_out, progress_bar, show_path, usage};
@@ -156,52 +165,91 @@ mod canvas;
 mod cmap;
 mod reduce;
 mod render;
+mod stream;
 
 use cmap::Cmap;
-use reduce::{Reduced, Title, numpy_shape, reduce_heat, reduce_line};
+use reduce::{
+    Reduced, Title, Value, numpy_shape, plotted, plotted_swapped, reduce_heat, reduce_line,
+};
 use render::{ColourScale, Look};
 
-/// Reduces the view for the picture, or says why it cannot be plotted.
-fn reduce<T: Element>(view: ArrayViewD<'_, T>, args: &Args) -> Result<Reduced, CliError> {
-    let size = (args.width, args.height);
-    let shape = view.shape().to_vec();
-    args.check_heat_flags(&shape)?;
-    if view.is_empty() {
+/// Says why a selection of `shape` cannot be plotted, if it cannot.
+fn check_selection(shape: &[usize], args: &Args) -> Result<(), CliError> {
+    args.check_heat_flags(shape)?;
+    if shape.contains(&0) {
         return Err(usage(format!(
             "nothing to plot: the selected array, of shape {}, has no elements",
-            numpy_shape(&shape)
+            numpy_shape(shape)
         )));
     }
+    match shape.len() {
+        1 | 2 => Ok(()),
+        0 => Err(usage(
+            "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the selection is a \
+             single value (0-D); leave one or two axes unindexed in --slice",
+        )),
+        n => Err(usage(format!(
+            "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the array is {n}-D \
+             with shape {}; pick a 1-D or 2-D part with --slice, e.g. --slice \"{}\"",
+            numpy_shape(shape),
+            example_slice(n),
+        ))),
+    }
+}
+
+/// Reduces the view for the picture, each element made a value by
+/// `value`, or says why it cannot be plotted.
+fn reduce<T: Element>(
+    view: ArrayViewD<'_, T>,
+    value: Value<T>,
+    args: &Args,
+) -> Result<Reduced, CliError> {
+    check_selection(view.shape(), args)?;
     let bar = progress_bar(view.len() as u64, T::TYPE.size(), "plot");
     let progress = |n: u64| bar.inc(n);
-    let (area_w, area_h) = render::plot_area(size, view.ndim());
-    let reduced = match view.ndim() {
-        1 => {
-            let v = view
-                .into_dimensionality::<Ix1>()
-                .map_err(|e| usage(e.to_string()))?;
-            Reduced::Line(reduce_line(v, area_w, &progress))
-        }
-        2 => {
-            let v = view
-                .into_dimensionality::<Ix2>()
-                .map_err(|e| usage(e.to_string()))?;
-            Reduced::Heat(reduce_heat(v, (area_h, area_w), &progress))
-        }
-        0 => {
-            return Err(usage(
-                "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the selection is a \
-                 single value (0-D); leave one or two axes unindexed in --slice",
-            ));
-        }
-        n => {
-            return Err(usage(format!(
-                "plot draws 1-D arrays (a line) and 2-D arrays (a heatmap), but the array is {n}-D \
-                 with shape {}; pick a 1-D or 2-D part with --slice, e.g. --slice \"{}\"",
-                numpy_shape(&shape),
-                example_slice(n),
-            )));
-        }
+    let (area_w, area_h) = render::plot_area((args.width, args.height), view.ndim());
+    let reduced = if view.ndim() == 1 {
+        let v = view
+            .into_dimensionality::<Ix1>()
+            .map_err(|e| usage(e.to_string()))?;
+        Reduced::Line(reduce_line(v, area_w, value, &progress))
+    } else {
+        let v = view
+            .into_dimensionality::<Ix2>()
+            .map_err(|e| usage(e.to_string()))?;
+        Reduced::Heat(reduce_heat(v, (area_h, area_w), value, &progress))
+    };
+    bar.finish_and_clear();
+    Ok(reduced)
+}
+
+/// Reduces the whole array `scan` opened in one pass over its file (see
+/// [`stream`]), or says why it cannot be plotted.
+fn reduce_scan<T: Element>(scan: &Scan, args: &Args) -> Result<Reduced, CliError> {
+    let layout = scan.info().layout();
+    let shape = layout.shape();
+    check_selection(shape, args)?;
+    let bar = progress_bar(layout.len() as u64, T::TYPE.size(), "plot");
+    let progress = |n: u64| bar.inc(n);
+    let (area_w, area_h) = render::plot_area((args.width, args.height), shape.len());
+    let mut reader = scan.reader();
+    let reduced = if let [len] = *shape {
+        Reduced::Line(stream::reduce_line::<T>(
+            &mut reader,
+            len,
+            area_w,
+            &progress,
+        )?)
+    } else {
+        let dim = (shape[0], shape[1]);
+        let grid = (area_h, area_w);
+        Reduced::Heat(stream::reduce_heat::<T>(
+            &mut reader,
+            dim,
+            layout.order(),
+            grid,
+            &progress,
+        )?)
     };
     bar.finish_and_clear();
     Ok(reduced)
@@ -219,32 +267,54 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     let path = common::resolve_input(&args.path)?;
     let expr = args.slice.as_deref().unwrap_or("");
     let size = (args.width, args.height);
-    let (reduced, shape, element) = match DynArray::open(&path) {
-        Ok(array) => {
-            let info = array.info();
-            let mut inputs = vec![path.as_path(), info.path()];
-            inputs.extend(info.sidecar_path());
-            common::refuse_same_file(&args.output, &inputs, "the PNG")?;
-            dispatch!(&array, |a| {
-                let view = slice::apply(a.view(), expr).map_err(usage)?;
-                let shape = view.shape().to_vec();
-                (reduce(view, args)?, shape, array.element_type())
-            })
+    let (reduced, shape, element) = if expr.trim().is_empty() {
+        // The whole array: one pass over the file with `pread`.
+        match Scan::open(&path) {
+            Ok(scan) => {
+                let info = scan.info();
+                let mut inputs = vec![path.as_path(), info.path()];
+                inputs.extend(info.sidecar_path());
+                common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+                let element = info.layout().dtype().element_type();
+                let shape = info.layout().shape().to_vec();
+                let reduced = mmarray::dispatch_type!(element, |T| reduce_scan::<T>(&scan, args)?);
+                (reduced, shape, element)
+            }
+            Err(e) => copy_or_fail(&path, e, args)?,
         }
-        // A .npz member that cannot be viewed in place is read as a copy.
-        Err(e) => match common::npz_member_to_copy(&path, &e) {
-            Some(element) => {
-                let archive = path.parent().unwrap_or(&path);
-                common::refuse_same_file(&args.output, &[archive], "the PNG")?;
-                mmarray::dispatch_type!(element, |T| {
-                    let owned = mmarray::read_array::<T>(&path)?;
-                    let view = slice::apply(owned.view(), expr).map_err(usage)?;
+    } else {
+        match DynArray::open(&path) {
+            Ok(array) => {
+                let info = array.info();
+                let mut inputs = vec![path.as_path(), info.path()];
+                inputs.extend(info.sidecar_path());
+                common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+                dispatch!(&array, |a| {
+                    let view = slice::apply(a.view(), expr).map_err(usage)?;
                     let shape = view.shape().to_vec();
-                    (reduce(view, args)?, shape, element)
+                    (reduce(view, plotted, args)?, shape, array.element_type())
                 })
             }
-            None => return Err(e.into()),
-        },
+            // In the other byte order: viewed in place as stored, each
+            // element swapped as it is read.
+            Err(mmarray::Error::NonNativeByteOrder { dtype, .. }) => {
+                let src = mmarray::Source::open(&path)?;
+                let info = src.info();
+                let mut inputs = vec![path.as_path(), info.path()];
+                inputs.extend(info.sidecar_path());
+                common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+                let element = dtype.element_type();
+                mmarray::dispatch_type!(element, |T| match common::stored_view::<T>(&src) {
+                    Some(stored) => {
+                        let view = slice::apply(stored, expr).map_err(usage)?;
+                        let shape = view.shape().to_vec();
+                        (reduce(view, plotted_swapped, args)?, shape, element)
+                    }
+                    None => copied(&path, element, args)?,
+                })
+            }
+            Err(e) => copy_or_fail(&path, e, args)?,
+        }
     };
     let title = Title::new(&args.path, args.slice.as_deref(), element, &shape);
     let rgb = render::draw(&reduced, &title, &args.look(), size)?;
@@ -260,10 +330,43 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     ))
 }
 
+/// What cannot be read in place (a compressed or misaligned `.npz`
+/// member) read as a converted copy, if `err` (of opening `path`) says so;
+/// other errors returned as they are.
+fn copy_or_fail(
+    path: &Path,
+    err: mmarray::Error,
+    args: &Args,
+) -> Result<(Reduced, Vec<usize>, ElementType), CliError> {
+    match common::npz_member_to_copy(path, &err) {
+        Some(element) => {
+            let archive = path.parent().unwrap_or(path);
+            common::refuse_same_file(&args.output, &[archive], "the PNG")?;
+            copied(path, element, args)
+        }
+        None => Err(err.into()),
+    }
+}
+
+/// The array at `path` (of `element`s) read as a converted copy
+/// ([`mmarray::read_array`]), sliced and reduced.
+fn copied(
+    path: &Path,
+    element: ElementType,
+    args: &Args,
+) -> Result<(Reduced, Vec<usize>, ElementType), CliError> {
+    let expr = args.slice.as_deref().unwrap_or("");
+    mmarray::dispatch_type!(element, |T| {
+        let owned = mmarray::read_array::<T>(path)?;
+        let view = slice::apply(owned.view(), expr).map_err(usage)?;
+        let shape = view.shape().to_vec();
+        Ok((reduce(view, plotted, args)?, shape, element))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mmarray::ElementType;
     use std::path::Path;
 
     #[test]

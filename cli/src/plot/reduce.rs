@@ -60,7 +60,7 @@ pub struct Marks {
 }
 
 impl Marks {
-    fn of(acc: &Acc) -> Marks {
+    pub(super) fn of(acc: &Acc) -> Marks {
         Marks {
             nan: acc.nan > 0,
             nonpositive: acc.nonpositive > 0,
@@ -98,7 +98,7 @@ impl Default for Acc {
 
 impl Acc {
     #[inline]
-    fn add(&mut self, v: f64) {
+    pub(super) fn add(&mut self, v: f64) {
         if v.is_nan() {
             self.nan += 1;
             return;
@@ -116,7 +116,7 @@ impl Acc {
         self.count += 1;
     }
 
-    fn merge(&mut self, other: &Acc) {
+    pub(super) fn merge(&mut self, other: &Acc) {
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
         self.sum += other.sum;
@@ -132,7 +132,7 @@ impl Acc {
     }
 
     /// The mean, NaN when every value was NaN.
-    fn mean(&self) -> f64 {
+    pub(super) fn mean(&self) -> f64 {
         if self.count == 0 {
             f64::NAN
         } else {
@@ -141,7 +141,7 @@ impl Acc {
     }
 
     /// The extremes as a column at `x` (NaN when nothing was finite).
-    fn column(&self, x: f64) -> Column {
+    pub(super) fn column(&self, x: f64) -> Column {
         let (min, max) = self.range().unwrap_or((f64::NAN, f64::NAN));
         Column {
             x,
@@ -155,7 +155,7 @@ impl Acc {
 /// The value plotted for an element: bools 0/1, integers as the nearest
 /// `f64`, complex numbers by magnitude.
 #[inline(always)]
-fn plotted<T: Element>(x: T) -> f64 {
+pub(super) fn plotted<T: Element>(x: T) -> f64 {
     match x.to_scalar() {
         Scalar::Int(i) => i as f64,
         Scalar::Float(f) => f,
@@ -163,17 +163,27 @@ fn plotted<T: Element>(x: T) -> f64 {
     }
 }
 
+/// How an element of a view becomes the value plotted: [`plotted`], or
+/// for a view of a file in the other byte order, [`plotted`] of the
+/// element with its bytes swapped ([`Element::byte_swapped`]).
+pub type Value<T> = fn(T) -> f64;
+
+/// [`plotted`] of an element stored in the other byte order.
+pub fn plotted_swapped<T: Element>(x: T) -> f64 {
+    plotted(x.byte_swapped())
+}
+
 /// Adds every element of `v`, in memory order (ndarray's `fold` walks
 /// contiguous runs as slices, whatever the layout).
-fn fold<T: Element, D: Dimension>(acc: &mut Acc, v: ArrayView<'_, T, D>) {
+fn fold<T: Element, D: Dimension>(acc: &mut Acc, v: ArrayView<'_, T, D>, value: Value<T>) {
     *acc = v.fold(*acc, |mut acc, &x| {
-        acc.add(plotted(x));
+        acc.add(value(x));
         acc
     });
 }
 
 /// The start of part `k` of `n` items split into `parts` nearly equal runs.
-fn split_point(k: usize, n: usize, parts: usize) -> usize {
+pub(super) fn split_point(k: usize, n: usize, parts: usize) -> usize {
     (k as u128 * n as u128 / parts.max(1) as u128) as usize
 }
 
@@ -182,6 +192,7 @@ fn split_point(k: usize, n: usize, parts: usize) -> usize {
 pub fn reduce_line<T: Element>(
     v: ArrayView1<'_, T>,
     columns: usize,
+    value: Value<T>,
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> LineData {
     let len = v.len();
@@ -192,7 +203,7 @@ pub fn reduce_line<T: Element>(
             .enumerate()
             .map(|(i, &x)| {
                 let mut one = Acc::default();
-                one.add(plotted(x));
+                one.add(value(x));
                 stats.merge(&one);
                 one.column(i as f64)
             })
@@ -213,7 +224,7 @@ pub fn reduce_line<T: Element>(
                 split_point(c + 1, len, columns),
             );
             let mut acc = Acc::default();
-            fold(&mut acc, v.slice(s![lo..hi]));
+            fold(&mut acc, v.slice(s![lo..hi]), value);
             on_progress((hi - lo) as u64);
             (acc.column((lo + hi - 1) as f64 / 2.0), acc)
         })
@@ -232,6 +243,7 @@ pub fn reduce_line<T: Element>(
 pub fn reduce_heat<T: Element>(
     v: ArrayView2<'_, T>,
     (rows, cols): (usize, usize),
+    value: Value<T>,
     on_progress: &(dyn Fn(u64) + Sync),
 ) -> HeatData {
     let (n_rows, n_cols) = v.dim();
@@ -251,8 +263,12 @@ pub fn reduce_heat<T: Element>(
                     );
                     let block = v.slice(s![lo..hi, c_lo..c_hi]);
                     let mut cell = Acc::default();
-                    fold(&mut cell, block);
-                    let mean = block_mean(&cell, block);
+                    fold(&mut cell, block, value);
+                    let mut scaled = 0.0;
+                    if needs_rescue(&cell) {
+                        scaled = block.fold(0.0, |sum, &x| add_scaled(sum, value(x)));
+                    }
+                    let mean = block_mean(&cell, scaled);
                     (cell, mean)
                 })
                 .collect();
@@ -279,19 +295,29 @@ pub fn reduce_heat<T: Element>(
     }
 }
 
-/// The mean of a block that `acc` summarises. When its finite values
-/// overflowed the sum (`1e308 + 1e308`), they are added again scaled by
-/// 2^-64, which cannot overflow, and the mean is scaled back: a second pass
-/// over that block only.
-fn block_mean<T: Element>(acc: &Acc, block: ArrayView2<'_, T>) -> f64 {
-    if acc.sum.is_finite() || acc.inf > 0 || acc.count == 0 {
+/// Whether the mean of a block that `acc` summarises cannot be its sum
+/// over its count: its finite values overflowed the sum (`1e308 + 1e308`).
+pub(super) fn needs_rescue(acc: &Acc) -> bool {
+    !(acc.sum.is_finite() || acc.inf > 0 || acc.count == 0)
+}
+
+/// 2^64: the scale of the rescued sum.
+const SCALE: f64 = 18446744073709551616.0;
+
+/// `sum` plus `v` scaled by 2^-64, which cannot overflow (NaN left out):
+/// the running sum for a block whose plain sum overflowed.
+#[inline]
+pub(super) fn add_scaled(sum: f64, v: f64) -> f64 {
+    if v.is_nan() { sum } else { sum + v / SCALE }
+}
+
+/// The mean of a block that `acc` summarises; when its finite values
+/// overflowed the sum ([`needs_rescue`]), `scaled` is their sum made with
+/// [`add_scaled`] in the same order, and the mean is scaled back.
+pub(super) fn block_mean(acc: &Acc, scaled: f64) -> f64 {
+    if !needs_rescue(acc) {
         return acc.mean();
     }
-    const SCALE: f64 = 18446744073709551616.0; // 2^64
-    let scaled = block.fold(0.0f64, |sum, &x| {
-        let v = plotted(x);
-        if v.is_nan() { sum } else { sum + v / SCALE }
-    });
     (scaled / acc.count as f64 * SCALE).clamp(-f64::MAX, f64::MAX)
 }
 
@@ -368,7 +394,7 @@ mod tests {
     #[test]
     fn small_lines_keep_every_point() {
         let a = array![1.0f64, f64::NAN, 3.0];
-        let d = reduce_line(a.view(), 100, &none);
+        let d = reduce_line(a.view(), 100, plotted, &none);
         assert!(!d.decimated);
         assert_eq!(d.len, 3);
         assert_eq!(
@@ -389,7 +415,7 @@ mod tests {
     #[test]
     fn long_lines_keep_extremes_per_column() {
         let a = Array1::from_iter((0..1000).map(|i| if i == 503 { 1e6 } else { i as f32 }));
-        let d = reduce_line(a.view(), 10, &none);
+        let d = reduce_line(a.view(), 10, plotted, &none);
         assert!(d.decimated);
         assert_eq!(d.columns.len(), 10);
         assert_eq!(
@@ -407,7 +433,7 @@ mod tests {
         assert_eq!(d.stats.count, 1000);
         // Strided and reversed views give the same extremes.
         let rev = a.slice(s![..;-1]);
-        let d = reduce_line(rev, 10, &none);
+        let d = reduce_line(rev, 10, plotted, &none);
         assert_eq!(
             d.columns[0],
             Column {
@@ -426,7 +452,7 @@ mod tests {
         let mut a = Array1::from_iter((0..10_000).map(f64::from));
         a[4321] = f64::NAN;
         a[7] = -2.0;
-        let d = reduce_line(a.view(), 10, &none);
+        let d = reduce_line(a.view(), 10, plotted, &none);
         let marked: Vec<usize> = (0..10).filter(|&c| d.columns[c].nan).collect();
         assert_eq!(marked, [4]);
         assert_eq!((d.columns[4].min, d.columns[4].max), (4000.0, 4999.0));
@@ -437,7 +463,7 @@ mod tests {
     #[test]
     fn all_nan_columns_are_gaps() {
         let a = Array1::from_elem(100, f64::NAN);
-        let d = reduce_line(a.view(), 10, &none);
+        let d = reduce_line(a.view(), 10, plotted, &none);
         assert!(d.columns.iter().all(|c| c.min.is_nan() && c.max.is_nan()));
         assert_eq!(d.stats.range(), None);
         assert_eq!(d.stats.nan, 100);
@@ -454,19 +480,19 @@ mod tests {
     #[test]
     fn heat_blocks_are_means() {
         let a = Array2::from_shape_fn((4, 6), |(r, c)| (r * 6 + c) as f64);
-        let d = reduce_heat(a.view(), (2, 3), &none);
+        let d = reduce_heat(a.view(), (2, 3), plotted, &none);
         assert_eq!(d.grid.dim(), (2, 3));
         assert_eq!(d.grid[[0, 0]], (0.0 + 1.0 + 6.0 + 7.0) / 4.0);
         assert_eq!(d.stats.range(), Some((0.0, 23.0)));
         // Small arrays are kept as they are.
-        let d = reduce_heat(a.view(), (100, 100), &none);
+        let d = reduce_heat(a.view(), (100, 100), plotted, &none);
         assert_eq!(d.grid, a);
         // Blocks of NaN stay NaN; NaNs elsewhere are left out of the mean.
         let mut a = a;
         a[[0, 0]] = f64::NAN;
         a[[3, 5]] = f64::NAN;
         a[[3, 4]] = f64::NAN;
-        let d = reduce_heat(a.view(), (4, 3), &none);
+        let d = reduce_heat(a.view(), (4, 3), plotted, &none);
         assert_eq!(d.grid[[0, 0]], 1.0);
         assert!(d.grid[[3, 2]].is_nan());
         assert_eq!(d.stats.nan, 3);
@@ -488,7 +514,7 @@ mod tests {
             (2, 0) => -5.0,
             _ => 10.0,
         });
-        let d = reduce_heat(a.view(), (2, 2), &none);
+        let d = reduce_heat(a.view(), (2, 2), plotted, &none);
         let marked = d.marks.map(|m| m.nonpositive);
         assert_eq!(marked, array![[true, false], [true, true]]);
         assert!(d.grid[[0, 0]] > 0.0, "a positive mean, still marked");
@@ -499,17 +525,17 @@ mod tests {
     #[test]
     fn block_means_of_huge_values_do_not_overflow() {
         let a = Array2::from_shape_fn((4, 4), |(r, _)| if r < 2 { 1e308 } else { -1.5e308 });
-        let d = reduce_heat(a.view(), (2, 2), &none);
+        let d = reduce_heat(a.view(), (2, 2), plotted, &none);
         assert_eq!(d.grid[[0, 0]], 1e308);
         assert_eq!(d.grid[[1, 1]], -1.5e308);
-        let d = reduce_heat(a.view(), (1, 1), &none);
+        let d = reduce_heat(a.view(), (1, 1), plotted, &none);
         assert!(
             (d.grid[[0, 0]] - -0.25e308).abs() < 1e294,
             "{}",
             d.grid[[0, 0]]
         );
         let m = Array2::from_elem((3, 3), f64::MAX);
-        let mean = reduce_heat(m.view(), (1, 1), &none).grid[[0, 0]];
+        let mean = reduce_heat(m.view(), (1, 1), plotted, &none).grid[[0, 0]];
         assert!(mean.is_finite() && mean / f64::MAX > 1.0 - 1e-15, "{mean}");
     }
 }

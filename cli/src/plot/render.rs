@@ -959,7 +959,7 @@ fn group(n: u64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::reduce::{Acc, Column, reduce_heat, reduce_line};
+    use super::super::reduce::{Acc, Column, plotted, reduce_heat, reduce_line};
     use super::*;
     use ndarray::{Array1, Array2, array};
 
@@ -977,7 +977,7 @@ mod tests {
         let a = Array2::from_shape_fn((5, 5), |(r, c)| {
             0.000356 + (r * 5 + c) as f64 * (0.999288 / 24.0)
         });
-        let d = reduce_heat(a.view(), (100, 100), &none);
+        let d = reduce_heat(a.view(), (100, 100), plotted, &none);
         let colours = HeatColours::new(&d, &ColourScale::default()).unwrap();
         assert_eq!((colours.lo, colours.hi), (0.000356, 0.999644));
         let bar = colours.bar_ticks();
@@ -991,7 +991,12 @@ mod tests {
         assert_eq!(bar.offset, 1e15);
         assert_eq!(labels(&bar), ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
         // A constant: one mark, in the middle.
-        let d = reduce_heat(Array2::from_elem((3, 3), 2.5).view(), (9, 9), &none);
+        let d = reduce_heat(
+            Array2::from_elem((3, 3), 2.5).view(),
+            (9, 9),
+            plotted,
+            &none,
+        );
         let bar = HeatColours::new(&d, &ColourScale::default())
             .unwrap()
             .bar_ticks();
@@ -1072,7 +1077,7 @@ mod tests {
     #[test]
     fn heat_cells_are_coloured_as_said() {
         let a = array![[0.0, 1.0, 10.0], [100.0, f64::NAN, -1.0]];
-        let d = reduce_heat(a.view(), (10, 10), &none);
+        let d = reduce_heat(a.view(), (10, 10), plotted, &none);
         let at =
             |c: &HeatColours, r: usize, col: usize| c.cell(d.grid[[r, col]], d.marks[[r, col]]);
         let low = Cmap::Viridis.colour(0.0);
@@ -1119,12 +1124,12 @@ mod tests {
         a[[0, 0]] = f64::NAN;
         a[[0, 1]] = f64::NAN;
         a[[39, 39]] = f64::NAN;
-        let d = reduce_heat(a.view(), (10, 10), &none);
+        let d = reduce_heat(a.view(), (10, 10), plotted, &none);
         let c = HeatColours::new(&d, &ColourScale::default()).unwrap();
         let s = heat_subtitle(&d, &c);
         assert!(s.ends_with("  ·  3 NaN in 2 blocks, shown in red"), "{s}");
         a[[39, 39]] = -1.0;
-        let d = reduce_heat(a.view(), (10, 10), &none);
+        let d = reduce_heat(a.view(), (10, 10), plotted, &none);
         let log = ColourScale {
             log: true,
             ..ColourScale::default()
@@ -1138,7 +1143,7 @@ mod tests {
         let mut b = Array2::from_elem((4, 4), 1.0);
         b[[0, 0]] = f64::INFINITY;
         b[[0, 1]] = f64::NEG_INFINITY;
-        let d = reduce_heat(b.view(), (2, 2), &none);
+        let d = reduce_heat(b.view(), (2, 2), plotted, &none);
         let c = HeatColours::new(&d, &ColourScale::default()).unwrap();
         assert_eq!(c.cell(d.grid[[0, 0]], d.marks[[0, 0]]), NAN_COLOUR);
         let s = heat_subtitle(&d, &c);
@@ -1148,7 +1153,12 @@ mod tests {
             "{s}"
         );
         // No NaN: no words about it.
-        let d = reduce_heat(Array2::from_elem((4, 4), 1.0).view(), (2, 2), &none);
+        let d = reduce_heat(
+            Array2::from_elem((4, 4), 1.0).view(),
+            (2, 2),
+            plotted,
+            &none,
+        );
         let c = HeatColours::new(&d, &ColourScale::default()).unwrap();
         assert!(!heat_subtitle(&d, &c).contains("red"));
         assert_eq!(c.masked_legend(), None);
@@ -1156,14 +1166,24 @@ mod tests {
         let mut l = Array1::from_elem(10_000, 1.0);
         l[10] = f64::NAN;
         l[20] = f64::NAN;
-        let s = line_subtitle(&reduce_line(l.view(), 100, &none));
+        let s = line_subtitle(&reduce_line(l.view(), 100, plotted, &none));
         assert!(
             s.ends_with("  ·  2 NaN in 1 pixel column, shown in red"),
             "{s}"
         );
-        let s = line_subtitle(&reduce_line(l.slice(ndarray::s![..30]), 100, &none));
+        let s = line_subtitle(&reduce_line(
+            l.slice(ndarray::s![..30]),
+            100,
+            plotted,
+            &none,
+        ));
         assert!(s.ends_with("30 points  ·  2 NaN, shown in red"), "{s}");
-        let s = line_subtitle(&reduce_line(Array1::from_elem(30, 1.0).view(), 100, &none));
+        let s = line_subtitle(&reduce_line(
+            Array1::from_elem(30, 1.0).view(),
+            100,
+            plotted,
+            &none,
+        ));
         assert_eq!(s, "30 points");
     }
 

@@ -1,0 +1,263 @@
+//! Whole-file scans read with `pread` (issue 16): the streamed statistics
+//! equal the mapped ones bit for bit at any thread count and in either
+//! byte order; a file truncated after it was opened gives
+//! `Error::Truncated` with the byte where it ended (from the reader, from
+//! `Stats::of_scan` and from `convert`), never `SIGBUS`.
+
+use std::fs::OpenOptions;
+
+use mmarray::{
+    ByteOrder, ConvertOptions, CreateOptions, DType, ElementType, Error, Npz, Order, Scan, Source,
+    Stats,
+};
+use ndarray::{Array1, ArrayD, IxDyn};
+use num_complex::Complex;
+
+/// `Stats` as text: equal texts are equal results to the bit (Debug of an
+/// `f64` is its shortest round-trip form).
+fn bits(s: &Stats) -> String {
+    format!("{s:?}")
+}
+
+/// `of_path` (streamed) on 1 to 4 threads and `of_source` (mapped) agree
+/// exactly, for `array` written in each byte order.
+fn check_streamed_equals_mapped<T: mmarray::Element>(array: &ArrayD<T>) {
+    for byte_order in [ByteOrder::Little, ByteOrder::Big] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.dat");
+        CreateOptions::new()
+            .byte_order(byte_order)
+            .write(&path, array)
+            .unwrap();
+        let mapped = Stats::of_source(&Source::open(&path).unwrap(), |_| {}).unwrap();
+        for threads in [1, 2, 3, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let counted = std::sync::atomic::AtomicUsize::new(0);
+            let streamed = pool
+                .install(|| {
+                    Stats::of_path(&path, |n| {
+                        counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    })
+                })
+                .unwrap();
+            assert_eq!(
+                bits(&streamed),
+                bits(&mapped),
+                "{} {byte_order:?} on {threads} threads",
+                T::TYPE
+            );
+            assert_eq!(counted.into_inner(), array.len(), "progress adds up");
+        }
+    }
+}
+
+#[test]
+fn streamed_stats_equal_mapped_stats_at_any_thread_count() {
+    // Several blocks and a partial last one, for each element size.
+    let n = 3 * (1 << 20) / 4 + 12_345;
+    let wave = |i: usize| ((i as f64) * 0.001).sin() * 1e6 + 1e9;
+    let floats = Array1::from_iter((0..n).map(|i| {
+        if i % 100_003 == 7 {
+            f32::NAN
+        } else {
+            wave(i) as f32
+        }
+    }));
+    check_streamed_equals_mapped(&floats.into_dyn());
+    let doubles = Array1::from_iter((0..n).map(wave)).into_dyn();
+    check_streamed_equals_mapped(&doubles);
+    let halves = Array1::from_iter((0..n).map(|i| half::f16::from_f64((i % 1000) as f64 * 0.5)));
+    check_streamed_equals_mapped(&halves.into_dyn());
+    let ints = Array1::from_iter((0..n as i64).map(|i| i * 1_000_003 - (1 << 40)));
+    check_streamed_equals_mapped(&ints.into_dyn());
+    let complex = Array1::from_iter((0..n / 4).map(|i| Complex::new(wave(i), -(i as f64))));
+    check_streamed_equals_mapped(&complex.into_dyn());
+    let bools = Array1::from_iter((0..n).map(|i| i % 3 == 0));
+    check_streamed_equals_mapped(&bools.into_dyn());
+    check_streamed_equals_mapped(&ArrayD::<f32>::zeros(IxDyn(&[0])));
+}
+
+/// A stored `.npz` member is streamed at its offset in the archive, and
+/// gives what the array itself gives.
+#[test]
+fn npz_members_stream_at_their_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let x: Vec<f64> = (0..300_001).map(|i| (i as f64).sqrt()).collect();
+    let bytes: Vec<u8> = x.iter().flat_map(|v| v.to_ne_bytes()).collect();
+    let archive = dir.path().join("a.npz");
+    Npz::write(&archive, false, |w| {
+        w.add(
+            "pad",
+            DType::native(ElementType::U8),
+            &[3],
+            Order::C,
+            &[1, 2, 3],
+        )?;
+        w.add(
+            "x",
+            DType::native(ElementType::F64),
+            &[x.len()],
+            Order::C,
+            &bytes,
+        )
+    })
+    .unwrap();
+    let plain = dir.path().join("x.npy");
+    CreateOptions::new()
+        .write(&plain, &Array1::from(x.clone()))
+        .unwrap();
+    let want = bits(&Stats::of_path(&plain, |_| {}).unwrap());
+    assert_eq!(
+        bits(&Stats::of_path(archive.join("x"), |_| {}).unwrap()),
+        want
+    );
+}
+
+/// A file truncated after the scan opened it: the reader, the stats and
+/// the conversion each report `Error::Truncated` at the byte where the
+/// data ended, in one line naming the file.
+#[test]
+fn a_file_truncated_under_a_scan_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 3 << 20; // 12 MiB of f32: 48 blocks
+    let make = |name: &str| {
+        let path = dir.path().join(name);
+        CreateOptions::new()
+            .write(&path, &Array1::<f32>::ones(n))
+            .unwrap();
+        path
+    };
+    let cut = 5 * (1 << 20) + 1000; // inside block 20
+    let truncate = |path: &std::path::Path| {
+        OpenOptions::new()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_len(cut)
+            .unwrap()
+    };
+    let end = 4 * n as u64;
+
+    let path = make("shrinks.dat");
+    let scan = Scan::open(&path).unwrap();
+    truncate(&path);
+    let mut reader = scan.reader();
+    let mut read = 0u64;
+    let err = loop {
+        match reader.next_elements::<f32>() {
+            Ok(Some(block)) => read += 4 * block.len() as u64,
+            Ok(None) => panic!("read to the end of a truncated file"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(err, Error::Truncated { at, end: e, .. } if at == cut && e == end),
+        "{err:?}"
+    );
+    assert_eq!(read, 5 << 20, "the whole blocks before the cut were read");
+    let text = err.to_string();
+    assert!(
+        !text.contains('\n')
+            && text.contains("shrinks.dat")
+            && text.contains(&format!("byte {cut} of {end}")),
+        "{text}"
+    );
+    assert_eq!(err.path(), path);
+
+    for threads in [1, 2, 4] {
+        let path = make(&format!("stats-{threads}.dat"));
+        let scan = Scan::open(&path).unwrap();
+        truncate(&path);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let err = pool.install(|| Stats::of_scan(&scan, |_| {})).unwrap_err();
+        assert!(
+            matches!(err, Error::Truncated { at, .. } if at == cut),
+            "{threads} threads: {err:?}"
+        );
+    }
+
+    let path = make("convert.dat");
+    let src = Source::open(&path).unwrap();
+    truncate(&path);
+    let dst = dir.path().join("out.dat");
+    let mut options = ConvertOptions::new();
+    options.element_type(ElementType::F16);
+    let err = mmarray::convert_source(&src, &dst, &options, |_| {}).unwrap_err();
+    assert!(
+        matches!(err, Error::Truncated { at, .. } if at == cut),
+        "{err:?}"
+    );
+    assert!(!dst.exists(), "no partial output is left");
+}
+
+/// The reader yields whole elements, decoded from the other byte order
+/// and checked (bools), with the element index of a bad byte.
+#[test]
+fn the_reader_decodes_and_checks_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("be.dat");
+    let x = Array1::from_iter((0..600_000).map(|i| i as f64 - 1.5));
+    CreateOptions::new()
+        .byte_order(ByteOrder::Big)
+        .order(Order::C)
+        .write(&path, &x)
+        .unwrap();
+    let scan = Scan::open(&path).unwrap();
+    let mut reader = scan.reader();
+    let mut all = Vec::new();
+    while let Some(block) = reader.next_elements::<f64>().unwrap() {
+        assert!(block.len() * 8 <= mmarray::BLOCK_BYTES);
+        all.extend_from_slice(block);
+    }
+    assert_eq!(all, x.to_vec());
+    assert!(matches!(
+        scan.reader().next_elements::<f32>(),
+        Err(Error::DtypeMismatch { .. })
+    ));
+
+    let bools = dir.path().join("b.dat");
+    CreateOptions::new()
+        .write(&bools, &Array1::from_elem(2_000_000, true))
+        .unwrap();
+    let mut bytes = std::fs::read(&bools).unwrap();
+    bytes[1_500_000] = 7;
+    std::fs::write(&bools, bytes).unwrap();
+    let scan = Scan::open(&bools).unwrap();
+    let mut reader = scan.reader();
+    let err = loop {
+        match reader.next_elements::<bool>() {
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("a bad bool was let through"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(
+            err,
+            Error::InvalidBool {
+                index: 1_500_000,
+                byte: 7,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = Stats::of_path(&bools, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidBool {
+                index: 1_500_000,
+                byte: 7,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
