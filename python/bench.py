@@ -306,14 +306,17 @@ def bench_cluster(table, d, reps):
         def zarr_sum():
             assert abs(float(da.from_zarr(Store(p)).sum().compute()) - expected) < 1e-6 * expected
 
-        def cold(fn):
-            def run():
-                drop_cache(p)
-                t = time.perf_counter()
-                fn()
-                return time.perf_counter() - t
-
-            return statistics.median(run() for _ in range(max(3, reps // 2)))
+        def cold_medians(fns, rounds):
+            # Round-robin, so that the disk's drift over the minutes this
+            # takes falls on every contender alike.
+            times = {fn: [] for fn in fns}
+            for _ in range(rounds):
+                for fn in fns:
+                    drop_cache(p)
+                    t = time.perf_counter()
+                    fn()
+                    times[fn].append(time.perf_counter() - t)
+            return {fn: statistics.median(ts) for fn, ts in times.items()}
 
         for fn in (memmap_sum, dask_sum, zarr_sum, dask_small_chunks, dask_floor):
             fn()  # warm: pages, workers' imports
@@ -337,10 +340,11 @@ def bench_cluster(table, d, reps):
         own_per_chunk = (time.perf_counter() - t) / 1000
         print(f"  of which mapping the chunk in the task: {own_per_chunk * 1e6:.0f} µs", file=sys.stderr)
         g = "sum of 1 GiB float32, 2-process LocalCluster, cold"
-        table.add(g, "np.memmap(...).sum(), one process, cold", cold(memmap_sum), GIB)
-        table.add(g, "mmarray.dask.from_array(...).sum(), cold", cold(dask_sum), GIB,
+        cold = cold_medians((memmap_sum, dask_sum, zarr_sum), max(3, reps - 2))
+        table.add(g, "np.memmap(...).sum(), one process, cold", cold[memmap_sum], GIB)
+        table.add(g, "mmarray.dask.from_array(...).sum(), cold", cold[dask_sum], GIB,
                   against="np.memmap(...).sum(), one process, cold")
-        table.add(g, "da.from_zarr(mmarray.zarr.Store(...)).sum(), cold", cold(zarr_sum), GIB,
+        table.add(g, "da.from_zarr(mmarray.zarr.Store(...)).sum(), cold", cold[zarr_sum], GIB,
                   against="np.memmap(...).sum(), one process, cold")
     finally:
         client.close()
