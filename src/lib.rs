@@ -53,7 +53,7 @@
 //! - `npz`: [`Npz`], a `.npz` archive opened and its members listed.
 //! - `source`: from a path to an opened, locked and mapped [`Source`]
 //!   (and reading and writing descriptions).
-//! - `scan`: [`Scan`] and [`ScanBuffer`]: an array read front to back with
+//! - [`scan`]: [`Scan`] and [`ScanBuffer`]: an array read front to back with
 //!   `pread` into a reused buffer, for whole-file scans (bounded memory,
 //!   and an error instead of `SIGBUS` when the file is truncated).
 //! - [`grow`]: growable arrays: appends, resize, the writer claim, trimming.
@@ -102,7 +102,7 @@ mod npz;
 #[cfg(feature = "parallel")]
 pub mod parallel;
 mod read;
-mod scan;
+pub mod scan;
 mod shard;
 mod source;
 pub mod stats;
