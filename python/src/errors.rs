@@ -45,6 +45,7 @@ kinds! {
     ShapeOverflow: "The shape's size overflows the address space.";
     TooManyDimensions: "The shape has more dimensions than numpy supports.";
     DataTooShort: "The data file is shorter than offset + the array's size.";
+    Truncated: "The file ended before the array's data did while a whole-file scan read it (another program truncated it); `.path` names it, the message the byte.";
     MisalignedOffset: "The byte offset is not a multiple of the dtype's alignment.";
     InvalidBool: "A bool array holds a byte other than 0 or 1.";
     DimensionMismatch: "An array of another number of dimensions was expected.";
@@ -80,6 +81,7 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         E::ShapeOverflow { .. } => ShapeOverflow::new_err(message),
         E::TooManyDimensions { .. } => TooManyDimensions::new_err(message),
         E::DataTooShort { .. } => DataTooShort::new_err(message),
+        E::Truncated { .. } => Truncated::new_err(message),
         E::MisalignedOffset { .. } => MisalignedOffset::new_err(message),
         E::InvalidBool { .. } => InvalidBool::new_err(message),
         E::DimensionMismatch { .. } => DimensionMismatch::new_err(message),

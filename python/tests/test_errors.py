@@ -168,3 +168,45 @@ def test_every_class_subclasses_error():
         obj = getattr(mmarray, name)
         if isinstance(obj, type) and issubclass(obj, BaseException) and obj is not mmarray.Error:
             assert issubclass(obj, mmarray.Error), name
+
+
+def test_stats_of_a_file_truncated_mid_scan_raises_truncated(tmp_path):
+    """A real truncation by another thread while ``stats`` (GIL released)
+    reads the file: ``Truncated`` naming the file and the byte, no SIGBUS.
+    The truncation waits until the scan has read 16 MiB (this process's
+    read bytes in /proc/self/io); a try in which the scan finished first is
+    repeated."""
+    import threading
+    import time
+
+    p = tmp_path / "big.dat"
+    size = 1 << 30
+    mmarray.create(p, (size // 4,), "float32")  # sparse: costs no disk
+
+    def read_bytes():
+        with open("/proc/self/io") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("rchar:"))
+
+    for _ in range(5):
+        os.truncate(p, size)
+        start = read_bytes()
+        done = threading.Event()
+
+        def cut():
+            while not done.is_set() and read_bytes() - start < 16 << 20:
+                time.sleep(0.0005)  # each poll reads /proc too: a few hundred bytes
+            if not done.is_set():
+                os.truncate(p, 64 << 20)
+
+        t = threading.Thread(target=cut)
+        t.start()
+        try:
+            mmarray.stats(p)
+        except mmarray.Truncated as e:
+            assert e.path == str(p)
+            assert "byte" in str(e) and "\n" not in str(e), str(e)
+            return
+        finally:
+            done.set()
+            t.join()
+    pytest.fail("the scan always finished before the truncation")
