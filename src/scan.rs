@@ -36,10 +36,10 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use crate::dtype::{self, DType, Element};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::layout::Layout;
 use crate::lock::SharedLock;
-use crate::source::{ArrayInfo, open_source};
+use crate::source::{ArrayInfo, open_unmapped};
 
 /// Bytes read per `pread`: 256 KiB, a whole number of elements of every
 /// size. Large enough that the calls cost little next to the copy, small
@@ -95,13 +95,7 @@ impl Scan {
     /// As [`inspect`](crate::inspect); [`Error::CompressedMember`] for a
     /// compressed `.npz` member, which has no bytes in place to read.
     pub fn open(path: impl AsRef<Path>) -> Result<Scan> {
-        let (info, lock) = open_source(path.as_ref(), false)?;
-        let len = lock
-            .file()
-            .metadata()
-            .at(&info.path, "reading the data file's metadata")?
-            .len();
-        info.layout.check_fits(&info.path, len)?;
+        let (info, lock) = open_unmapped(path.as_ref())?;
         Ok(Scan { lock, info })
     }
 

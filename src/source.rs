@@ -218,14 +218,21 @@ impl<M: Writable> Source<M> {
 /// As [`MappedArray::open`](crate::MappedArray::open), except those about
 /// the Rust element type.
 pub fn inspect(path: impl AsRef<Path>) -> Result<ArrayInfo> {
-    let (info, lock) = open_source(path.as_ref(), false)?;
+    open_unmapped(path.as_ref()).map(|(info, _lock)| info)
+}
+
+/// Opens, locks and describes the array at `path` without mapping it,
+/// and checks that the data file holds all of the array's bytes: what
+/// [`inspect`] and a [`Scan`](crate::Scan) start with.
+pub(crate) fn open_unmapped(path: &Path) -> Result<(ArrayInfo, SharedLock)> {
+    let (info, lock) = open_source(path, false)?;
     let len = lock
         .file()
         .metadata()
         .at(&info.path, "reading the data file's metadata")?
         .len();
     info.layout.check_fits(&info.path, len)?;
-    Ok(info)
+    Ok((info, lock))
 }
 
 /// How long [`open_source`] keeps starting over when the path turns out to
