@@ -10,9 +10,10 @@
 //! (a 30 GiB file converts on a machine with less memory than that), and a
 //! source truncated by another program meanwhile gives
 //! [`Error::Truncated`], not `SIGBUS`. A change of memory order (C ↔ F)
-//! reads the source in another order than it is stored, through its
-//! mapping: the pages it touches stay resident until the end, and the
-//! `SIGBUS` limit of mappings applies. The destination is built under a
+//! reads the source with `pread` too: an array of up to 64 MiB whole, then
+//! walked in the destination's order; a larger one in tiles of 4 MiB,
+//! each transposed and written in place with `pwrite`, so memory stays
+//! bounded there as well. The destination is built under a
 //! temporary name and renamed into place, so converting a file onto itself
 //! is safe.
 //!
@@ -29,7 +30,7 @@ use crate::dtype::{self, ByteOrder, DType, Element, ElementType};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::layout::{Layout, Order};
-use crate::scan::ScanBuffer;
+use crate::scan::{ScanBuffer, read_exact_at};
 use crate::source::{ArrayInfo, Source};
 use crate::stats::CHUNK_ELEMENTS;
 
@@ -142,7 +143,7 @@ pub fn convert_source(
     options: &ConvertOptions,
     progress: impl Fn(usize),
 ) -> Result<ArrayInfo> {
-    let (info, map) = (&source.info, source.bytes());
+    let info = &source.info;
     let src_layout = &info.layout;
     let src_dtype = src_layout.dtype();
     let dst_dtype = DType::new(
@@ -163,8 +164,12 @@ pub fn convert_source(
     let reads: Vec<&Path> = std::iter::once(info.path())
         .chain(info.sidecar_path())
         .collect();
-    let (dst_info, _file) =
-        create.create_file(dst, dst_dtype, src_layout.shape(), &reads, |file, _| {
+    let (dst_info, _file) = create.create_file(
+        dst,
+        dst_dtype,
+        src_layout.shape(),
+        &reads,
+        |file, dst_layout| {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             let mut converted = Vec::with_capacity(CHUNK_ELEMENTS * dst_dtype.itemsize());
             let mut done = 0usize;
@@ -193,17 +198,43 @@ pub fn convert_source(
                         write_chunk(chunk)?;
                     }
                 }
-            } else {
+            } else if src_layout.nbytes() <= IN_MEMORY_BYTES {
+                // Small enough to hold: read whole with `pread` (a
+                // truncation is an error, not SIGBUS), then walk it in the
+                // destination's order.
+                let mut bytes = vec![0u8; src_layout.nbytes()];
+                let file = source.lock.file();
+                read_exact_at(
+                    file,
+                    &info.path,
+                    &mut bytes,
+                    src_layout.offset(),
+                    src_layout.end(),
+                )?;
                 let mut result = Ok(());
-                for_each_chunk_in_other_order(map, src_layout, dst_order, |chunk| {
+                for_each_chunk_in_other_order(&bytes, src_layout, dst_order, |chunk| {
                     if result.is_ok() {
                         result = write_chunk(chunk);
                     }
                 });
                 result?;
+            } else {
+                let from = Side {
+                    file: source.lock.file(),
+                    path: &info.path,
+                    layout: src_layout,
+                };
+                let to = Side {
+                    file,
+                    path: dst,
+                    layout: dst_layout,
+                };
+                let tile = tile_elements(src_dtype.itemsize());
+                return reverse_axes_in_tiles(from, to, tile, &progress);
             }
             out.flush().at(dst, "writing the converted file")
-        })?;
+        },
+    )?;
     Ok(dst_info)
 }
 
@@ -254,6 +285,141 @@ fn for_each_chunk_in_other_order(
     }
 }
 
+/// Arrays up to this size change memory order in memory (read whole with
+/// `pread`, then walked); larger ones tile by tile
+/// ([`reverse_axes_in_tiles`]).
+const IN_MEMORY_BYTES: usize = 64 << 20;
+
+/// Elements in one tile of [`reverse_axes_in_tiles`] (at most 4 MiB of
+/// source elements).
+fn tile_elements(itemsize: usize) -> usize {
+    ((4 << 20) / itemsize.max(1)).max(1)
+}
+
+/// One file of a conversion: open, named in errors, and where its array is.
+#[derive(Clone, Copy)]
+struct Side<'a> {
+    file: &'a std::fs::File,
+    path: &'a Path,
+    layout: &'a Layout,
+}
+
+/// Writes the array of `from` into `to` (the new file) in the other
+/// memory order, in bounded
+/// memory and without a mapping: tiles of elements read with `pread`,
+/// transposed, converted and written with `pwrite`.
+///
+/// A memory order change is a reversal of the axes of the sequence of
+/// elements: the source in its own order is C order over `shape` (the
+/// shape reversed for F order), the destination C order over `shape`
+/// reversed. With `shape = [a, middle.., b]`, each index of the middle
+/// axes picks an `a x b` matrix, whose rows lie `mid * b` elements apart
+/// in the source (`mid` = the product of the middle extents) and whose
+/// columns lie `mid * a` apart in the destination, where it is
+/// transposed. It is copied in tiles of at most `tile` elements: each tile
+/// row one read, each tile column one write (for 2-D arrays a tile that
+/// spans whole rows is one read, one that spans whole columns one write).
+/// Arrays whose first and last axes are both short next to the middle
+/// ones make many small reads and writes: slow, but correct.
+fn reverse_axes_in_tiles(
+    from: Side<'_>,
+    to: Side<'_>,
+    tile: usize,
+    progress: &impl Fn(usize),
+) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let (src, path, layout) = (from.file, from.path, from.layout);
+    let (out, dst, dst_layout) = (to.file, to.path, to.layout);
+    let (src_dtype, dst_dtype) = (layout.dtype(), dst_layout.dtype());
+    let (item, dst_item) = (src_dtype.itemsize(), dst_dtype.itemsize());
+    let mut shape = layout.shape().to_vec();
+    if layout.order() == Order::F {
+        shape.reverse();
+    }
+    let n = shape.len();
+    let (a, b) = (shape[0], shape[n - 1]);
+    let middle = &shape[1..n - 1];
+    let mid: usize = middle.iter().product();
+    let total = layout.len();
+    if total == 0 {
+        return Ok(());
+    }
+    let t = tile.max(1);
+    let mut tb = b.min(t.isqrt().max(1));
+    let ta = a.min((t / tb).max(1));
+    tb = b.min((t / ta).max(1));
+    let mut raw = vec![0u8; ta * tb * item];
+    let mut transposed = vec![0u8; ta * tb * item];
+    let mut converted = Vec::with_capacity(ta * tb * dst_item);
+    let (src_base, dst_base) = (layout.offset(), dst_layout.offset());
+    let mut index = vec![0usize; middle.len()];
+    for m_c in 0..mid {
+        // The middle index's place in the destination: F order over the
+        // middle axes (C order over them reversed).
+        let mut m_r = 0;
+        for (k, &i) in index.iter().enumerate().rev() {
+            m_r = m_r * middle[k] + i;
+        }
+        for i0 in (0..a).step_by(ta) {
+            let ra = ta.min(a - i0);
+            for j0 in (0..b).step_by(tb) {
+                let rb = tb.min(b - j0);
+                // Read the tile: rows i0.., elements j0.. of each.
+                let tile = &mut raw[..ra * rb * item];
+                if mid == 1 && rb == b {
+                    let at = src_base + ((i0 * b) * item) as u64;
+                    read_exact_at(src, path, tile, at, layout.end())?;
+                } else {
+                    for (r, row) in tile.chunks_exact_mut(rb * item).enumerate() {
+                        let e = (i0 + r) * mid * b + m_c * b + j0;
+                        read_exact_at(src, path, row, src_base + (e * item) as u64, layout.end())?;
+                    }
+                }
+                // Transpose: element (r, c) to (c, r).
+                let dst_tile = &mut transposed[..ra * rb * item];
+                for r in 0..ra {
+                    for c in 0..rb {
+                        let from = (r * rb + c) * item;
+                        let to = (c * ra + r) * item;
+                        dst_tile[to..to + item].copy_from_slice(&tile[from..from + item]);
+                    }
+                }
+                converted.clear();
+                convert_chunk(dst_tile, src_dtype, dst_dtype, &mut converted).map_err(|k| {
+                    let (c, r) = (k / ra, k % ra);
+                    Error::InvalidBool {
+                        path: path.to_path_buf(),
+                        index: (i0 + r) * mid * b + m_c * b + j0 + c,
+                        byte: dst_tile[k * item],
+                    }
+                })?;
+                // Write it: column j of the tile at (j, m_r, i0..).
+                let write = |bytes: &[u8], e: usize| {
+                    out.write_all_at(bytes, dst_base + (e * dst_item) as u64)
+                        .at(dst, "writing the converted file")
+                };
+                if mid == 1 && ra == a {
+                    write(&converted, j0 * a)?;
+                } else {
+                    for (c, column) in converted.chunks_exact(ra * dst_item).enumerate() {
+                        write(column, (j0 + c) * mid * a + m_r * a + i0)?;
+                    }
+                }
+                progress(ra * rb);
+            }
+        }
+        // The next middle index, C order (last middle axis fastest).
+        for k in (0..middle.len()).rev() {
+            index[k] += 1;
+            if index[k] < middle[k] {
+                break;
+            }
+            index[k] = 0;
+        }
+    }
+    Ok(())
+}
+
 /// Converts whole elements of `src_dtype` to `dst_dtype`, appending to
 /// `out`; `Err` holds the index of an invalid bool.
 fn convert_chunk(
@@ -287,4 +453,147 @@ fn convert_chunk(
         });
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::ArrayD;
+
+    /// The tiled reversal, with tiles from one element to larger than the
+    /// array, against the elements listed in the destination's order by
+    /// ndarray, for 2-D to 4-D shapes with short and long axes, from C and
+    /// from F, keeping the type and converting it.
+    #[test]
+    fn tiled_order_change_matches_the_elements_in_the_other_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let shapes: &[&[usize]] = &[
+            &[5, 7],
+            &[1, 9],
+            &[9, 1],
+            &[2, 2],
+            &[3, 4, 5],
+            &[4, 1, 6],
+            &[2, 3, 4, 5],
+            &[1, 3, 1, 2],
+        ];
+        for (k, &shape) in shapes.iter().enumerate() {
+            let len: usize = shape.iter().product();
+            let arr = ArrayD::from_shape_vec(shape, (0..len as u16).map(|x| x * 3 + 1).collect())
+                .unwrap();
+            for src_order in [Order::C, Order::F] {
+                let dst_order = match src_order {
+                    Order::C => Order::F,
+                    Order::F => Order::C,
+                };
+                let src = dir.path().join(format!("src{k}{src_order:?}.dat"));
+                CreateOptions::new()
+                    .order(src_order)
+                    .overwrite(true)
+                    .write(&src, &arr)
+                    .unwrap();
+                let source = Source::open(&src).unwrap();
+                let in_dst_order: Vec<u16> = match dst_order {
+                    Order::C => arr.iter().copied().collect(),
+                    Order::F => arr.t().iter().copied().collect(),
+                };
+                for element in [ElementType::U16, ElementType::F64] {
+                    let dst_dtype = DType::new(element, ByteOrder::NATIVE);
+                    let expected: Vec<u8> = match element {
+                        ElementType::U16 => bytemuck::cast_slice(&in_dst_order).to_vec(),
+                        _ => in_dst_order
+                            .iter()
+                            .flat_map(|&x| f64::from(x).to_ne_bytes())
+                            .collect(),
+                    };
+                    for tile in [1, 2, 5, 7, 12, 1000] {
+                        let dst = dir.path().join("dst.dat");
+                        let dims: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+                        let dst_layout = Layout::new(&dst, dst_dtype, &dims, dst_order, 3).unwrap();
+                        let out = std::fs::File::create(&dst).unwrap();
+                        out.set_len(dst_layout.end()).unwrap();
+                        let counted = std::cell::Cell::new(0);
+                        let from = Side {
+                            file: source.lock.file(),
+                            path: &src,
+                            layout: source.info().layout(),
+                        };
+                        let to = Side {
+                            file: &out,
+                            path: &dst,
+                            layout: &dst_layout,
+                        };
+                        reverse_axes_in_tiles(from, to, tile, &|n| counted.set(counted.get() + n))
+                            .unwrap();
+                        let written = std::fs::read(&dst).unwrap();
+                        assert_eq!(
+                            &written[3..],
+                            &expected[..],
+                            "{shape:?} from {src_order:?} to {element:?}, tiles of {tile}"
+                        );
+                        assert_eq!(counted.get(), len);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A source that ends early, or holds a bad bool, is an error naming
+    /// it (at the byte, or at the element's place in the source).
+    #[test]
+    fn tiled_order_change_reports_truncation_and_bad_bools() {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("b.dat");
+        let mut bools = ndarray::Array2::from_elem((6, 5), false);
+        bools[[4, 3]] = true;
+        CreateOptions::new().write(&src, &bools).unwrap();
+        let (dst, dims) = (dir.path().join("d.dat"), [6u64, 5]);
+        let dst_layout = Layout::new(&dst, DType::of::<bool>(), &dims, Order::F, 0).unwrap();
+        let out = std::fs::File::create(&dst).unwrap();
+        let run = |source: &Source| {
+            let from = Side {
+                file: source.lock.file(),
+                path: &src,
+                layout: source.info().layout(),
+            };
+            let to = Side {
+                file: &out,
+                path: &dst,
+                layout: &dst_layout,
+            };
+            reverse_axes_in_tiles(from, to, 4, &|_| {})
+        };
+        // Element 4 * 5 + 3 = 23 becomes the byte 7.
+        let mut bytes = std::fs::read(&src).unwrap();
+        bytes[23] = 7;
+        std::fs::write(&src, &bytes).unwrap();
+        let source = Source::open(&src).unwrap();
+        let err = run(&source).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidBool {
+                    index: 23,
+                    byte: 7,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        bytes[23] = 1;
+        std::fs::write(&src, &bytes).unwrap();
+        let source = Source::open(&src).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&src)
+            .unwrap()
+            .set_len(17)
+            .unwrap();
+        match run(&source).unwrap_err() {
+            Error::Truncated { path, at, end } => {
+                assert_eq!((path, at, end), (src.clone(), 17, 30));
+            }
+            err => panic!("{err:?}"),
+        }
+    }
 }

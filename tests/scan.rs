@@ -261,3 +261,26 @@ fn the_reader_decodes_and_checks_elements() {
         "{err:?}"
     );
 }
+
+/// A memory order change of an array too large to read whole (over
+/// 64 MiB) goes tile by tile with `pread`/`pwrite`: the result holds the
+/// same array, in the other order, with the element type converted.
+#[test]
+fn a_large_order_change_streams_in_tiles_and_keeps_every_element() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("c.dat");
+    // 4,353 x 4,099 u32: 68 MiB, both extents off the 1,024-element tiles.
+    let (rows, cols) = (4353usize, 4099usize);
+    let array = ndarray::Array2::from_shape_fn((rows, cols), |(i, j)| (i * cols + j) as u32);
+    CreateOptions::new().write(&src, &array).unwrap();
+    let dst = dir.path().join("f.npy");
+    let mut options = ConvertOptions::new();
+    options.order(Order::F).element_type(ElementType::F64);
+    let info = mmarray::convert(&src, &dst, &options, |_| {}).unwrap();
+    assert_eq!(info.layout().order(), Order::F);
+    let back = mmarray::read_array::<f64>(&dst).unwrap();
+    assert_eq!(back, array.mapv(f64::from).into_dyn());
+    let a = mmarray::MappedArray::<f64>::open(&dst).unwrap();
+    // In memory order, column 1 follows column 0.
+    assert_eq!(a.as_slice()[rows], 1.0);
+}

@@ -2,7 +2,8 @@
 //! (issue 16): a file truncated by another program mid-scan is a one-line
 //! error naming it and the byte where it ended (exit code 1), never a
 //! signal; and on a file of 1 GiB their peak resident set stays under
-//! 256 MiB (a scan through a mapping peaked at the file's size).
+//! 256 MiB (a scan through a mapping peaked at the file's size); `convert`
+//! changing the memory order too.
 
 use std::fs::OpenOptions;
 use std::os::unix::process::ExitStatusExt;
@@ -45,7 +46,11 @@ fn commands(input: &Path, out: &Path) -> Vec<(&'static str, Vec<String>)> {
         ),
         (
             "plot",
-            vec!["plot".into(), i, "-o".into(), format!("{o}.png")],
+            vec!["plot".into(), i.clone(), "-o".into(), format!("{o}.png")],
+        ),
+        (
+            "convert --order F",
+            vec!["convert".into(), i, o, "--order".into(), "F".into()],
         ),
     ]
 }
@@ -99,13 +104,19 @@ fn a_file_truncated_mid_scan_is_an_error_not_a_signal() {
     let png = dir.path().join("out.dat.png");
     let len: usize = 128 << 20; // 512 MiB of float32
     let cut = (len as u64 * 4) / 2 + 12_345;
-    for (k, name) in ["stats", "convert", "plot"].into_iter().enumerate() {
+    let names = ["stats", "convert", "plot", "convert --order F"];
+    for (k, name) in names.into_iter().enumerate() {
+        // A change of memory order needs two dimensions: 16,384 x 8,192.
+        let shape: &[usize] = match name {
+            "convert --order F" => &[len >> 13, 1 << 13],
+            _ => &[len],
+        };
         let mut truncated = 0;
         for attempt in 0..20 {
             if truncated == 3 {
                 break;
             }
-            let input = sparse(dir.path(), &format!("big-{name}-{attempt}.dat"), &[len]);
+            let input = sparse(dir.path(), &format!("big-{k}-{attempt}.dat"), shape);
             let args = commands(&input, &out).swap_remove(k).1;
             let result = truncate_mid_scan(&args, &input, 16 << 20, cut);
             std::fs::remove_file(&input).unwrap();
@@ -165,8 +176,10 @@ fn whole_file_scans_stay_under_256_mib_resident() {
     let line = sparse(dir.path(), "line.dat", &[256 << 20]);
     let heat = sparse(dir.path(), "heat.dat", &[1 << 15, 1 << 13]);
     let mut runs = commands(&line, &out);
+    runs.pop(); // the memory order change, of the 2-D array below
+    runs.push(("convert --order F", commands(&heat, &out).pop().unwrap().1));
     runs.push(("plot heatmap", {
-        let mut a = commands(&heat, &out).pop().unwrap().1;
+        let mut a = commands(&heat, &out).swap_remove(2).1;
         a[3] = format!("{}.heat.png", out.display());
         a
     }));
@@ -180,5 +193,6 @@ fn whole_file_scans_stay_under_256_mib_resident() {
         );
         eprintln!("{name}: peak RSS {} MiB", rss >> 20);
         let _ = std::fs::remove_file(&out);
+        let _ = std::fs::remove_file(dir.path().join("out.dat.json"));
     }
 }
