@@ -319,6 +319,20 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// [`Store::rename`](crate::Store::rename) was asked for a name the
+    /// store already has. Renaming never replaces an array: remove that one
+    /// first, or pick another name.
+    #[error(
+        "{}: the store already has an array named {name:?}; remove it first (`Store::remove`) or pick another name",
+        Escaped(path)
+    )]
+    NameTaken {
+        /// The existing array's file.
+        path: PathBuf,
+        /// The name asked for.
+        name: String,
+    },
+
     /// The file is mapped by another process (or another handle in this
     /// one), so it cannot be shrunk, replaced or removed now; or (action
     /// `"grown"`) another handle holds the array's writer claim: it is
@@ -428,6 +442,7 @@ impl Error {
             | Error::DimensionMismatch { path, .. }
             | Error::AlreadyExists { path }
             | Error::StoreExists { path }
+            | Error::NameTaken { path, .. }
             | Error::Busy { path, .. }
             | Error::SameFile { path, .. }
             | Error::InvalidName { path, .. }

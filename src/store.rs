@@ -514,12 +514,16 @@ impl Store {
     /// # Errors
     ///
     /// [`Error::InvalidName`] for either name; not found;
-    /// [`Error::AlreadyExists`] if `to` exists.
+    /// [`Error::NameTaken`] if the store has an array `to` (renaming never
+    /// replaces one).
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
         let old = self.existing(from)?;
         validate_name(&self.dir, to)?;
         if let Some(existing) = self.find(to)? {
-            return Err(Error::AlreadyExists { path: existing });
+            return Err(Error::NameTaken {
+                path: existing,
+                name: to.to_string(),
+            });
         }
         if format::format_for_path(&old) == Format::Npy {
             let new = self.file_for(to, Format::Npy)?;

@@ -120,10 +120,21 @@ fn create_open_list_rename_remove() {
     assert_eq!(live.view()[[3, 2]], 1.5);
     assert_eq!(store.open_array::<f32>("w2").unwrap().view()[[3, 2]], 1.5);
     assert!(!store.contains("weights") && store.contains("w2"));
-    assert!(matches!(
-        store.rename("w2", "labels"),
-        Err(Error::AlreadyExists { .. })
-    ));
+    // Onto an existing name: refused, with the store's way out (a rename
+    // has no `overwrite`), and both arrays left as they were.
+    let err = store.rename("w2", "labels").unwrap_err();
+    assert!(
+        matches!(&err, Error::NameTaken { name, .. } if name == "labels"),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("already has an array named \"labels\"")
+            && message.contains("Store::remove")
+            && !message.contains("overwrite"),
+        "{message}"
+    );
+    assert!(store.contains("w2") && store.contains("labels"));
     store.rename("labels", "l2").unwrap();
     assert!(store.contains("l2"));
 

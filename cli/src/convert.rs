@@ -8,7 +8,8 @@ use crate::common::{self, CliError, DTypeArg, print_out, progress_bar};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// The array to read: .npy, raw data file or sidecar.
+    /// The array to read: .npy, raw data file or sidecar, .npz member
+    /// (x.npz/NAME), or a store's array (DIR/NAME).
     src: PathBuf,
     /// The file to write: .npy if it ends in .npy, otherwise raw + DST.json.
     dst: PathBuf,
@@ -44,7 +45,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if let Some(byte_order) = args.byte_order {
         options.byte_order(byte_order);
     }
-    let src = mmarray::Source::open(&args.src)?;
+    let src = mmarray::Source::open(common::resolve_input(&args.src)?)?;
     let layout = src.info().layout();
     let bar = progress_bar(layout.len() as u64, layout.dtype().itemsize(), "convert");
     let info = mmarray::convert_source(&src, &args.dst, &options, |n| bar.inc(n as u64))?;

@@ -166,7 +166,7 @@ fn info_lists_a_store_as_a_table() {
 }
 
 #[test]
-fn info_stats_show_and_plot_take_dir_slash_name() {
+fn info_stats_show_plot_and_convert_take_dir_slash_name() {
     let dir = tempfile::tempdir().unwrap();
     let runs = build_store(dir.path());
     let loss = runs.join("loss");
@@ -219,6 +219,16 @@ fn info_stats_show_and_plot_take_dir_slash_name() {
     let decoder = png::Decoder::new(std::io::Cursor::new(std::fs::read(&png).unwrap()));
     let reader = decoder.read_info().expect("a valid PNG");
     assert_eq!((reader.info().width, reader.info().height), (400, 300));
+
+    // convert DIR/NAME reads the store's array.
+    let out = dir.path().join("weights-f.npy");
+    stdout(&mmarray(&["convert", p(&weights), p(&out), "--order", "F"]));
+    assert_eq!(
+        stdout(&mmarray(&["show", p(&out)])),
+        stdout(&mmarray(&["show", p(&weights)]))
+    );
+    let info = stdout_json(&mmarray(&["info", p(&out), "--json"]));
+    assert_eq!(info["order"], json!("F"));
 
     // A bare NAME inside the store directory is resolved there too.
     let stats = stdout_json(&mmarray_in(Some(&runs), &["stats", "loss", "--json"]));

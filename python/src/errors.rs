@@ -49,7 +49,7 @@ kinds! {
     MisalignedOffset: "The byte offset is not a multiple of the dtype's alignment.";
     InvalidBool: "A bool array holds a byte other than 0 or 1.";
     DimensionMismatch: "An array of another number of dimensions was expected.";
-    AlreadyExists: "An array already exists at the path (pass overwrite=True to replace it), or a store (for Store(path, create=True)).";
+    AlreadyExists: "An array already exists at the path (pass overwrite=True to replace it), a store (for Store(path, create=True)), or an array of the name Store.rename was given.";
     Busy: "The array is mapped elsewhere (it cannot be shrunk, replaced or removed now), or another handle is growing it.";
     SameFile: "The destination is the same file as an input.";
     InvalidName: "A store was given an unsafe array name.";
@@ -90,6 +90,9 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         E::AlreadyExists { .. } => AlreadyExists::new_err(message),
         E::StoreExists { .. } => AlreadyExists::new_err(
             message.replace("`Store::open`", "mmarray.Store(path) (without create=True)"),
+        ),
+        E::NameTaken { name, .. } => AlreadyExists::new_err(
+            message.replace("`Store::remove`", &format!("store.remove({name:?})")),
         ),
         E::Busy { .. } => Busy::new_err(message),
         E::SameFile { .. } => SameFile::new_err(message),

@@ -119,3 +119,18 @@ def test_a_missing_name_is_a_key_error(tmp_path):
         s["b"]
     with s["a"] as h:
         assert h.shape == (2,)
+
+
+def test_rename_onto_an_existing_name_is_refused_with_pythons_way_out(tmp_path):
+    s = mmarray.Store(tmp_path / "s", create=True)
+    s.create_array("a", 2, "f4").close()
+    s.create_array("b", 3, "f4").close()
+    with pytest.raises(mmarray.AlreadyExists) as info:
+        s.rename("a", "b")
+    message = str(info.value)
+    assert 'store.remove("b")' in message and "overwrite" not in message, message
+    assert info.value.path.endswith("b.dat")
+    assert sorted(e["name"] for e in s.list()) == ["a", "b"]
+    s.remove("b")
+    s.rename("a", "b")  # the way out works
+    assert [e["name"] for e in s.list()] == ["b"]
