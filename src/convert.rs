@@ -30,7 +30,7 @@ use crate::dtype::{self, ByteOrder, DType, Element, ElementType};
 use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::layout::{Layout, Order};
-use crate::scan::{ScanBuffer, read_exact_at};
+use crate::scan::{Scan, ScanBuffer, read_exact_at};
 use crate::source::{ArrayInfo, Source};
 use crate::stats::CHUNK_ELEMENTS;
 
@@ -116,10 +116,41 @@ pub fn convert(
     options: &ConvertOptions,
     progress: impl Fn(usize),
 ) -> Result<ArrayInfo> {
-    convert_source(&Source::open(src)?, dst, options, progress)
+    convert_scan(&Scan::open(src)?, dst, options, progress)
 }
 
-/// [`convert`] from an array already opened, without opening it again.
+/// [`convert`] from an array already opened for a scan (not mapped), without
+/// opening it again.
+///
+/// ```
+/// use mmarray::{ConvertOptions, Scan};
+///
+/// let dir = tempfile::tempdir()?;
+/// let src = dir.path().join("a.npy");
+/// mmarray::CreateOptions::new().write(&src, &ndarray::array![1u8, 2, 3])?;
+/// let opened = Scan::open(&src)?;
+/// let total = opened.info().layout().len(); // e.g. to size a progress bar
+/// mmarray::convert_scan(&opened, dir.path().join("a.dat"), &ConvertOptions::new(), |_| {})?;
+/// # assert_eq!(total, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+///
+/// As [`convert`], but for opening the source.
+pub fn convert_scan(
+    scan: &Scan,
+    dst: impl AsRef<Path>,
+    options: &ConvertOptions,
+    progress: impl Fn(usize),
+) -> Result<ArrayInfo> {
+    let (file, info) = scan.parts();
+    convert_opened(file, info, dst.as_ref(), options, progress)
+}
+
+/// [`convert`] from an array already opened and mapped, without opening it
+/// again. The mapping is not read: the file is, with `pread`, as by
+/// [`convert_scan`] (which opens no mapping at all).
 ///
 /// ```
 /// use mmarray::{ConvertOptions, Source};
@@ -143,7 +174,24 @@ pub fn convert_source(
     options: &ConvertOptions,
     progress: impl Fn(usize),
 ) -> Result<ArrayInfo> {
-    let info = &source.info;
+    convert_opened(
+        source.lock.file(),
+        &source.info,
+        dst.as_ref(),
+        options,
+        progress,
+    )
+}
+
+/// The conversion, from the open data `file` of the array `info`
+/// describes: read with `pread` whatever the caller opened it as.
+fn convert_opened(
+    src_file: &std::fs::File,
+    info: &ArrayInfo,
+    dst: &Path,
+    options: &ConvertOptions,
+    progress: impl Fn(usize),
+) -> Result<ArrayInfo> {
     let src_layout = &info.layout;
     let src_dtype = src_layout.dtype();
     let dst_dtype = DType::new(
@@ -160,7 +208,6 @@ pub fn convert_source(
     if let Some(format) = options.format {
         create.format(format);
     }
-    let dst = dst.as_ref();
     let reads: Vec<&Path> = std::iter::once(info.path())
         .chain(info.sidecar_path())
         .collect();
@@ -192,7 +239,7 @@ pub fn convert_source(
             if dst_order == src_layout.order() || !src_layout.orders_differ() {
                 // The same sequence of elements either way: stream the file
                 // with `pread`, never touching the mapping.
-                let mut reader = ScanBuffer::new(source.lock.file(), &info.path, src_layout);
+                let mut reader = ScanBuffer::new(src_file, &info.path, src_layout);
                 while let Some(block) = reader.next_block()? {
                     for chunk in block.chunks(CHUNK_ELEMENTS * src_dtype.itemsize()) {
                         write_chunk(chunk)?;
@@ -203,9 +250,8 @@ pub fn convert_source(
                 // truncation is an error, not SIGBUS), then walk it in the
                 // destination's order.
                 let mut bytes = vec![0u8; src_layout.nbytes()];
-                let file = source.lock.file();
                 read_exact_at(
-                    file,
+                    src_file,
                     &info.path,
                     &mut bytes,
                     src_layout.offset(),
@@ -220,7 +266,7 @@ pub fn convert_source(
                 result?;
             } else {
                 let from = Side {
-                    file: source.lock.file(),
+                    file: src_file,
                     path: &info.path,
                     layout: src_layout,
                 };
@@ -435,9 +481,7 @@ fn convert_chunk(
         let start = out.len();
         out.extend_from_slice(src);
         if src_dtype.byte_order() != dst_dtype.byte_order() {
-            out[start..]
-                .chunks_exact_mut(src_dtype.element_type().swap_unit())
-                .for_each(<[u8]>::reverse);
+            src_dtype.element_type().swap_bytes(&mut out[start..]);
         }
         return Ok(());
     }
@@ -459,6 +503,26 @@ fn convert_chunk(
 mod tests {
     use super::*;
     use ndarray::ArrayD;
+
+    /// The two sides of a conversion from `source` into `out` at `dst`.
+    fn sides<'a>(
+        source: &'a Source,
+        out: &'a std::fs::File,
+        dst: &'a Path,
+        dst_layout: &'a Layout,
+    ) -> (Side<'a>, Side<'a>) {
+        let from = Side {
+            file: source.lock.file(),
+            path: source.info().path(),
+            layout: source.info().layout(),
+        };
+        let to = Side {
+            file: out,
+            path: dst,
+            layout: dst_layout,
+        };
+        (from, to)
+    }
 
     /// The tiled reversal, with tiles from one element to larger than the
     /// array, against the elements listed in the destination's order by
@@ -513,16 +577,7 @@ mod tests {
                         let out = std::fs::File::create(&dst).unwrap();
                         out.set_len(dst_layout.end()).unwrap();
                         let counted = std::cell::Cell::new(0);
-                        let from = Side {
-                            file: source.lock.file(),
-                            path: &src,
-                            layout: source.info().layout(),
-                        };
-                        let to = Side {
-                            file: &out,
-                            path: &dst,
-                            layout: &dst_layout,
-                        };
+                        let (from, to) = sides(&source, &out, &dst, &dst_layout);
                         reverse_axes_in_tiles(from, to, tile, &|n| counted.set(counted.get() + n))
                             .unwrap();
                         let written = std::fs::read(&dst).unwrap();
@@ -551,16 +606,7 @@ mod tests {
         let dst_layout = Layout::new(&dst, DType::of::<bool>(), &dims, Order::F, 0).unwrap();
         let out = std::fs::File::create(&dst).unwrap();
         let run = |source: &Source| {
-            let from = Side {
-                file: source.lock.file(),
-                path: &src,
-                layout: source.info().layout(),
-            };
-            let to = Side {
-                file: &out,
-                path: &dst,
-                layout: &dst_layout,
-            };
+            let (from, to) = sides(source, &out, &dst, &dst_layout);
             reverse_axes_in_tiles(from, to, 4, &|_| {})
         };
         // Element 4 * 5 + 3 = 23 becomes the byte 7.

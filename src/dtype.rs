@@ -324,6 +324,23 @@ impl ElementType {
         }
     }
 
+    /// Swaps the byte order of every element in `bytes` (whole elements of
+    /// this type), in place: each [`swap_unit`](Self::swap_unit) reversed.
+    ///
+    /// ```
+    /// use mmarray::ElementType;
+    /// let mut bytes = [1, 2, 3, 4, 5, 6, 7, 8];
+    /// ElementType::U16.swap_bytes(&mut bytes);
+    /// assert_eq!(bytes, [2, 1, 4, 3, 6, 5, 8, 7]);
+    /// ElementType::C64.swap_bytes(&mut bytes); // real and imaginary parts apart
+    /// assert_eq!(bytes, [3, 4, 1, 2, 7, 8, 5, 6]);
+    /// ```
+    pub fn swap_bytes(self, bytes: &mut [u8]) {
+        bytes
+            .chunks_exact_mut(self.swap_unit())
+            .for_each(<[u8]>::reverse);
+    }
+
     /// Whether the type is an integer (signed or unsigned).
     pub const fn is_integer(self) -> bool {
         matches!(self.kind(), 'i' | 'u')
@@ -756,9 +773,7 @@ pub trait Element:
         let mut bytes = [0u8; 16];
         let bytes = &mut bytes[..Self::TYPE.size()];
         bytes.copy_from_slice(bytemuck::bytes_of(&self));
-        bytes
-            .chunks_exact_mut(Self::TYPE.swap_unit())
-            .for_each(<[u8]>::reverse);
+        Self::TYPE.swap_bytes(bytes);
         // Only `bool` has invalid bit patterns, and one byte swaps to itself.
         bytemuck::checked::pod_read_unaligned(bytes)
     }
@@ -781,14 +796,13 @@ pub(crate) fn decode_into<T: Element>(
     out: &mut Vec<T>,
 ) -> Result<(), usize> {
     let swap = DType::new(T::TYPE, byte_order) != DType::native(T::TYPE);
-    let unit = T::TYPE.swap_unit();
     let mut scratch = vec![0u64; CODEC_CHUNK / 8];
     out.reserve(bytes.len() / T::TYPE.size());
     for (i, chunk) in bytes.chunks(CODEC_CHUNK).enumerate() {
         let buf = &mut bytemuck::cast_slice_mut::<u64, u8>(&mut scratch)[..chunk.len()];
         buf.copy_from_slice(chunk);
         if swap {
-            buf.chunks_exact_mut(unit).for_each(<[u8]>::reverse);
+            T::TYPE.swap_bytes(buf);
         }
         match T::cast_bytes(buf) {
             Some(elements) => out.extend_from_slice(elements),
@@ -806,9 +820,7 @@ pub(crate) fn encode_into<T: Element>(elements: &[T], byte_order: ByteOrder, out
     let start = out.len();
     out.extend_from_slice(bytemuck::cast_slice::<T, u8>(elements));
     if DType::new(T::TYPE, byte_order) != DType::native(T::TYPE) {
-        out[start..]
-            .chunks_exact_mut(T::TYPE.swap_unit())
-            .for_each(<[u8]>::reverse);
+        T::TYPE.swap_bytes(&mut out[start..]);
     }
 }
 

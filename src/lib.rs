@@ -131,7 +131,7 @@ pub mod store;
 pub use ndarray;
 
 pub use array::{MappedArray, MappedArrayMut};
-pub use convert::{ConvertOptions, convert, convert_source};
+pub use convert::{ConvertOptions, convert, convert_scan, convert_source};
 pub use create::{CreateOptions, Staged, describe};
 pub use dtype::{ByteOrder, DType, Element, ElementType, ParseDTypeError, Scalar};
 pub use dynamic::DynArray;

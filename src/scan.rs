@@ -202,9 +202,7 @@ impl<'a> ScanBuffer<'a> {
             return Ok(None);
         };
         if !dtype.is_native() {
-            bytes
-                .chunks_exact_mut(T::TYPE.swap_unit())
-                .for_each(<[u8]>::reverse);
+            T::TYPE.swap_bytes(bytes);
         }
         let bytes: &[u8] = bytes;
         match T::cast_bytes(bytes) {

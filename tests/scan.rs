@@ -230,36 +230,27 @@ fn the_reader_decodes_and_checks_elements() {
     std::fs::write(&bools, bytes).unwrap();
     let scan = Scan::open(&bools).unwrap();
     let mut reader = scan.reader();
-    let err = loop {
+    let from_reader = loop {
         match reader.next_elements::<bool>() {
             Ok(Some(_)) => {}
             Ok(None) => panic!("a bad bool was let through"),
             Err(e) => break e,
         }
     };
-    assert!(
-        matches!(
-            err,
-            Error::InvalidBool {
-                index: 1_500_000,
-                byte: 7,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let err = Stats::of_path(&bools, |_| {}).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidBool {
-                index: 1_500_000,
-                byte: 7,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    let from_stats = Stats::of_path(&bools, |_| {}).unwrap_err();
+    for err in [from_reader, from_stats] {
+        assert!(
+            matches!(
+                err,
+                Error::InvalidBool {
+                    index: 1_500_000,
+                    byte: 7,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
 }
 
 /// A memory order change of an array too large to read whole (over

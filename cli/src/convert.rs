@@ -45,10 +45,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if let Some(byte_order) = args.byte_order {
         options.byte_order(byte_order);
     }
-    let src = mmarray::Source::open(common::resolve_input(&args.src)?)?;
+    let src = mmarray::Scan::open(common::resolve_input(&args.src)?)?;
     let layout = src.info().layout();
     let bar = progress_bar(layout.len() as u64, layout.dtype().itemsize(), "convert");
-    let info = mmarray::convert_source(&src, &args.dst, &options, |n| bar.inc(n as u64))?;
+    let info = mmarray::convert_scan(&src, &args.dst, &options, |n| bar.inc(n as u64))?;
     bar.finish_and_clear();
     print_out(&common::summary("wrote", &info))
 }

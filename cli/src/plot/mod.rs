@@ -262,6 +262,18 @@ fn example_slice(n: usize) -> String {
     items.join(", ")
 }
 
+/// Refuses an output PNG that is one of the files read: the path given,
+/// the array's data file or its sidecar.
+fn refuse_png_over_input(
+    args: &Args,
+    path: &std::path::Path,
+    info: &mmarray::ArrayInfo,
+) -> Result<(), CliError> {
+    let mut inputs = vec![path, info.path()];
+    inputs.extend(info.sidecar_path());
+    common::refuse_same_file(&args.output, &inputs, "the PNG")
+}
+
 pub fn run(args: &Args) -> Result<(), CliError> {
     args.check()?;
     let path = common::resolve_input(&args.path)?;
@@ -272,9 +284,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         match Scan::open(&path) {
             Ok(scan) => {
                 let info = scan.info();
-                let mut inputs = vec![path.as_path(), info.path()];
-                inputs.extend(info.sidecar_path());
-                common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+                refuse_png_over_input(args, &path, info)?;
                 let element = info.layout().dtype().element_type();
                 let shape = info.layout().shape().to_vec();
                 let reduced = mmarray::dispatch_type!(element, |T| reduce_scan::<T>(&scan, args)?);
@@ -286,9 +296,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         match DynArray::open(&path) {
             Ok(array) => {
                 let info = array.info();
-                let mut inputs = vec![path.as_path(), info.path()];
-                inputs.extend(info.sidecar_path());
-                common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+                refuse_png_over_input(args, &path, info)?;
                 dispatch!(&array, |a| {
                     let view = slice::apply(a.view(), expr).map_err(usage)?;
                     let shape = view.shape().to_vec();
@@ -299,10 +307,7 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             // element swapped as it is read.
             Err(mmarray::Error::NonNativeByteOrder { dtype, .. }) => {
                 let src = mmarray::Source::open(&path)?;
-                let info = src.info();
-                let mut inputs = vec![path.as_path(), info.path()];
-                inputs.extend(info.sidecar_path());
-                common::refuse_same_file(&args.output, &inputs, "the PNG")?;
+                refuse_png_over_input(args, &path, src.info())?;
                 let element = dtype.element_type();
                 mmarray::dispatch_type!(element, |T| match common::stored_view::<T>(&src) {
                     Some(stored) => {
