@@ -217,11 +217,14 @@ fn write_values(file: &mut File, len: usize, write_bytes: usize) {
 /// Creates an mmarray array at `path` (raw + sidecar, or `.npy`) and
 /// rewrites its data with `write_bytes`-sized writes.
 fn make_array(path: &Path, len: usize, format: Format, write_bytes: usize) {
-    let a = CreateOptions::new()
-        .format(format)
-        .overwrite(true)
-        .create::<f32>(path, &[len])
-        .expect("create");
+    // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe {
+        CreateOptions::new()
+            .format(format)
+            .overwrite(true)
+            .create::<f32>(path, &[len])
+    }
+    .expect("create");
     let offset = a.layout().offset();
     drop(a);
     let mut file = OpenOptions::new().write(true).open(path).expect("open");
@@ -331,8 +334,10 @@ fn run(config: &Config, dir: &Path) -> Table {
     make_array(&path("small.dat"), len, Format::Raw, 64 << 10);
     make_array(&path("scan.npy"), len, Format::Npy, 8 << 20);
     let huge_len = (64usize << 30) / 4;
-    drop(MappedArray::<f32>::create(path("huge.dat"), &[huge_len]).expect("huge"));
-    drop(MappedArray::<f32>::create(path("tiny.dat"), &[1024]).expect("tiny"));
+    // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { MappedArray::<f32>::create(path("huge.dat"), &[huge_len]) }.expect("huge"));
+    // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { MappedArray::<f32>::create(path("tiny.dat"), &[1024]) }.expect("tiny"));
     for name in ["scan.dat", "small.dat", "scan.npy"] {
         black_box(fs::read(path(name)).expect("warm"));
     }
@@ -364,7 +369,8 @@ fn run(config: &Config, dir: &Path) -> Table {
     let g = "open + last element";
     let open_last = |p: PathBuf| {
         move |()| {
-            let a = MappedArray::<f32>::open(&p).expect("open");
+            // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+            let a = unsafe { MappedArray::<f32>::open(&p) }.expect("open");
             a.as_slice()[a.len() - 1]
         }
     };
@@ -415,13 +421,19 @@ fn run(config: &Config, dir: &Path) -> Table {
         .bytes(bytes)
         .versus(reference, Ratio::Speedup);
     let d = time(config.reps, |()| {
-        lane_sum(MappedArray::<f32>::open(&scan).expect("open").as_slice())
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        lane_sum(
+            unsafe { MappedArray::<f32>::open(&scan) }
+                .expect("open")
+                .as_slice(),
+        )
     });
     t.add(g, "mmarray open + lane sum, 1 thread", d)
         .bytes(bytes)
         .versus(reference, Ratio::Speedup);
     let d = time(config.reps, |()| {
-        let a = MappedArray::<f32>::open(&scan).expect("open");
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe { MappedArray::<f32>::open(&scan) }.expect("open");
         one_thread.install(|| Stats::compute(a.as_slice(), |_| {}))
     });
     t.add(g, "mmarray open + Stats::compute, 1 thread", d)
@@ -432,7 +444,8 @@ fn run(config: &Config, dir: &Path) -> Table {
         .bytes(bytes)
         .versus(reference, Ratio::Speedup);
     let d = time(config.reps, |()| {
-        let a = MappedArray::<f32>::open(&scan).expect("open");
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe { MappedArray::<f32>::open(&scan) }.expect("open");
         a.par_chunks(1 << 20).map(lane_sum).sum::<f64>()
     });
     t.add(g, "mmarray open + par_chunks lane sum", d)
@@ -476,13 +489,19 @@ fn run(config: &Config, dir: &Path) -> Table {
     t.add(g, reference, d).bytes(bytes);
     let small = path("small.dat");
     let d = time(config.reps, |()| {
-        lane_sum(MappedArray::<f32>::open(&small).expect("open").as_slice())
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        lane_sum(
+            unsafe { MappedArray::<f32>::open(&small) }
+                .expect("open")
+                .as_slice(),
+        )
     });
     t.add(g, "mmarray open + lane sum, 1 thread", d)
         .bytes(bytes)
         .versus(reference, Ratio::Speedup);
     let d = time(config.reps, |()| {
-        let a = MappedArray::<f32>::open(&small).expect("open");
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe { MappedArray::<f32>::open(&small) }.expect("open");
         one_thread.install(|| Stats::compute(a.as_slice(), |_| {}))
     });
     t.add(g, "mmarray open + Stats::compute, 1 thread", d)
@@ -507,7 +526,8 @@ fn run(config: &Config, dir: &Path) -> Table {
     // SAFETY: as above.
     let raw_map = unsafe { Mmap::map(&file) }.expect("map");
     let raw: &[f32] = bytemuck::cast_slice(&raw_map[..]);
-    let a = MappedArray::<f32>::open(&scan).expect("open");
+    // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<f32>::open(&scan) }.expect("open");
     let view: ArrayView1<f32> = a.view_dim::<Ix1>().expect("1-d");
     let gather = |get: &dyn Fn(usize) -> f32| indices.iter().map(|&i| get(i)).sum::<f32>();
     let d = time(config.reps, |()| gather(&|i| raw[i]));
@@ -541,7 +561,8 @@ fn run(config: &Config, dir: &Path) -> Table {
     });
     t.add(g, reference_write, d).bytes(bytes);
     let d = median_of(write_reps, remove, |()| {
-        let mut a = MappedArray::<f32>::create(&target, &[len]).expect("create");
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        let mut a = unsafe { MappedArray::<f32>::create(&target, &[len]) }.expect("create");
         a.par_chunks_mut(1 << 20).for_each(|xs| xs.fill(1.5));
         a.flush().expect("flush");
     });
@@ -597,7 +618,8 @@ fn run(config: &Config, dir: &Path) -> Table {
         ("commit at the end", None),
     ] {
         let d = median_of(write_reps, remove_log, |()| {
-            let mut a = MappedArray::<f32>::create(&log, &[0, 128]).expect("create");
+            // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+            let mut a = unsafe { MappedArray::<f32>::create(&log, &[0, 128]) }.expect("create");
             for _ in 0..rows / 1024 {
                 a.append(&batch).expect("append");
                 match each {
@@ -615,7 +637,10 @@ fn run(config: &Config, dir: &Path) -> Table {
     let g = ".npy open + first element";
     let npy = path("scan.npy");
     let d = time(config.open_reps, |()| {
-        MappedArray::<f32>::open(&npy).expect("open").as_slice()[0]
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<f32>::open(&npy) }
+            .expect("open")
+            .as_slice()[0]
     });
     t.add(g, "mmarray open", d)
         .versus("ndarray-npy view_npy over memmap2", Ratio::Slowdown);
@@ -659,7 +684,8 @@ fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
         .expect("pool");
     let all_threads = rayon::ThreadPoolBuilder::new().build().expect("pool");
     let mapped = || {
-        let src = mmarray::Source::open(scan).expect("open");
+        // SAFETY: the benchmark's own file in its own temporary directory; nothing else changes it while mapped.
+        let src = unsafe { mmarray::Source::open(scan) }.expect("open");
         Stats::of_source(&src, |_| {}).expect("stats")
     };
     let streamed = || Stats::of_path(scan, |_| {}).expect("stats");

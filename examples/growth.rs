@@ -19,7 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cols = 4;
 
     // An empty array of rows of 4: the length along axis 0 is the one that grows.
-    let mut log = MappedArray::<f32>::create(&path, &[0, cols])?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut log = unsafe { MappedArray::<f32>::create(&path, &[0, cols]) }?;
     for batch in 0..5 {
         let rows = Array2::from_shape_fn((100, cols), |(r, c)| {
             (batch * 100 + r) as f32 + c as f32 / 10.0
@@ -28,7 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         log.publish()?; // the sidecar records the new length (process-crash safe)
 
         // What a reader opening now sees: every published row.
-        let reader = MappedArray::<f32>::open(&path)?;
+        // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+        let reader = unsafe { MappedArray::<f32>::open(&path) }?;
         assert_eq!(reader.shape(), &[(batch + 1) * 100, cols]);
         println!(
             "batch {batch}: {} rows published, capacity {} rows, file {} bytes",
@@ -51,7 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     log.close()?; // trims the file to exactly the array
     assert_eq!(std::fs::metadata(&path)?.len(), 501 * 16);
 
-    let done = MappedArray::<f32>::open(&path)?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let done = unsafe { MappedArray::<f32>::open(&path) }?;
     let v = done.view_dim::<Ix2>()?;
     assert_eq!(v.dim(), (501, cols));
     assert_eq!(v[[499, 3]], 499.3);

@@ -23,7 +23,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (rows, cols) = (1_000_000, 3);
 
     let t = Instant::now();
-    let mut w = MappedArray::<f32>::create(&path, &[rows, cols])?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<f32>::create(&path, &[rows, cols]) }?;
     for (i, mut row) in w.view_mut_dim::<Ix2>()?.axis_iter_mut(Axis(0)).enumerate() {
         let x = i as f32;
         row.assign(&ndarray::arr1(&[x, x.sin(), 0.5 * x]));
@@ -44,7 +45,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(w);
 
     let t = Instant::now();
-    let r = MappedArray::<f32>::open(&path)?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<f32>::open(&path) }?;
     let v = r.view_dim::<Ix2>()?;
     println!(
         "reopened read-only in {:.1?}: dtype {}, shape {:?}, order {}",

@@ -43,7 +43,8 @@ fn main() -> ExitCode {
             }
         };
     }
-    let result = DynArray::<ReadWrite>::open_in(path).and_then(|mut array| {
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let result = unsafe { DynArray::<ReadWrite>::open_in(path) }.and_then(|mut array| {
         mmarray::dispatch!(&mut array, |a| {
             a.resize(rows)?;
             a.commit()
@@ -65,7 +66,8 @@ fn main() -> ExitCode {
 
 /// Maps `path` read-only, says `ready` and waits for a line on stdin.
 fn hold_open(path: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let array = DynArray::open(path)?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let array = unsafe { DynArray::open(path) }?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready")?;
     out.flush()?;

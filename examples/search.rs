@@ -25,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // starts after it.
     let marker: u32 = 0xC0FF_EE00;
     let planted = [(3, 7), (250, 0), (999, 63)];
-    let mut a = CreateOptions::new().create::<u32>(&path, &[rows, cols])?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { CreateOptions::new().create::<u32>(&path, &[rows, cols]) }?;
     {
         let mut v = a.view_mut_dim::<Ix2>()?;
         for (i, x) in v.iter_mut().enumerate() {
@@ -38,7 +39,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     a.flush()?;
     drop(a);
 
-    let a = MappedArray::<u32>::open(&path)?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u32>::open(&path) }?;
     let bytes = a.as_bytes(); // zero-copy: the mapping itself
     println!(
         "{}: {} bytes of data after a {}-byte header",

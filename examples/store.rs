@@ -19,7 +19,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     attrs.insert("experiment".into(), "sweep-7".into());
     store.set_attrs(attrs)?;
 
-    let mut loss = store.create_array::<f32>("loss", &[100])?; // runs/loss.dat + loss.dat.json
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut loss = unsafe { store.create_array::<f32>("loss", &[100]) }?; // runs/loss.dat + loss.dat.json
     for (i, x) in loss.as_slice_mut().iter_mut().enumerate() {
         *x = 1.0 / (1.0 + i as f32);
     }
@@ -27,10 +28,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     drop(loss);
     let mut npy = CreateOptions::new();
     npy.format(Format::Npy);
-    drop(store.create_array_with::<i64>("labels", &[100], &npy)?); // runs/labels.npy
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array_with::<i64>("labels", &[100], &npy) }?); // runs/labels.npy
 
     // Names are the store's, not file names: it adds the suffixes itself.
-    let refused = store.create_array::<f32>("weights.dat", &[1]).unwrap_err();
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let refused = unsafe { store.create_array::<f32>("weights.dat", &[1]) }.unwrap_err();
     assert!(matches!(refused, Error::InvalidName { .. }));
     println!("refused: {refused}");
 
@@ -53,7 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::remove_file(store.path().join("broken.dat.json"))?;
     std::fs::remove_file(store.path().join("broken.dat"))?;
 
-    let loss = store.open_array::<f32>("loss")?;
+    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    let loss = unsafe { store.open_array::<f32>("loss") }?;
     assert_eq!(loss.view()[1], 0.5);
     drop(loss);
     store.rename("loss", "loss-v1")?;

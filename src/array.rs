@@ -16,10 +16,10 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::Format;
 use crate::grow::{Grower, Growth};
 use crate::layout::{Layout, Order};
-use crate::lock::SharedLock;
+use crate::lock::{MapKind, SharedLock};
 use crate::mapping::{self, Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 use crate::sidecar::Attrs;
-use crate::source::{self, ArrayInfo, Durability, Source};
+use crate::source::{ArrayInfo, Source};
 
 /// A typed n-dimensional array whose elements live in a memory-mapped file.
 ///
@@ -49,11 +49,14 @@ use crate::source::{self, ArrayInfo, Durability, Source};
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("temps.dat");
 ///
-/// let mut w = MappedArray::<f32>::create(&path, &[1000, 3])?;
+/// // SAFETY: the file is ours; no other program changes it while mapped.
+/// let mut w = unsafe { MappedArray::<f32>::create(&path, &[1000, 3])? };
 /// w.view_mut()[[0, 0]] = 1.5;
 /// w.flush()?;
+/// drop(w);
 ///
-/// let r = MappedArray::<f32>::open(&path)?;
+/// // SAFETY: as above.
+/// let r = unsafe { MappedArray::<f32>::open(&path)? };
 /// let v = r.view_dim::<Ix2>()?;
 /// assert_eq!(v[[0, 0]], 1.5);
 /// assert_eq!(v.shape(), &[1000, 3]);
@@ -71,16 +74,16 @@ use crate::source::{self, ArrayInfo, Durability, Source};
 ///
 /// # Safety
 ///
-/// A mapping is only as stable as the file under it. mmarray checks that the
-/// file holds every byte of the array before it maps, and never shrinks a
-/// file it maps, so nothing done through this crate makes an access fault.
-/// Memory mapping cannot protect against **another program truncating or
-/// shrinking the file** while it is mapped: the next access to a page past
-/// the new end kills the process with `SIGBUS`. Nor can it stop another
-/// program from changing the bytes: views then show the new values, and for
-/// a `bool` array a byte other than 0 or 1 written by another program after
-/// opening makes [`view`](Self::view) panic rather than expose an invalid
-/// `bool`. Do not hand files that other programs may truncate to this crate.
+/// Every constructor is an `unsafe fn`: its caller promises that no
+/// program changes or truncates the array's bytes while the array or a
+/// view of it lives (the contract of [Safety of
+/// mappings](crate#safety-of-mappings), which says per mode exactly what
+/// is promised). mmarray's own handles keep to it by themselves: a
+/// read-write mapping and any other mapping of the file never coexist
+/// ([`Error::Busy`]), and nothing shrinks or replaces a mapped file.
+/// Copies, scans and appends ([`read_array`](crate::read_array),
+/// [`Stats::of_path`](crate::Stats::of_path),
+/// [`Appender`](crate::Appender)) need no promise and stay safe.
 pub struct MappedArray<T: Element, M: Mode = ReadOnly> {
     /// The opened and mapped file: mapping (for a growable array spare
     /// capacity follows the array's bytes: views cover only the first
@@ -100,8 +103,36 @@ impl<T: Element> MappedArray<T> {
     /// Maps the array at `path` read-only (numpy `mode="r"`).
     ///
     /// `path` is a `.npy` file, a raw data file with a sidecar next to it,
-    /// or the sidecar. What it is is decided by content: a file starting with
-    /// the `.npy` magic is a `.npy` file whatever its name.
+    /// the sidecar, or a member of a `.npz` archive (`x.npz/name`). What it
+    /// is is decided by content: a file starting with the `.npy` magic is a
+    /// `.npy` file whatever its name.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("a.dat");
+    /// # drop(unsafe { MappedArray::<f32>::create(&path, &[2]) }?);
+    /// // SAFETY: no other program changes or truncates the file while `a` lives.
+    /// let a = unsafe { MappedArray::<f32>::open(&path)? };
+    /// assert_eq!(a.as_slice(), &[0.0, 0.0]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Mapping is `unsafe`: the views borrow bytes that another program
+    /// could change; calling it outside `unsafe` does not compile:
+    ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::MappedArray::<f32>::open(path);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// While the returned array or any view of it lives, no program may
+    /// change the array's bytes or cut the file short (see [Safety of
+    /// mappings](crate#safety-of-mappings)). mmarray's own handles keep to
+    /// this by themselves (a handle that can write is refused while this
+    /// one lives); other programs must be kept off by the caller.
     ///
     /// # Errors
     ///
@@ -109,30 +140,112 @@ impl<T: Element> MappedArray<T> {
     /// the `.npy` header is malformed, the dtype is unknown or is not `T`, the
     /// byte order is not native, the shape overflows, the offset is
     /// misaligned for `T`, the file is shorter than the array, a `bool` array
-    /// holds a byte other than 0 or 1, or the operating system refuses.
-    pub fn open(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadOnly>> {
-        MappedArray::open_in(path.as_ref())
+    /// holds a byte other than 0 or 1, or the operating system refuses;
+    /// [`Error::Busy`] while another handle maps the file for writing.
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadOnly>> {
+        // SAFETY: the caller's contract.
+        unsafe { MappedArray::open_in(path.as_ref()) }
     }
 
     /// Maps the array at `path` read-write (numpy `mode="r+"`): changes made
     /// through [`view_mut`](MappedArray::view_mut) are changes to the file.
+    /// While it lives, no other mapping of the file can be made by mmarray
+    /// ([`Error::Busy`]), in this process or another, and it is refused
+    /// while any exists: its `&mut` views are the only way to the bytes.
+    /// Several writers of disjoint parts use
+    /// [`open_shared_mut`](MappedArray::open_shared_mut); appending while
+    /// others read uses [`Appender`](crate::Appender).
+    ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::MappedArray::<f32>::open_mut(path);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`open`](Self::open).
     ///
     /// # Errors
     ///
-    /// As [`open`](Self::open), and an I/O error if the file cannot be
-    /// opened for writing.
-    pub fn open_mut(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadWrite>> {
-        MappedArray::open_in(path.as_ref())
+    /// As [`open`](Self::open), [`Error::Busy`] while any other handle maps
+    /// the file, and an I/O error if it cannot be opened for writing.
+    pub unsafe fn open_mut(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadWrite>> {
+        // SAFETY: the caller's contract.
+        unsafe { MappedArray::open_in(path.as_ref()) }
+    }
+
+    /// Maps the array at `path` read-write for one of several writers that
+    /// share it: numpy's `mode="r+"` as several processes use it, each
+    /// writing its own part (Dask tasks writing their blocks, workers
+    /// filling a [`Staged`](crate::Staged) array). Unlike
+    /// [`open_mut`](Self::open_mut) it coexists with other shared-write and
+    /// read-only mappings of the file; an `open_mut` mapping is still
+    /// refused while it lives, and it while one lives.
+    ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("a.dat");
+    /// # drop(unsafe { MappedArray::<u8>::create(&path, &[4]) }?);
+    /// // SAFETY: each handle writes only its own half, and nothing reads
+    /// // a half while another handle writes it.
+    /// let (mut a, mut b) = unsafe {
+    ///     (MappedArray::<u8>::open_shared_mut(&path)?, MappedArray::<u8>::open_shared_mut(&path)?)
+    /// };
+    /// a.as_slice_mut()[..2].fill(1);
+    /// b.as_slice_mut()[2..].fill(2);
+    /// drop((a, b));
+    /// // SAFETY: the writers are gone; nothing else changes the file.
+    /// assert_eq!(unsafe { MappedArray::<u8>::open(&path)? }.as_slice(), &[1, 1, 2, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::MappedArray::<f32>::open_shared_mut(path);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`open`](Self::open), and more: other handles (this process's and
+    /// other processes') may write the file at any moment, so while a
+    /// reference from this handle's views lives, no other handle may write
+    /// the bytes it covers, and while this handle writes bytes, no other
+    /// handle may read or write them. In practice: every writer writes a
+    /// part of the array no other handle touches until the writers are
+    /// done, and copies (not views) are taken of what others write. The
+    /// length may change only through this crate (one appender at a time).
+    ///
+    /// # Errors
+    ///
+    /// As [`open_mut`](Self::open_mut), with [`Error::Busy`] only while an
+    /// `open_mut` (exclusive) mapping exists.
+    pub unsafe fn open_shared_mut(path: impl AsRef<Path>) -> Result<MappedArray<T, ReadWrite>> {
+        // SAFETY: the caller's contract, which covers the other writers the
+        // shared map lock lets in.
+        let src = unsafe { Source::open_in(path.as_ref(), MapKind::Shared)? };
+        MappedArray::<T, ReadWrite>::from_source(src)
     }
 
     /// Maps the array at `path` copy-on-write (numpy `mode="c"`): the array
     /// can be changed in memory, but the file is never written.
     ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::MappedArray::<f32>::open_copy(path);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`open`](Self::open): a page not yet written through the copy is
+    /// the file's page, so changes to the file show through it.
+    ///
     /// # Errors
     ///
     /// As [`open`](Self::open).
-    pub fn open_copy(path: impl AsRef<Path>) -> Result<MappedArray<T, CopyOnWrite>> {
-        MappedArray::open_in(path.as_ref())
+    pub unsafe fn open_copy(path: impl AsRef<Path>) -> Result<MappedArray<T, CopyOnWrite>> {
+        // SAFETY: the caller's contract.
+        unsafe { MappedArray::open_in(path.as_ref()) }
     }
 }
 
@@ -143,21 +256,64 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// use mmarray::{MappedArray, ReadOnly};
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
-    /// # MappedArray::<u8>::create(&path, &[3])?;
-    /// let a = MappedArray::<u8, ReadOnly>::open_in(&path)?;
+    /// # drop(unsafe { MappedArray::<u8>::create(&path, &[3]) }?);
+    /// // SAFETY: nothing else changes the file while `a` lives.
+    /// let a = unsafe { MappedArray::<u8, ReadOnly>::open_in(&path)? };
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::MappedArray::<f32, mmarray::ReadOnly>::open_in(path);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`open`](MappedArray::open).
+    ///
     /// # Errors
     ///
-    /// As [`MappedArray::open`].
-    pub fn open_in(path: impl AsRef<Path>) -> Result<Self> {
-        Self::from_source(Source::open_in(path.as_ref())?)
+    /// As [`MappedArray::open`], [`MappedArray::open_mut`] or
+    /// [`MappedArray::open_copy`] for the mode.
+    pub unsafe fn open_in(path: impl AsRef<Path>) -> Result<Self> {
+        let kind = if M::EXCLUSIVE_MAP {
+            MapKind::Exclusive
+        } else {
+            MapKind::Shared
+        };
+        // SAFETY: the caller's contract.
+        Self::from_source(unsafe { Source::open_in(path.as_ref(), kind)? })
     }
 
-    /// Maps an already opened and described file.
-    pub(crate) fn map_opened(info: ArrayInfo, lock: SharedLock) -> Result<Self> {
-        Self::from_source(Source::map(info, lock)?)
+    /// Maps an already opened and described file, with the map lock of
+    /// its mode.
+    ///
+    /// # Safety
+    ///
+    /// As [`open_in`](Self::open_in).
+    pub(crate) unsafe fn map_opened(info: ArrayInfo, lock: SharedLock) -> Result<Self> {
+        let kind = if M::EXCLUSIVE_MAP {
+            MapKind::Exclusive
+        } else {
+            MapKind::Shared
+        };
+        // SAFETY: the caller's contract.
+        unsafe { Self::map_opened_as(info, lock, kind) }
+    }
+
+    /// [`map_opened`](Self::map_opened) with the map lock taken as `kind`.
+    ///
+    /// # Safety
+    ///
+    /// As [`open_in`](Self::open_in), or [`open_shared_mut`](MappedArray::open_shared_mut)
+    /// for a writing mode with a shared `kind`.
+    pub(crate) unsafe fn map_opened_as(
+        info: ArrayInfo,
+        lock: SharedLock,
+        kind: MapKind,
+    ) -> Result<Self> {
+        // SAFETY: the caller's contract.
+        Self::from_source(unsafe { Source::map(info, lock, kind)? })
     }
 
     /// The source and growth state, for one call into [`crate::grow`].
@@ -167,7 +323,8 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
 
     /// The typed array over an opened and mapped source: checks that its
     /// elements can be viewed as `T` (dtype, byte order, alignment; every
-    /// byte of a `bool` array 0 or 1).
+    /// byte of a `bool` array 0 or 1, once: the mapping's contract keeps
+    /// them so, and views are O(1) from here on).
     pub(crate) fn from_source(src: Source<M>) -> Result<Self> {
         src.info.layout.check_viewable_as::<T>(&src.info.path)?;
         if let Some((index, byte)) = dtype::first_invalid_byte(T::TYPE, src.bytes()) {
@@ -186,11 +343,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
 
     /// A zero-copy view of the whole array, with the file's shape and
     /// memory order (C order gives standard strides, F order reversed ones).
-    ///
-    /// # Panics
-    ///
-    /// Only for a `bool` array into which another program wrote a byte other
-    /// than 0 or 1 after it was opened (see [Safety](Self#safety)).
+    /// O(1) for every element type.
     pub fn view(&self) -> ArrayViewD<'_, T> {
         let shape = self.src.info.layout.nd_shape();
         ArrayView::from_shape(shape, self.as_slice())
@@ -212,14 +365,13 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     }
 
     /// The elements in memory order (C or F), as one slice.
-    ///
-    /// # Panics
-    ///
-    /// As [`view`](Self::view).
     pub fn as_slice(&self) -> &[T] {
-        match T::cast_bytes(self.src.bytes()) {
+        // SAFETY: `from_source` checked every byte of a `bool` array once,
+        // and the mapping's contract (its unsafe open) keeps the bytes as
+        // they were; writes through this handle store only `T`s.
+        match unsafe { dtype::cast_bytes_prechecked::<T>(self.src.bytes()) } {
             Some(elements) => elements,
-            None => externally_corrupted(&self.src.info.path),
+            None => unreachable!("the layout was checked for T's size and alignment when opened"),
         }
     }
 
@@ -455,10 +607,6 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     ///
     /// For a [`ReadWrite`] mapping, writes are writes to the file; for
     /// [`CopyOnWrite`] they stay in this process.
-    ///
-    /// # Panics
-    ///
-    /// As [`view`](Self::view).
     pub fn view_mut(&mut self) -> ArrayViewMutD<'_, T> {
         let shape = self.src.info.layout.nd_shape();
         ArrayViewMut::from_shape(shape, self.as_slice_mut())
@@ -484,15 +632,12 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     }
 
     /// The elements in memory order, mutable.
-    ///
-    /// # Panics
-    ///
-    /// As [`view`](Self::view).
     pub fn as_slice_mut(&mut self) -> &mut [T] {
         let nbytes = self.src.info.layout.nbytes();
-        match T::cast_bytes_mut(&mut self.src.map[..nbytes]) {
+        // SAFETY: as in `as_slice`.
+        match unsafe { dtype::cast_bytes_mut_prechecked::<T>(&mut self.src.map[..nbytes]) } {
             Some(elements) => elements,
-            None => externally_corrupted(&self.src.info.path),
+            None => unreachable!("the layout was checked for T's size and alignment when opened"),
         }
     }
 }
@@ -795,26 +940,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// [`Error::InvalidArgument`] for a `.npy` file, which has nowhere to
     /// keep attrs; I/O errors writing the sidecar.
     pub fn set_attrs(&mut self, attrs: Attrs) -> Result<()> {
-        let Some(sidecar) = self.src.info.sidecar.as_deref() else {
-            return Err(Error::InvalidArgument {
-                path: self.src.info.path.clone(),
-                message: ".npy files cannot hold attrs; use a raw file with a sidecar".into(),
-            });
-        };
-        source::write_sidecar(sidecar, &self.src.info.layout, &attrs, Durability::Durable)?;
-        self.src.info.attrs = attrs;
-        Ok(())
+        self.grower().set_attrs(attrs)
     }
-}
-
-/// The view casts re-check `bool` bytes; they were valid at open, so a
-/// failure means another program wrote into the file since.
-#[cold]
-fn externally_corrupted(path: &Path) -> ! {
-    panic!(
-        "{}: the mapped bool array was changed by another program to hold a byte other than 0 or 1",
-        path.display()
-    )
 }
 
 impl<T: Element, M: Mode> MappedArray<T, M> {
@@ -844,7 +971,9 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// I/O errors flushing, writing the sidecar or trimming the file. After
     /// a failed commit the recorded length is the previous one.
     pub fn close(mut self) -> Result<()> {
-        let flushed = M::flush(&self.src.map).at(&self.src.info.path, "flushing the mapping");
+        self.src.owner.check(&self.src.info.path)?;
+        let flushed =
+            mapping::flush::<M>(&self.src.map).at(&self.src.info.path, "flushing the mapping");
         let mut grower = self.grower();
         let committed = grower.commit_length();
         let trimmed = grower.trim_capacity();
@@ -861,6 +990,10 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
 /// is not flushed on drop.
 impl<T: Element, M: Mode> Drop for MappedArray<T, M> {
     fn drop(&mut self) {
+        // A fork child's copy of the handle leaves the parent's file alone.
+        if !self.src.owner.is_current() {
+            return;
+        }
         let mut grower = self.grower();
         let _ = grower.commit_length();
         let _ = grower.trim_capacity();

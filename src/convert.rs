@@ -556,7 +556,8 @@ mod tests {
                     .overwrite(true)
                     .write(&src, &arr)
                     .unwrap();
-                let source = Source::open(&src).unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let source = unsafe { Source::open(&src) }.unwrap();
                 let in_dst_order: Vec<u16> = match dst_order {
                     Order::C => arr.iter().copied().collect(),
                     Order::F => arr.t().iter().copied().collect(),
@@ -613,7 +614,8 @@ mod tests {
         let mut bytes = std::fs::read(&src).unwrap();
         bytes[23] = 7;
         std::fs::write(&src, &bytes).unwrap();
-        let source = Source::open(&src).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let source = unsafe { Source::open(&src) }.unwrap();
         let err = run(&source).unwrap_err();
         assert!(
             matches!(
@@ -628,7 +630,8 @@ mod tests {
         );
         bytes[23] = 1;
         std::fs::write(&src, &bytes).unwrap();
-        let source = Source::open(&src).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let source = unsafe { Source::open(&src) }.unwrap();
         std::fs::OpenOptions::new()
             .write(true)
             .open(&src)

@@ -34,13 +34,36 @@ impl<T: Element> MappedArray<T> {
     /// plus sidecar, or a `.npy` file if the name ends in `.npy`) and maps it
     /// read-write. Shorthand for [`CreateOptions::new().create(path, shape)`](CreateOptions::create).
     ///
+    /// ```
+    /// use mmarray::MappedArray;
+    /// let dir = tempfile::tempdir()?;
+    /// // SAFETY: a new file in our own directory: nothing else changes it.
+    /// let mut a = unsafe { MappedArray::<f32>::create(dir.path().join("a.dat"), &[2, 3])? };
+    /// a.view_mut()[[1, 2]] = 1.0;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::MappedArray::<f32>::create(path, &[2]);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open_mut`]: while the array or a view of it lives,
+    /// no other program may change or truncate the file.
+    ///
     /// # Errors
     ///
     /// [`Error::AlreadyExists`] if an array is there already (see
     /// [`CreateOptions::overwrite`]), [`Error::ShapeOverflow`] for a shape too
     /// large to map, and I/O errors.
-    pub fn create(path: impl AsRef<Path>, shape: &[usize]) -> Result<MappedArray<T, ReadWrite>> {
-        CreateOptions::new().create(path, shape)
+    pub unsafe fn create(
+        path: impl AsRef<Path>,
+        shape: &[usize],
+    ) -> Result<MappedArray<T, ReadWrite>> {
+        // SAFETY: the caller's contract.
+        unsafe { CreateOptions::new().create(path, shape) }
     }
 }
 
@@ -53,10 +76,8 @@ impl<T: Element> MappedArray<T> {
 /// let path = dir.path().join("grid.dat");
 /// let mut attrs = serde_json::Map::new();
 /// attrs.insert("units".into(), "K".into());
-/// let a = CreateOptions::new()
-///     .order(Order::F)
-///     .attrs(attrs)
-///     .create::<f64>(&path, &[3, 4])?;
+/// // SAFETY: a new file in our own directory: nothing else changes it.
+/// let a = unsafe { CreateOptions::new().order(Order::F).attrs(attrs).create::<f64>(&path, &[3, 4])? };
 /// assert_eq!(a.order(), Order::F);
 /// assert_eq!(a.attrs()["units"], "K");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -176,6 +197,16 @@ impl CreateOptions {
     /// atomically, so an interrupted create never leaves a sidecar describing
     /// a file that is not there.
     ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::CreateOptions::new().create::<f32>(path, &[2]);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open_mut`]: while the array or a view of it lives,
+    /// no other program may change or truncate the file.
+    ///
     /// # Errors
     ///
     /// [`Error::AlreadyExists`] if the data file or its sidecar exists and
@@ -184,7 +215,7 @@ impl CreateOptions {
     /// [`Error::NonNativeByteOrder`] if a non-native
     /// [`byte_order`](Self::byte_order) was set; I/O errors, among them
     /// a full disk or a file-size limit when preallocating.
-    pub fn create<T: Element>(
+    pub unsafe fn create<T: Element>(
         &self,
         path: impl AsRef<Path>,
         shape: &[usize],
@@ -200,7 +231,8 @@ impl CreateOptions {
         let (info, file) = self.create_file(path, dtype, shape, &[], |file, layout| {
             self.size_data_file(file, path, layout)
         })?;
-        MappedArray::map_opened(info, file)
+        // SAFETY: the caller's contract.
+        unsafe { MappedArray::map_opened(info, file) }
     }
 
     /// The format set, or `default`.

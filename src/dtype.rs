@@ -153,14 +153,6 @@ macro_rules! define_element_types {
             impl Element for $ty {
                 const TYPE: ElementType = ElementType::$variant;
 
-                fn cast_bytes(bytes: &[u8]) -> Option<&[Self]> {
-                    cast!($class, try_cast_slice, bytes)
-                }
-
-                fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]> {
-                    cast!($class, try_cast_slice_mut, bytes)
-                }
-
                 #[inline(always)]
                 fn to_scalar(self) -> Scalar {
                     to_scalar!($class, self)
@@ -172,17 +164,6 @@ macro_rules! define_element_types {
                 }
             }
         )*
-    };
-}
-
-/// Every type but `bool` casts in O(1) (length and alignment checks only);
-/// `bool` also validates every byte, O(n).
-macro_rules! cast {
-    (boolean, $f:ident, $bytes:expr) => {
-        bytemuck::checked::$f($bytes).ok()
-    };
-    ($other:ident, $f:ident, $bytes:expr) => {
-        bytemuck::$f($bytes).ok()
     };
 }
 
@@ -723,8 +704,8 @@ mod sealed {
 ///
 /// Every type but `bool` accepts any bit pattern. `bool` does not: a byte
 /// other than 0 or 1 read as `bool` is undefined behaviour, so `bool` arrays
-/// are checked byte by byte when they are opened and whenever a view is cast
-/// from bytes (see [`MappedArray`](crate::MappedArray)).
+/// are checked byte by byte once, when they are opened (see
+/// [`MappedArray`](crate::MappedArray)); views are then O(1).
 pub trait Element:
     sealed::Sealed
     + Copy
@@ -738,16 +719,6 @@ pub trait Element:
 {
     /// The element type this Rust type views.
     const TYPE: ElementType;
-
-    /// Casts bytes to elements: `None` if the length is not a multiple of
-    /// the size, the start is misaligned, or (for `bool`) a byte is not a
-    /// valid value. O(1) for every type but `bool`.
-    #[doc(hidden)]
-    fn cast_bytes(bytes: &[u8]) -> Option<&[Self]>;
-
-    /// Mutable form of `cast_bytes`.
-    #[doc(hidden)]
-    fn cast_bytes_mut(bytes: &mut [u8]) -> Option<&mut [Self]>;
 
     /// The value, widened without loss.
     fn to_scalar(self) -> Scalar;
@@ -804,7 +775,7 @@ pub(crate) fn decode_into<T: Element>(
         if swap {
             T::TYPE.swap_bytes(buf);
         }
-        match T::cast_bytes(buf) {
+        match cast_bytes::<T>(buf) {
             Some(elements) => out.extend_from_slice(elements),
             None => {
                 let first_bad = first_invalid_byte(T::TYPE, buf).map_or(0, |(index, _)| index);
@@ -822,6 +793,56 @@ pub(crate) fn encode_into<T: Element>(elements: &[T], byte_order: ByteOrder, out
     if DType::new(T::TYPE, byte_order) != DType::native(T::TYPE) {
         T::TYPE.swap_bytes(&mut out[start..]);
     }
+}
+
+/// Casts bytes to elements: `None` if the length is not a multiple of the
+/// size, the start is misaligned, or (for `bool`) a byte is not 0 or 1.
+/// O(1) for every type but `bool`, whose bytes are checked.
+pub(crate) fn cast_bytes<T: Element>(bytes: &[u8]) -> Option<&[T]> {
+    bytemuck::checked::try_cast_slice(bytes).ok()
+}
+
+/// Mutable form of [`cast_bytes`].
+pub(crate) fn cast_bytes_mut<T: Element>(bytes: &mut [u8]) -> Option<&mut [T]> {
+    bytemuck::checked::try_cast_slice_mut(bytes).ok()
+}
+
+/// [`cast_bytes`] without the check of each `bool` byte: O(1) for every
+/// type. `None` for a length that is not a whole number of elements or a
+/// misaligned start.
+///
+/// # Safety
+///
+/// For `bool`, every byte of `bytes` is 0 or 1, and stays so while the
+/// returned slice lives.
+pub(crate) unsafe fn cast_bytes_prechecked<T: Element>(bytes: &[u8]) -> Option<&[T]> {
+    let size = std::mem::size_of::<T>();
+    if bytes.len() % size != 0 || (bytes.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+        return None;
+    }
+    // SAFETY: the pointer is aligned for `T` and the length is a whole
+    // number of `T`s, all within `bytes`, borrowed for the slice's life.
+    // `T` is one of the table's types: each but `bool` is `Pod`, valid for
+    // every bit pattern, and for `bool` the caller promises 0 or 1.
+    Some(unsafe { std::slice::from_raw_parts(bytes.as_ptr().cast::<T>(), bytes.len() / size) })
+}
+
+/// Mutable form of [`cast_bytes_prechecked`].
+///
+/// # Safety
+///
+/// As [`cast_bytes_prechecked`]; writes through the slice store only `T`s,
+/// so they keep a `bool` array valid.
+pub(crate) unsafe fn cast_bytes_mut_prechecked<T: Element>(bytes: &mut [u8]) -> Option<&mut [T]> {
+    let size = std::mem::size_of::<T>();
+    if bytes.len() % size != 0 || (bytes.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+        return None;
+    }
+    // SAFETY: as in `cast_bytes_prechecked`; the slice borrows `bytes`
+    // mutably, so nothing else reaches them while it lives.
+    Some(unsafe {
+        std::slice::from_raw_parts_mut(bytes.as_mut_ptr().cast::<T>(), bytes.len() / size)
+    })
 }
 
 /// Index and value of the first byte of a `bool` array that is not 0 or 1;

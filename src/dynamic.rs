@@ -27,6 +27,7 @@ use crate::array::MappedArray;
 use crate::create::CreateOptions;
 use crate::dtype::ElementType;
 use crate::error::Result;
+use crate::lock::MapKind;
 use crate::mapping::{Mode, ReadOnly, ReadWrite};
 use crate::source::{self, ArrayInfo};
 
@@ -55,14 +56,44 @@ macro_rules! define_dyn_array {
             /// Opens the array at `path` in mode `M`, as whatever element
             /// type its sidecar or header names.
             ///
+            /// # Safety
+            ///
+            /// As [`MappedArray::open_in`].
+            ///
             /// # Errors
             ///
             /// As [`MappedArray::open`], except that the dtype cannot
             /// mismatch.
-            pub fn open_in(path: impl AsRef<Path>) -> Result<Self> {
+            pub unsafe fn open_in(path: impl AsRef<Path>) -> Result<Self> {
                 let (info, file) = source::open_source(path.as_ref(), M::WRITES_FILE)?;
                 match info.layout.dtype().element_type() {
-                    $(ElementType::$variant => MappedArray::map_opened(info, file).map(DynArray::$variant),)*
+                    // SAFETY: the caller's contract.
+                    $(ElementType::$variant => unsafe { MappedArray::map_opened(info, file) }.map(DynArray::$variant),)*
+                }
+            }
+        }
+
+        impl DynArray<ReadWrite> {
+            /// [`MappedArray::open_shared_mut`], as whatever element type
+            /// the file holds: one of several writers of an array.
+            ///
+            /// # Safety
+            ///
+            /// As [`MappedArray::open_shared_mut`].
+            ///
+            /// # Errors
+            ///
+            /// As [`MappedArray::open_shared_mut`], except that the dtype
+            /// cannot mismatch.
+            pub unsafe fn open_shared_mut(path: impl AsRef<Path>) -> Result<Self> {
+                let (info, file) = source::open_source(path.as_ref(), true)?;
+                match info.layout.dtype().element_type() {
+                    // SAFETY: the caller's contract, which covers the other
+                    // writers the shared map lock lets in.
+                    $(ElementType::$variant => unsafe {
+                        MappedArray::map_opened_as(info, file, MapKind::Shared)
+                    }
+                    .map(DynArray::$variant),)*
                 }
             }
         }
@@ -79,22 +110,27 @@ impl DynArray<ReadWrite> {
     /// use mmarray::{CreateOptions, DynArray, ElementType};
     ///
     /// let dir = tempfile::tempdir()?;
-    /// let a = DynArray::create(dir.path().join("x.npy"), ElementType::I16, &[3], &CreateOptions::new())?;
+    /// // SAFETY: a new file in our own directory: nothing else changes it.
+    /// let a = unsafe { DynArray::create(dir.path().join("x.npy"), ElementType::I16, &[3], &CreateOptions::new())? };
     /// assert_eq!(a.element_type(), ElementType::I16);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
+    /// # Safety
+    ///
+    /// As [`CreateOptions::create`].
+    ///
     /// # Errors
     ///
     /// As [`CreateOptions::create`].
-    pub fn create(
+    pub unsafe fn create(
         path: impl AsRef<Path>,
         element: ElementType,
         shape: &[usize],
         options: &CreateOptions,
     ) -> Result<DynArray<ReadWrite>> {
-        crate::dispatch_type!(element, |T| options
-            .create::<T>(path, shape)
+        // SAFETY: the caller's contract.
+        crate::dispatch_type!(element, |T| unsafe { options.create::<T>(path, shape) }
             .map(Self::from))
     }
 }
@@ -103,11 +139,21 @@ impl DynArray {
     /// Opens the array at `path` read-only, as whatever element type it
     /// holds.
     ///
+    /// ```compile_fail
+    /// # let path = std::path::Path::new("a.dat");
+    /// let a = mmarray::DynArray::open(path);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open`].
+    ///
     /// # Errors
     ///
     /// As [`MappedArray::open`], except that the dtype cannot mismatch.
-    pub fn open(path: impl AsRef<Path>) -> Result<DynArray> {
-        DynArray::open_in(path)
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<DynArray> {
+        // SAFETY: the caller's contract.
+        unsafe { DynArray::open_in(path) }
     }
 }
 

@@ -336,14 +336,36 @@ pub enum Error {
     /// The file is mapped by another process (or another handle in this
     /// one), so it cannot be shrunk, replaced or removed now; or (action
     /// `"grown"`) another handle holds the array's writer claim: it is
-    /// appending, and one appender at a time may change the length.
+    /// appending, and one appender at a time may change the length; or
+    /// (action `"mapped"`) another handle maps the file for writing, so it
+    /// cannot be mapped now, and (action `"mapped for writing"`) another
+    /// handle maps it, so it cannot be mapped for writing now (see
+    /// [Safety of mappings](crate#safety-of-mappings)).
     #[error("{}", busy_message(path, action))]
     Busy {
         /// The data file.
         path: PathBuf,
-        /// What was refused: `"resized"`, `"replaced"`, `"removed"`, or
-        /// `"grown"` for a second appender.
+        /// What was refused: `"resized"`, `"replaced"`, `"removed"`,
+        /// `"renamed"`, `"grown"` for a second appender, `"mapped"` or
+        /// `"mapped for writing"` for a mapping the map lock refused.
         action: &'static str,
+    },
+
+    /// A handle was used in a process other than the one that opened it (a
+    /// `fork` child, which inherits the parent's handles and, with them,
+    /// the parent's locks): it refuses to grow, shrink, rewrite the sidecar
+    /// or release a claim, any of which would act on the parent's locks and
+    /// could pull the file from under the parent's mappings. Reading the
+    /// inherited views is fine. Open the array again in the child.
+    #[error(
+        "{}: this handle was opened by process {opened_by}, not this one (a fork child inherits its parent's handles and locks); open the array again in this process",
+        Escaped(path)
+    )]
+    ForkedHandle {
+        /// The data file.
+        path: PathBuf,
+        /// The process that opened the handle.
+        opened_by: u32,
     },
 
     /// A call would write over a file it reads: the destination of a
@@ -444,6 +466,7 @@ impl Error {
             | Error::StoreExists { path }
             | Error::NameTaken { path, .. }
             | Error::Busy { path, .. }
+            | Error::ForkedHandle { path, .. }
             | Error::SameFile { path, .. }
             | Error::InvalidName { path, .. }
             | Error::ShapeMismatch { path, .. }
@@ -465,8 +488,35 @@ impl Error {
 /// claim.
 pub(crate) const GROWN: &str = "grown";
 
+/// The [`Error::Busy`] action of a mapping refused because another handle
+/// maps the file for writing.
+pub(crate) const MAPPED: &str = "mapped";
+
+/// The [`Error::Busy`] action of a mapping for writing refused because
+/// another handle maps the file.
+pub(crate) const MAPPED_FOR_WRITING: &str = "mapped for writing";
+
+/// The [`Error::Busy`] action of a store rename refused because a handle
+/// appends to the array.
+pub(crate) const RENAMED: &str = "renamed";
+
 fn busy_message(path: &Path, action: &str) -> String {
-    if action == GROWN {
+    if action == RENAMED {
+        format!(
+            "{}: another handle (in this or another process) is appending to the array, so it cannot be renamed now; close the appender and retry",
+            Escaped(path)
+        )
+    } else if action == MAPPED {
+        format!(
+            "{}: another handle (in this or another process) maps the array for writing, so it cannot be mapped now; close that handle and retry",
+            Escaped(path)
+        )
+    } else if action == MAPPED_FOR_WRITING {
+        format!(
+            "{}: another handle (in this or another process) maps the array, so it cannot be mapped for writing now; close the other mappings and retry",
+            Escaped(path)
+        )
+    } else if action == GROWN {
         format!(
             "{}: another handle (in this or another process) is growing the array, so it cannot be grown now; one appender at a time: close the other appender and retry",
             Escaped(path)

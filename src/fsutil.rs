@@ -490,3 +490,68 @@ mod tests {
         assert!(bytes[100..].iter().all(|&b| b == 0));
     }
 }
+
+/// Writes all of `bytes` at `offset` of `file` (`pwrite`, continued after
+/// a short write).
+#[cfg(unix)]
+pub(crate) fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
+}
+
+#[cfg(windows)]
+pub(crate) fn write_all_at(
+    file: &std::fs::File,
+    mut bytes: &[u8],
+    mut offset: u64,
+) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        let n = std::os::windows::fs::FileExt::seek_write(file, bytes, offset)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        bytes = &bytes[n..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// Reserves disk blocks for `len` bytes of `file` from `offset` without
+/// changing its length (`fallocate(2)` with `FALLOC_FL_KEEP_SIZE`), so
+/// that writes there later find the space. Best effort: where the file
+/// system cannot (or the call does not exist) nothing is reserved, and a
+/// full disk is the write's own error (a `pwrite` fails; only stores
+/// into a mapping would fault).
+///
+/// # Errors
+///
+/// `Error::Io` naming `path` and `action` when the space cannot be had
+/// (`ENOSPC`, `EDQUOT`, `EFBIG`).
+pub(crate) fn reserve_keep_size(
+    file: &File,
+    path: &Path,
+    offset: u64,
+    len: u64,
+    action: &'static str,
+) -> Result<()> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use rustix::fs::FallocateFlags;
+        use rustix::io::Errno;
+        if len == 0 {
+            return Ok(());
+        }
+        loop {
+            match rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, offset, len) {
+                Ok(()) => return Ok(()),
+                Err(Errno::INTR) => {}
+                Err(Errno::OPNOTSUPP | Errno::NOSYS) => return Ok(()),
+                Err(e) => return Err(Error::io(path, action, e.into())),
+            }
+        }
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = (file, path, offset, len, action);
+        Ok(())
+    }
+}

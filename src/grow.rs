@@ -186,24 +186,6 @@ impl Growth {
     }
 }
 
-#[cfg(unix)]
-fn write_all_at(file: &std::fs::File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
-    std::os::unix::fs::FileExt::write_all_at(file, bytes, offset)
-}
-
-#[cfg(windows)]
-fn write_all_at(file: &std::fs::File, mut bytes: &[u8], mut offset: u64) -> std::io::Result<()> {
-    while !bytes.is_empty() {
-        let n = std::os::windows::fs::FileExt::seek_write(file, bytes, offset)?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        bytes = &bytes[n..];
-        offset += n as u64;
-    }
-    Ok(())
-}
-
 /// The smallest growth step: capacity for at least this many bytes of rows.
 const MIN_GROWTH_BYTES: usize = 1 << 20;
 
@@ -273,7 +255,7 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             Some(src) => {
                 let at =
                     self.src.info.layout.offset() + (old_rows * row_len * T::TYPE.size()) as u64;
-                write_all_at(self.src.lock.file(), bytemuck::cast_slice(src), at)
+                fsutil::write_all_at(self.src.lock.file(), bytemuck::cast_slice(src), at)
                     .at(&self.src.info.path, "writing appended rows")?;
             }
             None => {
@@ -324,6 +306,7 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         if !self.growth.uncommitted {
             return Ok(());
         }
+        self.src.owner.check(&self.src.info.path)?;
         match &self.src.info.sidecar {
             Some(sidecar) => write_sidecar(
                 sidecar,
@@ -343,12 +326,17 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         let nbytes = self.src.info.layout.nbytes();
         if self.src.map.len() > nbytes {
             let offset = self.src.info.layout.offset();
-            self.replace_map(mapping::map_unlocked::<ReadWrite>(
-                &self.src.lock,
-                &self.src.info.path,
-                offset,
-                nbytes,
-            )?);
+            // SAFETY: a remap of the handle's own file to a shorter length it
+            // holds; the handle's contract (from its unsafe open) carries over.
+            let map = unsafe {
+                mapping::map_unlocked::<ReadWrite>(
+                    &self.src.lock,
+                    &self.src.info.path,
+                    offset,
+                    nbytes,
+                )?
+            };
+            self.replace_map(map);
         }
         self.trim_capacity()
     }
@@ -359,6 +347,7 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
     /// rows are the array's now: appending after our stale length would
     /// overwrite them).
     fn claim_growth(&mut self) -> Result<()> {
+        self.src.owner.check(&self.src.info.path)?;
         if self.growth.claim.is_some() {
             return Ok(());
         }
@@ -366,6 +355,40 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         self.adopt_recorded_length()?;
         self.growth.claim = Some(claim);
         Ok(())
+    }
+
+    /// Replaces the attrs and rewrites the sidecar with the length recorded
+    /// there, under the writer claim: a handle whose length is stale (another
+    /// appender grew the array since it was opened) adopts the recorded
+    /// length first instead of writing its old one over it, which would
+    /// drop committed rows. The claim is held only for this call unless the
+    /// handle already held it; a handle with uncommitted rows commits them.
+    pub(crate) fn set_attrs(&mut self, attrs: crate::sidecar::Attrs) -> Result<()> {
+        self.src.owner.check(&self.src.info.path)?;
+        let Some(sidecar) = self.src.info.sidecar.clone() else {
+            return Err(Error::InvalidArgument {
+                path: self.src.info.path.clone(),
+                message: ".npy files cannot hold attrs; use a raw file with a sidecar".into(),
+            });
+        };
+        let _claim = match (&self.growth.claim, self.check_growable()) {
+            (None, Ok(())) => {
+                let claim = WriterClaim::try_claim(self.src.lock.file(), &self.src.info.path)?;
+                self.adopt_recorded_length()?;
+                Some(claim)
+            }
+            _ => None,
+        };
+        self.src.info.attrs = attrs;
+        if self.growth.uncommitted {
+            return self.commit_length();
+        }
+        write_sidecar(
+            &sidecar,
+            &self.src.info.layout,
+            &self.src.info.attrs,
+            Durability::Durable,
+        )
     }
 
     /// Makes this mapping's length the one recorded in the sidecar (see
@@ -393,12 +416,17 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
         let layout = self.layout_with_rows(theirs.shape()[0])?;
         if layout.nbytes() > self.src.map.len() {
             // Checks that the file holds the recorded rows before mapping.
-            self.replace_map(mapping::map_bytes::<ReadWrite>(
-                &self.src.lock,
-                &self.src.info.path,
-                layout.offset(),
-                layout.nbytes(),
-            )?);
+            // SAFETY: the handle's own file, remapped longer; its contract
+            // (from its unsafe open) carries over to the rows it adopts.
+            let map = unsafe {
+                mapping::map_bytes::<ReadWrite>(
+                    &self.src.lock,
+                    &self.src.info.path,
+                    layout.offset(),
+                    layout.nbytes(),
+                )?
+            };
+            self.replace_map(map);
         }
         self.growth.reserved_end = self.growth.reserved_end.max(layout.end());
         self.growth.writeback_from = layout.end();
@@ -467,7 +495,7 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
     /// mutable. `len` is within the mapping: `reserve_rows` ran first.
     fn elements_up_to(&mut self, len: usize) -> &mut [T] {
         let bytes = &mut self.src.map[..len * T::TYPE.size()];
-        match T::cast_bytes_mut(bytes) {
+        match crate::dtype::cast_bytes_mut::<T>(bytes) {
             Some(elements) => elements,
             None => unreachable!("the mapping is aligned and zero bytes are valid for every type"),
         }
@@ -521,12 +549,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             target = needed;
         }
         let capacity = have.max(target).min(isize::MAX as usize) / row_bytes * row_bytes;
-        self.replace_map(mapping::map_bytes::<ReadWrite>(
-            &self.src.lock,
-            &path,
-            offset,
-            capacity,
-        )?);
+        // SAFETY: the handle's own file, grown by this call; the capacity
+        // past the array is reached only through this handle, and the
+        // rest of the contract carries over from its unsafe open.
+        let map =
+            unsafe { mapping::map_bytes::<ReadWrite>(&self.src.lock, &path, offset, capacity)? };
+        self.replace_map(map);
         Ok(())
     }
 
@@ -584,12 +612,17 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             }
             self.src.info.layout = new_layout;
             self.growth.uncommitted = false;
-            self.replace_map(mapping::map_unlocked::<ReadWrite>(
-                &self.src.lock,
-                &path,
-                offset,
-                self.src.info.layout.nbytes(),
-            )?);
+            // SAFETY: the handle's own file, remapped shorter under the
+            // exclusive lock (no other mapping exists).
+            let map = unsafe {
+                mapping::map_unlocked::<ReadWrite>(
+                    &self.src.lock,
+                    &path,
+                    offset,
+                    self.src.info.layout.nbytes(),
+                )?
+            };
+            self.replace_map(map);
             self.growth.reserved_end = self.growth.reserved_end.min(self.src.info.layout.end());
             self.growth.writeback_from = self.growth.writeback_from.min(self.src.info.layout.end());
             self.src
@@ -634,12 +667,12 @@ impl<T: Element> Grower<'_, T, ReadWrite> {
             .checked_div(row_bytes)
             .unwrap_or(usize::MAX)
             .min(self.shape()[0]);
-        self.replace_map(mapping::map_unlocked::<ReadWrite>(
-            &self.src.lock,
-            &path,
-            offset,
-            rows * row_bytes,
-        )?);
+        // SAFETY: cut to what the file holds now, under the shared lock;
+        // the handle's contract carries over from its unsafe open.
+        let map = unsafe {
+            mapping::map_unlocked::<ReadWrite>(&self.src.lock, &path, offset, rows * row_bytes)?
+        };
+        self.replace_map(map);
         self.growth.reserved_end = self.growth.reserved_end.min(offset + available as u64);
         if rows < self.shape()[0] {
             self.src.info.layout = self.layout_with_rows(rows)?;
@@ -657,7 +690,8 @@ impl<T: Element, M: Mode> Grower<'_, T, M> {
         if !self.growth.uncommitted {
             return Ok(());
         }
-        M::flush(&self.src.map).at(&self.src.info.path, "flushing the mapping")?;
+        self.src.owner.check(&self.src.info.path)?;
+        mapping::flush::<M>(&self.src.map).at(&self.src.info.path, "flushing the mapping")?;
         if let Some(sidecar) = &self.src.info.sidecar {
             write_sidecar(
                 sidecar,
@@ -683,21 +717,32 @@ impl<T: Element, M: Mode> Grower<'_, T, M> {
         if self.growth.claim.is_none() {
             return Ok(());
         }
-        let path = &self.src.info.path;
+        self.src.owner.check(&self.src.info.path)?;
+        let path = self.src.info.path.clone();
         let end = self.src.info.layout.end();
         let len = self
             .src
             .lock
             .file()
             .metadata()
-            .at(path, "reading the data file's metadata")?
+            .at(&path, "reading the data file's metadata")?
             .len();
         if len > end {
-            self.src
+            // Like any shrink, under the exclusive lock: while another
+            // handle maps the file (a reader of the published rows, through
+            // the shared-write open's coexistence), the capacity stays,
+            // invisible to every reader, until an appender closes alone.
+            if self.src.lock.try_exclusive(&path, "trimmed").is_err() {
+                return self.src.lock.back_to_shared(&path);
+            }
+            let trimmed = self
+                .src
                 .lock
                 .file()
                 .set_len(end)
-                .at(path, "trimming the data file's spare capacity")?;
+                .at(&path, "trimming the data file's spare capacity");
+            self.src.lock.back_to_shared(&path)?;
+            trimmed?;
         }
         self.growth.reserved_end = self.growth.reserved_end.min(end);
         self.growth.writeback_from = self.growth.writeback_from.min(end);

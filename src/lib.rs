@@ -20,16 +20,19 @@
 //! let path = dir.path().join("temps.dat");
 //!
 //! // A new zero-filled array: temps.dat (sparse) and temps.dat.json.
-//! let mut w = MappedArray::<f32>::create(&path, &[1000, 3])?;
+//! // SAFETY (for each mapping below): the file is ours; no other program
+//! // changes it while it is mapped (see "Safety of mappings").
+//! let mut w = unsafe { MappedArray::<f32>::create(&path, &[1000, 3])? };
 //! w.view_mut()[[0, 0]] = 1.5;      // writes go to the file
 //! w.flush()?;                      // and are on disk when flush returns
+//! drop(w);                         // a writer maps the file alone
 //!
-//! let r = MappedArray::<f32>::open(&path)?;     // read-only
-//! let v = r.view_dim::<Ix2>()?;                 // ArrayView2<f32>, zero-copy
+//! let r = unsafe { MappedArray::<f32>::open(&path)? };  // read-only
+//! let v = r.view_dim::<Ix2>()?;                         // ArrayView2<f32>, zero-copy
 //! assert_eq!(v[[0, 0]], 1.5);
 //!
-//! let mut c = MappedArray::<f32>::open_copy(&path)?;  // copy-on-write
-//! c.view_mut().fill(0.0);                              // the file is untouched
+//! let mut c = unsafe { MappedArray::<f32>::open_copy(&path)? };  // copy-on-write
+//! c.view_mut().fill(0.0);                                         // the file is untouched
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -47,9 +50,11 @@
 //! - `fsutil`: file-system steps: atomic replacement, regular files only,
 //!   space reservation, writeback.
 //! - `lock`: the advisory locks, one guard type each (shared, exclusive,
-//!   the writer claim).
+//!   the writer claim, the map lock) and the owning process.
 //! - [`mapping`]: the access modes and the crate's `unsafe` mapping code
 //!   (mapping calls, page release, a CPU prefetch hint).
+//! - `appender`: [`Appender`], rows appended with `pwrite` beside readers.
+//! - [`sealed`] (Linux): [`SealedArray`], an array in a sealed `memfd`.
 //! - `npz`: [`Npz`], a `.npz` archive opened and its members listed.
 //! - `source`: from a path to an opened, locked and mapped [`Source`]
 //!   (and reading and writing descriptions).
@@ -71,20 +76,69 @@
 //! - [`store`]: [`Store`], a directory of named arrays.
 //! - `parallel` (feature `parallel`): parallel iteration over an array.
 //!
-//! # What memory mapping cannot protect against
+//! # Safety of mappings
 //!
-//! A mapped file can be shrunk by another program, and reading past its new
-//! end kills the process with `SIGBUS`. mmarray checks lengths before
-//! mapping and never shrinks a mapped file itself; it cannot stop other
-//! programs. See [`MappedArray`'s safety notes](MappedArray#safety).
-//! Whole-file scans ([`Stats::of_path`], [`convert`]) do not map: they read
-//! with `pread` ([`Scan`]), and a file shrunk under them is
-//! [`Error::Truncated`], not a signal.
-
+//! A mapping hands out `&[T]` and `&mut [T]` views of a file's bytes, and
+//! Rust's rules say the bytes behind a `&` reference do not change while it
+//! lives, and those behind a `&mut` are reached through nothing else. A
+//! file can break both: another program may write it or cut it short, and
+//! reading a page past a file's new end kills the process with `SIGBUS`.
+//! So, as in memmap2, every function that maps a file and lets safe code
+//! reach its bytes is an `unsafe fn`, and its caller promises the
+//! **contract**:
+//!
+//! - **Read-only and copy-on-write mappings** ([`MappedArray::open`],
+//!   [`MappedArray::open_copy`], [`DynArray::open`], [`Source::open`],
+//!   [`ShardedArray::open`], [`Store::open_array`] and its kin, `.npz`
+//!   members): while the mapping or any view of it lives, no program
+//!   changes the array's bytes (from its offset, `nbytes` long) or makes
+//!   the file shorter than their end.
+//! - **Read-write mappings** ([`MappedArray::open_mut`],
+//!   [`MappedArray::create`], [`CreateOptions::create`],
+//!   [`Store::create_array`], [`Store::open_array_mut`]): the same, and no
+//!   program reads the bytes while this one writes them: the handle's
+//!   `&mut` views are the only way to them.
+//! - **The shared-write open** ([`MappedArray::open_shared_mut`]): several
+//!   handles, in any processes, write one array; the caller promises that
+//!   no handle writes bytes that another handle reads or writes meanwhile
+//!   (each writer its own part: Dask blocks, the rows of a worker).
+//!
+//! **mmarray's own handles keep the contract by themselves**, in one
+//! process and across processes, through locks every handle takes:
+//! a read-write mapping opened the ordinary way and any other mapping of
+//! the same file never coexist (the later open gets [`Error::Busy`]);
+//! read-only and copy-on-write mappings coexist freely; nothing shrinks,
+//! replaces or removes a mapped file (`Busy` again); growth has one writer
+//! at a time; and a handle inherited through `fork` refuses to act on its
+//! locks ([`Error::ForkedHandle`]). What the caller vouches for is the
+//! rest: **programs that do not use mmarray** (locks are advisory:
+//! `truncate`, `cp`, numpy's `np.memmap` take none), and the writers of the
+//! shared-write open. The idiom, as memmap2's users write it:
+//!
+//! ```
+//! use mmarray::MappedArray;
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("a.dat");
+//! # drop(unsafe { MappedArray::<f32>::create(&path, &[3]) }?);
+//! // SAFETY: the pipeline's own output; no other program writes it.
+//! let a = unsafe { MappedArray::<f32>::open(&path)? };
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! What needs no promise stays safe: copies and scans read with `pread`
+//! ([`read_array`], [`Stats::of_path`], [`convert`], [`Scan`]: a file cut
+//! short under them is [`Error::Truncated`], never a signal); appends write
+//! past what readers see and hand out no reference ([`Appender`], which
+//! coexists with readers in any process); and sealed shared memory
+//! ([`SealedArray`], Linux), which the kernel itself keeps from changing.
+//! `bool` arrays are checked once, when mapped: the contract keeps them
+//! valid, so views are O(1) for every type.
+//!
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod appender;
 mod array;
 mod convert;
 mod create;
@@ -103,6 +157,8 @@ mod npz;
 pub mod parallel;
 mod read;
 pub mod scan;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub mod sealed;
 mod shard;
 mod source;
 pub mod stats;
@@ -130,6 +186,7 @@ pub mod store;
 /// ```
 pub use ndarray;
 
+pub use appender::Appender;
 pub use array::{MappedArray, MappedArrayMut};
 pub use convert::{ConvertOptions, convert, convert_scan, convert_source};
 pub use create::{CreateOptions, Staged, describe};
@@ -143,6 +200,8 @@ pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writab
 pub use npz::{Npz, NpzMember};
 pub use read::read_array;
 pub use scan::{BLOCK_BYTES, Scan, ScanBuffer};
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub use sealed::SealedArray;
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};
 pub use source::{ArrayInfo, Source, inspect};

@@ -12,6 +12,17 @@
 //!   cannot be had: [`Error::Busy`]. A [`SharedLock`] converts to it and
 //!   back for a shrink.
 //! - [`WriterClaim`]: one handle at a time may change an array's length.
+//! - [`MapLock`]: what a mapping may do to the bytes it maps. Any number of
+//!   read-only, copy-on-write and shared-write mappings hold it shared; a
+//!   [`ReadWrite`](crate::ReadWrite) mapping opened for writing alone holds
+//!   it exclusive, so that no other mapping can see its bytes change (the
+//!   contract of [Safety of mappings](crate#safety-of-mappings)). Taken
+//!   without waiting: the later open gets [`Error::Busy`].
+//! - [`Owner`]: the process that opened a handle. `fork` shares every lock
+//!   above with the child (they belong to the open file description, which
+//!   the child inherits), so a handle refuses to act on its locks (grow,
+//!   shrink, rewrite a sidecar, release a claim) in any process but the one
+//!   that opened it: [`Error::ForkedHandle`].
 //!
 //! Growing needs no exclusive lock (other mappings of the shorter file stay
 //! valid), but two handles growing one array at once would each record its
@@ -41,7 +52,7 @@
 use std::fs::File;
 use std::path::Path;
 
-use crate::error::{Error, GROWN, IoContext, Result};
+use crate::error::{Error, GROWN, IoContext, MAPPED, MAPPED_FOR_WRITING, Result};
 
 /// The data file, open and held under the shared `flock` lock: the lock
 /// every mapping holds. It is released when this value is dropped (the
@@ -167,6 +178,8 @@ pub(crate) struct WriterClaim {
     /// description, which is what owns the record lock.
     #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
     file: File,
+    /// The process that took the claim: only it releases it.
+    owner: Owner,
 }
 
 impl WriterClaim {
@@ -182,8 +195,11 @@ impl WriterClaim {
         let file = file
             .try_clone()
             .at(path, "duplicating the data file's handle")?;
-        match sys::set(&file, true) {
-            Ok(()) => Ok(WriterClaim { file }),
+        match sys::set(&file, sys::CLAIM_BYTE, sys::Lock::Write) {
+            Ok(()) => Ok(WriterClaim {
+                file,
+                owner: Owner::current(),
+            }),
             Err(e) if sys::is_contended(&e) => Err(Error::Busy {
                 path: path.to_path_buf(),
                 action: GROWN,
@@ -193,11 +209,127 @@ impl WriterClaim {
     }
 }
 
+impl WriterClaim {
+    /// Takes the writer claim on the existing regular file at `path`
+    /// without waiting, if there is one that can be opened for writing
+    /// (`None` otherwise: nothing anyone appends to).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] with `action` while another handle holds the claim.
+    pub(crate) fn try_existing(path: &Path, action: &'static str) -> Result<Option<WriterClaim>> {
+        match crate::fsutil::open_regular(path, true, "opening the data file") {
+            Ok((file, meta)) if meta.is_file() => match WriterClaim::try_claim(&file, path) {
+                Ok(claim) => Ok(Some(claim)),
+                Err(Error::Busy { path, .. }) => Err(Error::Busy { path, action }),
+                Err(e) => Err(e),
+            },
+            _ => Ok(None),
+        }
+    }
+}
+
 impl Drop for WriterClaim {
     fn drop(&mut self) {
         // Closing the duplicate alone would not release the lock while the
         // array's own handle (the same open file description) stays open.
-        let _ = sys::set(&self.file, false);
+        // A fork child holds the parent's claim through the same open file
+        // description: it closes its descriptor and leaves the claim alone.
+        if self.owner.is_current() {
+            let _ = sys::set(&self.file, sys::CLAIM_BYTE, sys::Lock::Unlock);
+        }
+    }
+}
+
+/// What a mapping may do to the bytes it maps, for the [`MapLock`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MapKind {
+    /// Reads them (read-only and copy-on-write mappings), or writes some of
+    /// them under the caller's promise that other handles may see the
+    /// writes at any moment (the shared-write open): any number coexist.
+    Shared,
+    /// Writes them, and hands out `&mut` views: no other mapping of the
+    /// file may exist.
+    Exclusive,
+}
+
+/// A held map lock (see the [module docs](self)): an open-file-description
+/// record lock on one byte past any end a file can have, next to the
+/// writer claim's, read-locked by [`MapKind::Shared`] mappings and
+/// write-locked by a [`MapKind::Exclusive`] one. Released when the last
+/// descriptor of its open file description is closed: dropping the
+/// mapping, in the process that opened it (a fork child's copy closes
+/// its descriptor only, and the parent's lock stays).
+#[derive(Debug)]
+pub(crate) struct MapLock {
+    /// A duplicate of the data file's descriptor: the same open file
+    /// description, which owns the record lock. The lock goes when this
+    /// and every other descriptor of that description is closed.
+    _file: File,
+}
+
+impl MapLock {
+    /// Takes the map lock of `kind` on `file` (the data file at `path`)
+    /// without waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Busy`] while a conflicting mapping exists, in this process
+    /// or another: an exclusive writer when `kind` is shared (action
+    /// [`MAPPED`]), any mapping when it is exclusive (action
+    /// [`MAPPED_FOR_WRITING`]); [`Error::Io`] if the system refuses the
+    /// lock for another reason.
+    pub(crate) fn try_new(file: &File, path: &Path, kind: MapKind) -> Result<MapLock> {
+        let file = file
+            .try_clone()
+            .at(path, "duplicating the data file's handle")?;
+        let (lock, action) = match kind {
+            MapKind::Shared => (sys::Lock::Read, MAPPED),
+            MapKind::Exclusive => (sys::Lock::Write, MAPPED_FOR_WRITING),
+        };
+        match sys::set(&file, sys::MAP_BYTE, lock) {
+            Ok(()) => Ok(MapLock { _file: file }),
+            Err(e) if sys::is_contended(&e) => Err(Error::Busy {
+                path: path.to_path_buf(),
+                action,
+            }),
+            Err(e) => Err(Error::io(path, "locking the data file for mapping", e)),
+        }
+    }
+}
+
+/// The process that opened a handle: `fork` copies a handle into the
+/// child with every lock of its open file description, so a handle acts
+/// on its locks only in the process that opened it (see the
+/// [module docs](self)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pid: u32,
+}
+
+impl Owner {
+    /// This process.
+    pub(crate) fn current() -> Owner {
+        Owner {
+            pid: std::process::id(),
+        }
+    }
+
+    /// Whether this process is the one that opened the handle.
+    pub(crate) fn is_current(self) -> bool {
+        self.pid == std::process::id()
+    }
+
+    /// `Ok` in the process that opened the handle for `path`,
+    /// [`Error::ForkedHandle`] in any other (a fork child).
+    pub(crate) fn check(self, path: &Path) -> Result<()> {
+        if self.is_current() {
+            return Ok(());
+        }
+        Err(Error::ForkedHandle {
+            path: path.to_path_buf(),
+            opened_by: self.pid,
+        })
     }
 }
 
@@ -207,18 +339,34 @@ mod sys {
     use std::io;
     use std::os::fd::AsRawFd;
 
-    /// The byte locked: past the end of any file (a file's length is at
-    /// most `i64::MAX`, and this byte would be its last).
-    const CLAIM_BYTE: libc::off_t = libc::off_t::MAX - 1;
+    /// The writer claim's byte: past the end of any file (a file's length
+    /// is at most `i64::MAX`, and this byte would be its last).
+    pub(super) const CLAIM_BYTE: libc::off_t = libc::off_t::MAX - 1;
 
-    /// Takes (`lock`) or releases the claim byte's write lock, not waiting.
-    pub(super) fn set(file: &File, lock: bool) -> io::Result<()> {
+    /// The map lock's byte, next to the claim's: the two never conflict.
+    pub(super) const MAP_BYTE: libc::off_t = libc::off_t::MAX - 2;
+
+    /// A record lock's type.
+    #[derive(Clone, Copy)]
+    pub(super) enum Lock {
+        Read,
+        Write,
+        Unlock,
+    }
+
+    /// Takes (or releases) a record lock on the one byte `byte` of `file`'s
+    /// open file description, not waiting.
+    pub(super) fn set(file: &File, byte: libc::off_t, lock: Lock) -> io::Result<()> {
         // SAFETY: an all-zero `flock` is a valid value of this plain C struct
         // (integers only), and every field the call reads is set below.
         let mut request: libc::flock = unsafe { std::mem::zeroed() };
-        request.l_type = if lock { libc::F_WRLCK } else { libc::F_UNLCK } as _;
+        request.l_type = match lock {
+            Lock::Read => libc::F_RDLCK,
+            Lock::Write => libc::F_WRLCK,
+            Lock::Unlock => libc::F_UNLCK,
+        } as _;
         request.l_whence = libc::SEEK_SET as _;
-        request.l_start = CLAIM_BYTE;
+        request.l_start = byte;
         request.l_len = 1;
         request.l_pid = 0; // required by F_OFD_SETLK
         loop {
@@ -248,8 +396,19 @@ mod sys {
     use std::fs::File;
     use std::io;
 
-    /// No open-file-description locks here: the claim always succeeds.
-    pub(super) fn set(_file: &File, _lock: bool) -> io::Result<()> {
+    pub(super) const CLAIM_BYTE: i64 = 0;
+    pub(super) const MAP_BYTE: i64 = 0;
+
+    #[derive(Clone, Copy)]
+    pub(super) enum Lock {
+        Read,
+        Write,
+        Unlock,
+    }
+
+    /// No open-file-description locks here: every lock succeeds (the
+    /// exclusions are the caller's, as documented on the crate).
+    pub(super) fn set(_file: &File, _byte: i64, _lock: Lock) -> io::Result<()> {
         Ok(())
     }
 

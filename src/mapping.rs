@@ -25,7 +25,6 @@
 
 use std::fs::File;
 use std::io;
-use std::ops::Deref;
 use std::path::Path;
 
 use memmap2::{Advice, Mmap, MmapMut, MmapOptions, UncheckedAdvice};
@@ -35,33 +34,87 @@ use crate::layout::{self, Layout};
 use crate::lock::SharedLock;
 
 mod sealed {
-    pub trait Sealed {}
+    use std::fs::File;
+    use std::io;
+    use std::ops::Deref;
+
+    use memmap2::{Advice, MmapOptions};
+
+    /// Proof of being this crate: every method below takes one, and only
+    /// this crate can make one, so no code outside it can call them
+    /// through a `Mode` bound (a sealed trait's methods are otherwise
+    /// reachable through generics).
+    pub struct Token(());
+
+    impl Token {
+        pub(crate) const fn new() -> Token {
+            Token(())
+        }
+    }
+
+    /// What a [`Mode`](super::Mode) does with the mapping: private, so that
+    /// no code outside this crate can map a file, flush or advise through
+    /// a mode (the public way to map is an `unsafe` constructor).
+    pub trait Sealed {
+        /// The mapping type: [`memmap2::Mmap`] or [`memmap2::MmapMut`].
+        type Map: Deref<Target = [u8]> + Send + Sync;
+
+        /// Whether a mapping of this mode, opened the ordinary way, holds
+        /// the map lock exclusive: it hands out `&mut` views of the file's
+        /// bytes, so no other mapping of the file may exist.
+        const EXCLUSIVE_MAP: bool;
+
+        /// Maps the range `options` gives of `file`.
+        ///
+        /// # Safety
+        ///
+        /// The file holds every mapped byte, and no byte of it is changed
+        /// or cut off while the mapping lives, except through the mapping
+        /// itself (see [Safety of mappings](crate#safety-of-mappings)).
+        unsafe fn map_file(options: &MmapOptions, file: &File, _: Token) -> io::Result<Self::Map>;
+
+        /// Writes the mapping's changed pages to the file and waits (a
+        /// no-op for mappings that never write to the file).
+        fn flush(map: &Self::Map, _: Token) -> io::Result<()>;
+
+        /// Passes `advice` for `len` bytes from `offset` of the mapping.
+        fn advise(
+            map: &Self::Map,
+            advice: Advice,
+            offset: usize,
+            len: usize,
+            _: Token,
+        ) -> io::Result<()>;
+    }
+
+    /// Page release, for modes whose pages are the file's.
+    pub trait Release: Sealed {
+        /// Drops `len` bytes from `offset` of the mapping from this
+        /// process's memory.
+        fn release(map: &Self::Map, offset: usize, len: usize, _: Token) -> io::Result<()>;
+    }
+}
+
+/// The mapping type of mode `M` ([`memmap2::Mmap`] or
+/// [`memmap2::MmapMut`]).
+pub(crate) type MapOf<M> = <M as sealed::Sealed>::Map;
+
+/// Writes the changed pages of `map` (a mapping of mode `M`) to its file
+/// and waits; nothing to do for modes that never write the file.
+pub(crate) fn flush<M: Mode>(map: &MapOf<M>) -> io::Result<()> {
+    M::flush(map, sealed::Token::new())
 }
 
 /// How an array is mapped: [`ReadOnly`], [`ReadWrite`] or [`CopyOnWrite`].
 ///
-/// Sealed: the three modes are the ones the operating system offers.
+/// Sealed: the three modes are the ones the operating system offers, and
+/// what a mode does with a mapping is private to this crate.
 pub trait Mode: sealed::Sealed + Send + Sync + 'static {
-    /// The mapping type: [`memmap2::Mmap`] or [`memmap2::MmapMut`].
-    type Map: Deref<Target = [u8]> + Send + Sync;
-
     /// Whether the data file is opened for writing.
     const WRITES_FILE: bool;
 
     /// numpy's name for the mode: `"r"`, `"r+"` or `"c"`.
     const NUMPY_MODE: &'static str;
-
-    #[doc(hidden)]
-    fn map_file(options: &MmapOptions, file: &File) -> io::Result<Self::Map>;
-
-    /// Writes the mapping's changed pages to the file and waits (a no-op for
-    /// mappings that never write to the file).
-    #[doc(hidden)]
-    fn flush(map: &Self::Map) -> io::Result<()>;
-
-    /// Passes `advice` for `len` bytes from `offset` of the mapping.
-    #[doc(hidden)]
-    fn advise(map: &Self::Map, advice: Advice, offset: usize, len: usize) -> io::Result<()>;
 }
 
 /// Modes whose pages are the file's pages: [`ReadOnly`] and [`ReadWrite`]
@@ -79,12 +132,7 @@ pub trait Mode: sealed::Sealed + Send + Sync + 'static {
 /// a.as_slice_mut()[0] = 1.0;
 /// a.release().unwrap(); // no `release` on a copy-on-write mapping
 /// ```
-pub trait Shared: Mode {
-    /// Drops `len` bytes from `offset` of the mapping from this process's
-    /// memory.
-    #[doc(hidden)]
-    fn release(map: &Self::Map, offset: usize, len: usize) -> io::Result<()>;
-}
+pub trait Shared: Mode + sealed::Release {}
 
 /// How a program is going to touch a mapped array: advice to the kernel,
 /// which reads ahead, keeps or drops pages accordingly (`madvise`). Advice
@@ -140,7 +188,7 @@ impl Access {
 /// Passes `access` for `len` bytes from `offset` of `map`; nothing to do
 /// for an empty range.
 pub(crate) fn advise<M: Mode>(
-    map: &M::Map,
+    map: &MapOf<M>,
     path: &Path,
     access: Access,
     offset: usize,
@@ -149,7 +197,7 @@ pub(crate) fn advise<M: Mode>(
     if len == 0 {
         return Ok(());
     }
-    M::advise(map, access.advice(), offset, len)
+    M::advise(map, access.advice(), offset, len, sealed::Token::new())
         .map_err(|source| Error::io(path, "advising the kernel on the mapping", source))
 }
 
@@ -157,7 +205,7 @@ pub(crate) fn advise<M: Mode>(
 /// (`MADV_POPULATE_READ`), or on kernels older than 5.14 asks for them to
 /// be read ahead (`MADV_WILLNEED`).
 pub(crate) fn populate<M: Mode>(
-    map: &M::Map,
+    map: &MapOf<M>,
     path: &Path,
     offset: usize,
     len: usize,
@@ -165,10 +213,12 @@ pub(crate) fn populate<M: Mode>(
     if len == 0 {
         return Ok(());
     }
-    M::advise(map, Advice::PopulateRead, offset, len)
+    M::advise(map, Advice::PopulateRead, offset, len, sealed::Token::new())
         .or_else(|e| match e.kind() {
             // EINVAL: a kernel that does not know the advice.
-            io::ErrorKind::InvalidInput => M::advise(map, Advice::WillNeed, offset, len),
+            io::ErrorKind::InvalidInput => {
+                M::advise(map, Advice::WillNeed, offset, len, sealed::Token::new())
+            }
             _ => Err(e),
         })
         .map_err(|source| Error::io(path, "populating the mapping", source))
@@ -177,7 +227,7 @@ pub(crate) fn populate<M: Mode>(
 /// Releases `len` bytes from `offset` of `map` from this process's memory;
 /// nothing to do for an empty range.
 pub(crate) fn release<M: Shared>(
-    map: &M::Map,
+    map: &MapOf<M>,
     path: &Path,
     offset: usize,
     len: usize,
@@ -185,7 +235,8 @@ pub(crate) fn release<M: Shared>(
     if len == 0 {
         return Ok(());
     }
-    M::release(map, offset, len).map_err(|source| Error::io(path, "releasing mapped pages", source))
+    M::release(map, offset, len, sealed::Token::new())
+        .map_err(|source| Error::io(path, "releasing mapped pages", source))
 }
 
 /// Asks the CPU to start loading the cache line that holds `address`, so
@@ -207,7 +258,7 @@ pub(crate) fn prefetch<T>(address: *const T) {
 }
 
 /// Modes that hand out mutable views: [`ReadWrite`] and [`CopyOnWrite`].
-pub trait Writable: Mode<Map = MmapMut> {}
+pub trait Writable: Mode + sealed::Sealed<Map = MmapMut> {}
 
 /// Read-only mapping (numpy `mode="r"`): views only, no way to write.
 #[derive(Debug)]
@@ -223,48 +274,64 @@ pub enum ReadWrite {}
 #[derive(Debug)]
 pub enum CopyOnWrite {}
 
-impl sealed::Sealed for ReadOnly {}
-impl sealed::Sealed for ReadWrite {}
-impl sealed::Sealed for CopyOnWrite {}
-
 impl Mode for ReadOnly {
-    type Map = Mmap;
     const WRITES_FILE: bool = false;
     const NUMPY_MODE: &'static str = "r";
+}
 
-    fn flush(_: &Mmap) -> io::Result<()> {
+impl sealed::Sealed for ReadOnly {
+    type Map = Mmap;
+    const EXCLUSIVE_MAP: bool = false;
+
+    fn flush(_: &Mmap, _: sealed::Token) -> io::Result<()> {
         Ok(())
     }
 
-    fn advise(map: &Mmap, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+    fn advise(
+        map: &Mmap,
+        advice: Advice,
+        offset: usize,
+        len: usize,
+        _: sealed::Token,
+    ) -> io::Result<()> {
         map.advise_range(advice, offset, len)
     }
 
-    fn map_file(options: &MmapOptions, file: &File) -> io::Result<Mmap> {
-        // SAFETY: the only caller, `map_unlocked`, runs after its callers
-        // checked, under a lock they hold on this same handle, that the file
-        // holds every mapped byte. mmarray shrinks a file only under the
-        // exclusive lock, which no other handle can take while this one
-        // holds its shared lock. Truncation by programs that ignore the lock
-        // is outside our control and documented on `MappedArray`.
+    unsafe fn map_file(options: &MmapOptions, file: &File, _: sealed::Token) -> io::Result<Mmap> {
+        // SAFETY: this function's own contract (the file holds the bytes and
+        // nothing else changes them while the mapping lives) is memmap2's.
         unsafe { options.map(file) }
     }
 }
 
 impl Mode for ReadWrite {
-    type Map = MmapMut;
     const WRITES_FILE: bool = true;
     const NUMPY_MODE: &'static str = "r+";
+}
 
-    fn flush(map: &MmapMut) -> io::Result<()> {
+impl sealed::Sealed for ReadWrite {
+    type Map = MmapMut;
+    const EXCLUSIVE_MAP: bool = true;
+
+    fn flush(map: &MmapMut, _: sealed::Token) -> io::Result<()> {
         map.flush()
     }
 
-    fn advise(map: &MmapMut, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+    fn advise(
+        map: &MmapMut,
+        advice: Advice,
+        offset: usize,
+        len: usize,
+        _: sealed::Token,
+    ) -> io::Result<()> {
         map.advise_range(advice, offset, len)
     }
 
-    fn map_file(options: &MmapOptions, file: &File) -> io::Result<MmapMut> {
+    unsafe fn map_file(
+        options: &MmapOptions,
+        file: &File,
+        _: sealed::Token,
+    ) -> io::Result<MmapMut> {
         // SAFETY: as for `ReadOnly`; the file was opened read-write, which a
         // shared writable mapping requires.
         unsafe { options.map_mut(file) }
@@ -272,19 +339,33 @@ impl Mode for ReadWrite {
 }
 
 impl Mode for CopyOnWrite {
-    type Map = MmapMut;
     const WRITES_FILE: bool = false;
     const NUMPY_MODE: &'static str = "c";
+}
 
-    fn flush(_: &MmapMut) -> io::Result<()> {
+impl sealed::Sealed for CopyOnWrite {
+    type Map = MmapMut;
+    const EXCLUSIVE_MAP: bool = false;
+
+    fn flush(_: &MmapMut, _: sealed::Token) -> io::Result<()> {
         Ok(())
     }
 
-    fn advise(map: &MmapMut, advice: Advice, offset: usize, len: usize) -> io::Result<()> {
+    fn advise(
+        map: &MmapMut,
+        advice: Advice,
+        offset: usize,
+        len: usize,
+        _: sealed::Token,
+    ) -> io::Result<()> {
         map.advise_range(advice, offset, len)
     }
 
-    fn map_file(options: &MmapOptions, file: &File) -> io::Result<MmapMut> {
+    unsafe fn map_file(
+        options: &MmapOptions,
+        file: &File,
+        _: sealed::Token,
+    ) -> io::Result<MmapMut> {
         // SAFETY: as for `ReadOnly`. A private mapping never writes to the
         // file, so a read-only handle suffices.
         unsafe { options.map_copy(file) }
@@ -294,8 +375,10 @@ impl Mode for CopyOnWrite {
 impl Writable for ReadWrite {}
 impl Writable for CopyOnWrite {}
 
-impl Shared for ReadOnly {
-    fn release(map: &Mmap, offset: usize, len: usize) -> io::Result<()> {
+impl Shared for ReadOnly {}
+
+impl sealed::Release for ReadOnly {
+    fn release(map: &Mmap, offset: usize, len: usize, _: sealed::Token) -> io::Result<()> {
         // SAFETY: `MADV_DONTNEED` on a shared file mapping only unmaps the
         // pages from this process: the next access faults them back in from
         // the page cache, which is the file, so every view keeps reading
@@ -305,8 +388,10 @@ impl Shared for ReadOnly {
     }
 }
 
-impl Shared for ReadWrite {
-    fn release(map: &MmapMut, offset: usize, len: usize) -> io::Result<()> {
+impl Shared for ReadWrite {}
+
+impl sealed::Release for ReadWrite {
+    fn release(map: &MmapMut, offset: usize, len: usize, _: sealed::Token) -> io::Result<()> {
         // SAFETY: as for `ReadOnly`. Pages written through a shared mapping
         // are the page cache's pages: unmapping them keeps the writes, which
         // reach the file as usual and are read back on the next access.
@@ -322,42 +407,60 @@ impl Shared for ReadWrite {
 /// want to shrink, replace or remove the file take the exclusive lock
 /// first and fail with [`Error::Busy`](crate::Error::Busy) while any
 /// mapping exists.
-pub(crate) fn map_layout<M: Mode>(
+///
+/// # Safety
+///
+/// The contract of [Safety of mappings](crate#safety-of-mappings) for
+/// mode `M`, for as long as the mapping lives.
+pub(crate) unsafe fn map_layout<M: Mode>(
     lock: &SharedLock,
     path: &Path,
     layout: &Layout,
-) -> Result<M::Map> {
-    map_bytes::<M>(lock, path, layout.offset(), layout.nbytes())
+) -> Result<MapOf<M>> {
+    // SAFETY: passed on to the caller.
+    unsafe { map_bytes::<M>(lock, path, layout.offset(), layout.nbytes()) }
 }
 
 /// Maps `len` bytes from `offset` in the file held by `lock`, after
 /// checking that the file holds them all (see [`map_layout`]).
-pub(crate) fn map_bytes<M: Mode>(
+///
+/// # Safety
+///
+/// As [`map_layout`].
+pub(crate) unsafe fn map_bytes<M: Mode>(
     lock: &SharedLock,
     path: &Path,
     offset: u64,
     len: usize,
-) -> Result<M::Map> {
+) -> Result<MapOf<M>> {
     let file_len = lock
         .file()
         .metadata()
         .at(path, "reading the data file's metadata")?
         .len();
     layout::check_bytes_fit(path, offset, len as u64, file_len)?;
-    map_unlocked::<M>(lock, path, offset, len)
+    // SAFETY: the file holds every byte (checked just above, on the handle
+    // that is mapped); the rest is the caller's contract.
+    unsafe { map_unlocked::<M>(lock, path, offset, len) }
 }
 
 /// Maps `len` bytes from `offset` of the file `lock` holds, without the
-/// length check: the caller has checked the file's length under that lock
-/// (or is cutting its mapping to a length checked before).
-pub(crate) fn map_unlocked<M: Mode>(
+/// length check.
+///
+/// # Safety
+///
+/// As [`map_layout`], and the caller has checked under that lock that the
+/// file holds the bytes (or is cutting its mapping to a length checked
+/// before).
+pub(crate) unsafe fn map_unlocked<M: Mode>(
     lock: &SharedLock,
     path: &Path,
     offset: u64,
     len: usize,
-) -> Result<M::Map> {
+) -> Result<MapOf<M>> {
     let mut options = MmapOptions::new();
     options.offset(offset).len(len);
-    M::map_file(&options, lock.file())
+    // SAFETY: the caller's contract is `map_file`'s.
+    unsafe { <M as sealed::Sealed>::map_file(&options, lock.file(), sealed::Token::new()) }
         .map_err(|source| Error::io(path, "mapping the data file", source))
 }

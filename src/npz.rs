@@ -52,7 +52,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::npz::{Archive, Extracted, Member, NpzWriter};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::lock::{ExclusiveLock, SharedLock};
+use crate::lock::{ExclusiveLock, MapKind, MapLock, SharedLock};
 use crate::mapping::{self, ReadOnly};
 
 /// An opened `.npz` archive: its members found and checked, the file held
@@ -62,6 +62,8 @@ use crate::mapping::{self, ReadOnly};
 pub struct Npz {
     pub(crate) path: PathBuf,
     pub(crate) lock: SharedLock,
+    /// Held as long as the mapping: no writable mapping of the archive.
+    _map_lock: MapLock,
     map: Mmap,
     archive: Archive,
 }
@@ -135,11 +137,23 @@ impl Npz {
             path: path.to_path_buf(),
             message: "larger than the address space".into(),
         })?;
-        let map = mapping::map_bytes::<ReadOnly>(&lock, path, 0, len)?;
+        let map_lock = MapLock::try_new(lock.file(), path, MapKind::Shared)?;
+        // SAFETY: the archive is held under the shared lock and the shared
+        // map lock: no mmarray handle, in any process, can write, shrink or
+        // replace it while `Npz` lives (`.npz` members are never mapped for
+        // writing, and a writable mapping of the archive file is refused).
+        // No reference into the mapping leaves `Npz`: members are handed out
+        // as layouts, and compressed ones as inflated copies. What this does
+        // not exclude is a program that ignores the locks rewriting the
+        // archive while its directory is parsed here (a parse error or a
+        // `SIGBUS`, as for any mapping); reading the directory with `pread`
+        // instead is left to the ZIP container's rewrite (issue 24).
+        let map = unsafe { mapping::map_bytes::<ReadOnly>(&lock, path, 0, len)? };
         let archive = Archive::parse(path, &map)?;
         Ok(Npz {
             path: path.to_path_buf(),
             lock,
+            _map_lock: map_lock,
             map,
             archive,
         })

@@ -110,6 +110,63 @@ impl Scan {
         ScanBuffer::new(self.lock.file(), &self.info.path, &self.info.layout)
     }
 
+    /// Copies the elements `range` (counted in memory order, the order of
+    /// the file) with `pread`, decoded to this machine's byte order: a
+    /// few rows of a large file without mapping it, so a file cut short
+    /// by another program gives [`Error::Truncated`], not `SIGBUS`.
+    ///
+    /// ```
+    /// use mmarray::{CreateOptions, Scan};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npy");
+    /// CreateOptions::new().write(&path, &ndarray::array![[1i16, 2], [3, 4], [5, 6]])?;
+    /// assert_eq!(Scan::open(&path)?.read_elements::<i16>(2..5)?, vec![3, 4, 5]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DtypeMismatch`] when the array does not hold `T`;
+    /// [`Error::InvalidArgument`] for a range past the array's end;
+    /// [`Error::Truncated`] when the file ends early; [`Error::InvalidBool`]
+    /// for a bool byte other than 0 or 1.
+    pub fn read_elements<T: Element>(&self, range: std::ops::Range<usize>) -> Result<Vec<T>> {
+        let (path, layout) = (&self.info.path, &self.info.layout);
+        let dtype = layout.dtype();
+        if dtype.element_type() != T::TYPE {
+            return Err(Error::DtypeMismatch {
+                path: path.to_path_buf(),
+                expected: DType::of::<T>(),
+                found: dtype,
+            });
+        }
+        if range.start > range.end || range.end > layout.len() {
+            return Err(Error::InvalidArgument {
+                path: path.to_path_buf(),
+                message: format!(
+                    "element range {}..{} is outside the array's {} elements",
+                    range.start,
+                    range.end,
+                    layout.len()
+                ),
+            });
+        }
+        let size = dtype.itemsize();
+        let mut bytes = vec![0u8; (range.end - range.start) * size];
+        let start = layout.offset() + (range.start * size) as u64;
+        read_exact_at(self.lock.file(), path, &mut bytes, start, layout.end())?;
+        let mut out = Vec::with_capacity(range.end - range.start);
+        dtype::decode_into(&bytes, dtype.byte_order(), &mut out).map_err(|index| {
+            Error::InvalidBool {
+                path: path.to_path_buf(),
+                index: range.start + index,
+                byte: bytes[index],
+            }
+        })?;
+        Ok(out)
+    }
+
     /// The open data file and what it holds, for the scans of this crate
     /// that read blocks from several threads.
     pub(crate) fn parts(&self) -> (&File, &ArrayInfo) {
@@ -205,7 +262,7 @@ impl<'a> ScanBuffer<'a> {
             T::TYPE.swap_bytes(bytes);
         }
         let bytes: &[u8] = bytes;
-        match T::cast_bytes(bytes) {
+        match dtype::cast_bytes::<T>(bytes) {
             Some(elements) => Ok(Some(elements)),
             None => {
                 let (index, byte) = dtype::first_invalid_byte(T::TYPE, bytes).unwrap_or((0, 0));

@@ -48,17 +48,26 @@ pub struct ShardedArray<T: Element> {
 impl<T: Element> ShardedArray<T> {
     /// Maps each path read-only, in the order given.
     ///
+    /// ```compile_fail
+    /// let a = mmarray::ShardedArray::<u8>::open(["a.dat"]);
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open`], for every shard.
+    ///
     /// # Errors
     ///
     /// As [`MappedArray::open`] for each shard; [`Error::ShapeMismatch`] if
     /// a shard's extents after axis 0 differ from the first shard's;
     /// [`Error::InvalidArgument`] for no shards or a 0-d shard.
-    pub fn open<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Self> {
+    pub unsafe fn open<P: AsRef<Path>>(paths: impl IntoIterator<Item = P>) -> Result<Self> {
         let mut shards = Vec::new();
         let mut starts = vec![0usize];
         let mut row_shape: Option<Vec<usize>> = None;
         for path in paths {
-            let shard = MappedArray::<T>::open(path.as_ref())?;
+            // SAFETY: the caller's contract, for each shard.
+            let shard = unsafe { MappedArray::<T>::open(path.as_ref())? };
             let Some((&rows, rest)) = shard.shape().split_first() else {
                 return Err(Error::InvalidArgument {
                     path: shard.path().to_path_buf(),
@@ -175,20 +184,48 @@ impl<T: Element> ShardedArray<T> {
         Ok(views)
     }
 
-    /// Copies global rows `range`, across shard boundaries, into one array.
+    /// Copies global rows `range`, across shard boundaries, into one array,
+    /// reading each shard's file with `pread`, not through its mapping: a
+    /// shard cut short by another program meanwhile gives
+    /// [`Error::Truncated`], not `SIGBUS`.
     ///
     /// # Errors
     ///
-    /// As [`row_views`](Self::row_views).
+    /// As [`row_views`](Self::row_views); [`Error::Truncated`] and I/O
+    /// errors reading a shard.
     pub fn read_rows(&self, range: Range<usize>) -> Result<ArrayD<T>> {
-        let views = self.row_views(range.clone())?;
+        self.row_views(range.clone())?; // checks the range
         let mut shape = vec![range.end - range.start];
         shape.extend_from_slice(&self.row_shape);
-        // The views' lengths, not the shape's product: that can overflow
-        // for rows of zero elements, which any number of shards may claim.
-        let mut elements = Vec::with_capacity(views.iter().map(|v| v.len()).sum());
-        for view in &views {
-            elements.extend(view.iter().copied());
+        let row_len: usize = self.row_shape.iter().product();
+        let item = T::TYPE.size();
+        let mut elements = Vec::new();
+        let mut bytes = Vec::new();
+        for (i, shard) in self.shards.iter().enumerate() {
+            let (start, end) = (self.starts[i], self.starts[i + 1]);
+            let (lo, hi) = (range.start.max(start), range.end.min(end));
+            if lo >= hi || row_len == 0 {
+                continue;
+            }
+            let layout = shard.layout();
+            bytes.clear();
+            bytes.resize((hi - lo) * row_len * item, 0);
+            let at = layout.offset() + ((lo - start) * row_len * item) as u64;
+            crate::scan::read_exact_at(
+                shard.src.lock.file(),
+                shard.path(),
+                &mut bytes,
+                at,
+                layout.end(),
+            )?;
+            // Native byte order: the shard was mapped as `T`.
+            crate::dtype::decode_into(&bytes, layout.dtype().byte_order(), &mut elements).map_err(
+                |index| Error::InvalidBool {
+                    path: shard.path().to_path_buf(),
+                    index: (lo - start) * row_len + index,
+                    byte: bytes[index],
+                },
+            )?;
         }
         ArrayD::from_shape_vec(shape, elements).map_err(|e| Error::InvalidArgument {
             path: self.shards[0].path().to_path_buf(),

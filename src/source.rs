@@ -27,8 +27,8 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::{self, Format, format_for_path};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::lock::SharedLock;
-use crate::mapping::{self, Mode, Writable};
+use crate::lock::{MapKind, MapLock, Owner, SharedLock};
+use crate::mapping::{self, MapOf, Mode, Writable};
 use crate::npy;
 use crate::npz::Npz;
 use crate::sidecar::{self, Attrs, Sidecar};
@@ -140,7 +140,8 @@ impl serde::Serialize for ArrayInfo {
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.dat");
 /// MappedArray::<u16>::create(&path, &[3, 4])?;
-/// let src = Source::open(&path)?;                  // any dtype, read-only
+/// // SAFETY: the file is this example's own; nothing else changes it.
+/// let src = unsafe { Source::open(&path)? };       // any dtype, read-only
 /// assert_eq!(src.info().layout().shape(), &[3, 4]);
 /// assert_eq!(src.as_bytes().len(), 24);
 /// let stats = Stats::of_source(&src, |_| {})?;     // no second open
@@ -150,9 +151,13 @@ impl serde::Serialize for ArrayInfo {
 pub struct Source<M: Mode = crate::ReadOnly> {
     /// The mapping: the array's bytes (for a growable array, capacity may
     /// follow them).
-    pub(crate) map: M::Map,
+    pub(crate) map: MapOf<M>,
     /// The data file; its shared lock lives as long as the mapping.
     pub(crate) lock: SharedLock,
+    /// What the mapping may do to the file's bytes, held as long as it.
+    _map_lock: MapLock,
+    /// The process that opened it: the only one that acts on its locks.
+    pub(crate) owner: Owner,
     /// Path, format, layout, attrs.
     pub(crate) info: ArrayInfo,
 }
@@ -161,20 +166,35 @@ impl Source {
     /// Opens, locks, describes and maps the array at `path` read-only: a
     /// `.npy` file, a raw data file with a sidecar, or the sidecar.
     ///
+    /// # Safety
+    ///
+    /// See [Safety of mappings](crate#safety-of-mappings): while the
+    /// returned value (or a slice borrowed from it) lives, no program may
+    /// change or cut off the array's bytes.
+    ///
     /// # Errors
     ///
-    /// As [`inspect`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Source> {
-        Source::open_in(path.as_ref())
+    /// As [`inspect`], and [`Error::Busy`] while another handle maps the
+    /// file for writing.
+    pub unsafe fn open(path: impl AsRef<Path>) -> Result<Source> {
+        // SAFETY: the caller's contract.
+        unsafe { Source::open_in(path.as_ref(), MapKind::Shared) }
     }
 }
 
 impl<M: Mode> Source<M> {
     /// Opens, locks, describes and maps the array at `path` in mode `M`
-    /// (see [`open_source`]).
-    pub(crate) fn open_in(path: &Path) -> Result<Source<M>> {
+    /// (see [`open_source`]), holding the map lock as `kind`.
+    ///
+    /// # Safety
+    ///
+    /// The contract of [Safety of mappings](crate#safety-of-mappings) for
+    /// mode `M` (and for the shared-write open when `kind` is shared and
+    /// `M` writes the file).
+    pub(crate) unsafe fn open_in(path: &Path, kind: MapKind) -> Result<Source<M>> {
         let (info, lock) = open_source(path, M::WRITES_FILE)?;
-        Source::map(info, lock)
+        // SAFETY: passed on to the caller.
+        unsafe { Source::map(info, lock, kind) }
     }
 
     /// Path, format, layout and attrs.
@@ -188,10 +208,28 @@ impl<M: Mode> Source<M> {
         self.bytes()
     }
 
-    /// Maps the array `info` describes in the file `lock` holds.
-    pub(crate) fn map(info: ArrayInfo, lock: SharedLock) -> Result<Source<M>> {
-        let map = mapping::map_layout::<M>(&lock, &info.path, &info.layout)?;
-        Ok(Source { map, lock, info })
+    /// Maps the array `info` describes in the file `lock` holds, after
+    /// taking the map lock as `kind` ([`Error::Busy`] on a conflict).
+    ///
+    /// # Safety
+    ///
+    /// As [`open_in`](Self::open_in).
+    pub(crate) unsafe fn map(
+        info: ArrayInfo,
+        lock: SharedLock,
+        kind: MapKind,
+    ) -> Result<Source<M>> {
+        let map_lock = MapLock::try_new(lock.file(), &info.path, kind)?;
+        // SAFETY: the caller's contract; mmarray's own handles keep it, as
+        // the map lock just taken excludes every mapping that conflicts.
+        let map = unsafe { mapping::map_layout::<M>(&lock, &info.path, &info.layout)? };
+        Ok(Source {
+            map,
+            lock,
+            _map_lock: map_lock,
+            owner: Owner::current(),
+            info,
+        })
     }
 
     /// The array's bytes, in memory order.

@@ -467,7 +467,7 @@ fn chunk_partials<T: Element>(
         progress(c.len());
         partial
     };
-    if let Some(elements) = native.then(|| T::cast_bytes(bytes)).flatten() {
+    if let Some(elements) = native.then(|| dtype::cast_bytes::<T>(bytes)).flatten() {
         return Ok(map_chunks(elements, CHUNK_ELEMENTS, parallel, in_place));
     }
     if let Some((index, _)) = dtype::first_invalid_byte(T::TYPE, bytes) {
@@ -994,8 +994,8 @@ impl Partial {
     fn of_floats<T: Element>(chunk: &[T]) -> Partial {
         let bytes: &[u8] = bytemuck::cast_slice(chunk);
         match T::TYPE {
-            ElementType::F32 => f32::cast_bytes(bytes).map(of_reals::<f32>),
-            ElementType::F64 => f64::cast_bytes(bytes).map(of_f64s),
+            ElementType::F32 => dtype::cast_bytes::<f32>(bytes).map(of_reals::<f32>),
+            ElementType::F64 => dtype::cast_bytes::<f64>(bytes).map(of_f64s),
             _ => None,
         }
         .unwrap_or_else(|| {

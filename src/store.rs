@@ -27,11 +27,11 @@ use crate::array::MappedArray;
 use crate::create::CreateOptions;
 use crate::dtype::Element;
 use crate::dynamic::DynArray;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, IoContext, RENAMED, Result};
 use crate::format::{self, Format};
 use crate::fsutil;
 use crate::layout::Layout;
-use crate::lock::ExclusiveLock;
+use crate::lock::{ExclusiveLock, WriterClaim};
 use crate::mapping::{CopyOnWrite, Mode, ReadOnly, ReadWrite};
 use crate::shard::ShardedArray;
 use crate::sidecar::{self, Attrs};
@@ -320,26 +320,35 @@ impl Store {
 
     /// Creates a zero-filled raw array `name` of `shape`, mapped read-write.
     ///
+    /// # Safety
+    ///
+    /// As [`CreateOptions::create`].
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidName`], [`Error::AlreadyExists`], and as
     /// [`CreateOptions::create`].
-    pub fn create_array<T: Element>(
+    pub unsafe fn create_array<T: Element>(
         &self,
         name: &str,
         shape: &[usize],
     ) -> Result<MappedArray<T, ReadWrite>> {
-        self.create_array_with(name, shape, &CreateOptions::new())
+        // SAFETY: the caller's contract.
+        unsafe { self.create_array_with(name, shape, &CreateOptions::new()) }
     }
 
     /// Like [`create_array`](Self::create_array), with options; `options.format(Format::Npy)`
     /// stores the array as `<name>.npy`.
     ///
+    /// # Safety
+    ///
+    /// As [`CreateOptions::create`].
+    ///
     /// # Errors
     ///
     /// As [`create_array`](Self::create_array). An array of that name in the other
     /// format also counts as existing.
-    pub fn create_array_with<T: Element>(
+    pub unsafe fn create_array_with<T: Element>(
         &self,
         name: &str,
         shape: &[usize],
@@ -354,64 +363,110 @@ impl Store {
         }
         let mut options = options.clone();
         options.format(format);
-        options.create(path, shape)
+        // SAFETY: the caller's contract.
+        unsafe { options.create(path, shape) }
     }
 
     /// Maps array `name` read-only.
+    ///
+    /// ```compile_fail
+    /// # let store: mmarray::Store = todo!();
+    /// let a = store.open_array::<f32>("x");
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open`].
     ///
     /// # Errors
     ///
     /// [`Error::InvalidName`]; an I/O error (not found) if there is no such
     /// array; as [`MappedArray::open`].
-    pub fn open_array<T: Element>(&self, name: &str) -> Result<MappedArray<T, ReadOnly>> {
-        self.open_array_in::<T, ReadOnly>(name)
+    pub unsafe fn open_array<T: Element>(&self, name: &str) -> Result<MappedArray<T, ReadOnly>> {
+        // SAFETY: the caller's contract.
+        unsafe { self.open_array_in::<T, ReadOnly>(name) }
     }
 
     /// Maps array `name` read-write.
     ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open_mut`].
+    ///
     /// # Errors
     ///
     /// As [`open_array`](Self::open_array).
-    pub fn open_array_mut<T: Element>(&self, name: &str) -> Result<MappedArray<T, ReadWrite>> {
-        self.open_array_in::<T, ReadWrite>(name)
+    pub unsafe fn open_array_mut<T: Element>(
+        &self,
+        name: &str,
+    ) -> Result<MappedArray<T, ReadWrite>> {
+        // SAFETY: the caller's contract.
+        unsafe { self.open_array_in::<T, ReadWrite>(name) }
     }
 
     /// Maps array `name` copy-on-write.
     ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open_copy`].
+    ///
     /// # Errors
     ///
     /// As [`open_array`](Self::open_array).
-    pub fn open_array_copy<T: Element>(&self, name: &str) -> Result<MappedArray<T, CopyOnWrite>> {
-        self.open_array_in::<T, CopyOnWrite>(name)
+    pub unsafe fn open_array_copy<T: Element>(
+        &self,
+        name: &str,
+    ) -> Result<MappedArray<T, CopyOnWrite>> {
+        // SAFETY: the caller's contract.
+        unsafe { self.open_array_in::<T, CopyOnWrite>(name) }
     }
 
     /// Maps array `name` in mode `M`.
     ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open_in`].
+    ///
     /// # Errors
     ///
     /// As [`open_array`](Self::open_array).
-    pub fn open_array_in<T: Element, M: Mode>(&self, name: &str) -> Result<MappedArray<T, M>> {
-        MappedArray::open_in(self.existing(name)?)
+    pub unsafe fn open_array_in<T: Element, M: Mode>(
+        &self,
+        name: &str,
+    ) -> Result<MappedArray<T, M>> {
+        let path = self.existing(name)?;
+        // SAFETY: the caller's contract.
+        unsafe { MappedArray::open_in(path) }
     }
 
     /// Maps array `name` read-only as whatever element type it holds.
     ///
+    /// # Safety
+    ///
+    /// As [`MappedArray::open`].
+    ///
     /// # Errors
     ///
     /// As [`open_array`](Self::open_array).
-    pub fn open_array_dyn(&self, name: &str) -> Result<DynArray> {
-        DynArray::open(self.existing(name)?)
+    pub unsafe fn open_array_dyn(&self, name: &str) -> Result<DynArray> {
+        let path = self.existing(name)?;
+        // SAFETY: the caller's contract.
+        unsafe { DynArray::open(path) }
     }
 
     /// The arrays whose names start with `prefix`, in name order, as one
     /// read-only array concatenated along axis 0 (zero-pad numbers in shard
     /// names, `part-0001`, so that name order is the intended order).
     ///
+    /// # Safety
+    ///
+    /// As [`ShardedArray::open`].
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] if no array matches; as
     /// [`ShardedArray::open`].
-    pub fn open_sharded<T: Element>(&self, prefix: &str) -> Result<ShardedArray<T>> {
+    pub unsafe fn open_sharded<T: Element>(&self, prefix: &str) -> Result<ShardedArray<T>> {
         // A broken shard fails the whole open with its error; broken
         // arrays of other names are no concern of this one.
         let paths = self
@@ -426,7 +481,8 @@ impl Store {
                 message: format!("no arrays named {prefix:?}... in the store"),
             });
         }
-        ShardedArray::open(paths)
+        // SAFETY: the caller's contract.
+        unsafe { ShardedArray::open(paths) }
     }
 
     /// Whether an array `name` exists (false for invalid names).
@@ -509,15 +565,20 @@ impl Store {
         fsutil::sync_dir(&self.dir)
     }
 
-    /// Renames array `from` to `to`. Mappings of it stay valid.
+    /// Renames array `from` to `to`. Mappings of it stay valid. Refused
+    /// while a handle appends to it ([`Error::Busy`]): the appender would
+    /// record its new length under the old name.
     ///
     /// # Errors
     ///
     /// [`Error::InvalidName`] for either name; not found;
     /// [`Error::NameTaken`] if the store has an array `to` (renaming never
-    /// replaces one).
+    /// replaces one); [`Error::Busy`] (action `"renamed"`) while another
+    /// handle holds the array's writer claim.
     pub fn rename(&self, from: &str, to: &str) -> Result<()> {
         let old = self.existing(from)?;
+        // Held until the rename is done: no appender can start meanwhile.
+        let _claim = WriterClaim::try_existing(&old, RENAMED)?;
         validate_name(&self.dir, to)?;
         if let Some(existing) = self.find(to)? {
             return Err(Error::NameTaken {

@@ -42,7 +42,8 @@ fn resident_bytes(path: &Path) -> u64 {
 }
 
 fn filled(path: &Path, len: usize) -> Vec<u32> {
-    let mut w = MappedArray::<u32>::create(path, &[len]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<u32>::create(path, &[len]) }.unwrap();
     let values: Vec<u32> = (0..len as u32)
         .map(|i| i.wrapping_mul(2_654_435_761))
         .collect();
@@ -56,9 +57,12 @@ fn advice_never_changes_what_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.dat");
     let values = filled(&path, 1 << 20);
-    let r = MappedArray::<u32>::open(&path).unwrap();
-    let rw = MappedArray::<u32>::open_mut(&path).unwrap();
-    let c = MappedArray::<u32>::open_copy(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u32>::open(&path) }.unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let rw = unsafe { MappedArray::<u32>::open_shared_mut(&path) }.unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let c = unsafe { MappedArray::<u32>::open_copy(&path) }.unwrap();
     for access in ALL_ACCESS {
         for result in [
             r.advise(access),
@@ -93,7 +97,8 @@ fn ranges_past_the_end_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.dat");
     filled(&path, 100);
-    let r = MappedArray::<u32>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u32>::open(&path) }.unwrap();
     #[allow(clippy::reversed_empty_ranges)] // a reversed range is one of the cases
     for range in [0..101, 100..101, 50..40] {
         match r.advise_range(Access::WillNeed, range.clone()) {
@@ -121,7 +126,8 @@ fn populate_makes_pages_resident_and_release_drops_them() {
     let path = dir.path().join("resident.dat");
     let len = 16 << 20; // 64 MiB of u32
     let values = filled(&path, len);
-    let r = MappedArray::<u32>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u32>::open(&path) }.unwrap();
     assert!(resident_bytes(&path) < 8 << 20, "fresh mapping");
     r.populate().unwrap();
     let full = resident_bytes(&path);
@@ -149,14 +155,16 @@ fn releasing_a_read_write_mapping_keeps_its_writes() {
     let path = dir.path().join("rw.dat");
     let len = 1 << 20;
     filled(&path, len);
-    let mut w = MappedArray::<u32>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<u32>::open_mut(&path) }.unwrap();
     w.as_slice_mut().iter_mut().for_each(|x| *x = !*x);
     let written = w.as_slice().to_vec();
     // Not flushed: the dirty pages live only in the page cache.
     w.release().unwrap();
     assert_eq!(w.as_slice(), &written[..]);
     drop(w);
-    let r = MappedArray::<u32>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u32>::open(&path) }.unwrap();
     assert_eq!(
         r.as_slice(),
         &written[..],
@@ -188,11 +196,14 @@ fn par_outer_splits_along_the_slowest_axis() {
             let path = dir.path().join(format!("{order:?}{}.dat", shape.len()));
             let expected = indexed(shape, order);
             {
-                let mut w = CreateOptions::new()
-                    .order(order)
-                    .overwrite(true)
-                    .create::<u32>(&path, shape)
-                    .unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let mut w = unsafe {
+                    CreateOptions::new()
+                        .order(order)
+                        .overwrite(true)
+                        .create::<u32>(&path, shape)
+                }
+                .unwrap();
                 // Fill through par_outer_mut, piece by piece.
                 let pieces = w.par_outer_mut().count();
                 let outer = match (shape.len(), order) {
@@ -211,7 +222,8 @@ fn par_outer_splits_along_the_slowest_axis() {
                 });
                 w.flush().unwrap();
             }
-            let r = MappedArray::<u32>::open(&path).unwrap();
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            let r = unsafe { MappedArray::<u32>::open(&path) }.unwrap();
             assert_eq!(r.view(), expected.view(), "{order:?} {shape:?}");
             // In memory order the file holds 0, 1, 2, ...
             assert!(r.as_slice().iter().enumerate().all(|(i, &x)| x == i as u32));
@@ -236,7 +248,8 @@ fn par_chunks_cover_memory_order() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("chunks.dat");
     let len = 1_000_003;
-    let mut w = MappedArray::<u64>::create(&path, &[len]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<u64>::create(&path, &[len]) }.unwrap();
     let chunk = 4096;
     w.par_chunks_mut(chunk).enumerate().for_each(|(c, xs)| {
         for (i, x) in xs.iter_mut().enumerate() {
@@ -244,7 +257,9 @@ fn par_chunks_cover_memory_order() {
         }
     });
     w.flush().unwrap();
-    let r = MappedArray::<u64>::open(&path).unwrap();
+    drop(w);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     let sum: u64 = r.par_chunks(10_000).map(|xs| xs.iter().sum::<u64>()).sum();
     assert_eq!(sum, (len as u64 - 1) * len as u64 / 2);
     assert_eq!(r.par_chunks(10_000).count(), len.div_ceil(10_000));

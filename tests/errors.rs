@@ -16,7 +16,8 @@ fn raw(dir: &Path, name: &str, len: usize, json: &str) -> PathBuf {
 }
 
 fn open_err<T: mmarray::Element>(path: &Path) -> Error {
-    let err = MappedArray::<T>::open(path).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<T>::open(path) }.unwrap_err();
     let name = path.file_name().unwrap().to_str().unwrap();
     assert!(
         err.to_string().contains(name),
@@ -241,7 +242,8 @@ fn misaligned_offset() {
         64,
         &sidecar_json("|u1", &[4], "C", 3),
     );
-    assert_eq!(MappedArray::<u8>::open(&path).unwrap().len(), 4);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(unsafe { MappedArray::<u8>::open(&path) }.unwrap().len(), 4);
 }
 
 #[test]
@@ -274,7 +276,8 @@ fn data_file_missing_is_an_io_error() {
     // The sidecar exists but points at a data file that does not.
     let path = dir.path().join("gone.dat");
     std::fs::write(sidecar_of(&path), sidecar_json("<f4", &[2], "C", 0)).unwrap();
-    let err = MappedArray::<f32>::open(sidecar_of(&path)).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open(sidecar_of(&path)) }.unwrap_err();
     match &err {
         Error::Io {
             path: p, source, ..
@@ -311,7 +314,8 @@ fn read_write_on_a_read_only_file_is_an_io_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = raw(dir.path(), "ro.dat", 8, &sidecar_json("<f4", &[2], "C", 0));
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
-    let err = MappedArray::<f32>::open_mut(&path).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open_mut(&path) }.unwrap_err();
     assert!(
         matches!(&err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied)
     );
@@ -324,7 +328,8 @@ fn paths_with_control_characters_are_escaped_in_messages() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("evil\nname\x1b[31m.dat");
     std::fs::write(&path, [0u8; 8]).unwrap();
-    let open = |p: &Path| MappedArray::<f32>::open(p).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let open = |p: &Path| unsafe { MappedArray::<f32>::open(p) }.unwrap_err();
     for err in [
         open(&path),
         open(&dir.path().join("missing\x1b]0;title\x07.npy")),

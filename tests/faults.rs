@@ -106,11 +106,14 @@ fn assert_io(err: &Error, path: &Path, action: &str, kind: ErrorKind) {
 fn a_failed_overwrite_keeps_the_old_array(dir: &Path, shape: &[usize], kind: ErrorKind) -> PathBuf {
     let old = dir.join("old.dat");
     small_array(&old, 4, 7.0);
-    let err = CreateOptions::new()
-        .overwrite(true)
-        .preallocate(true)
-        .create::<f64>(&old, shape)
-        .unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe {
+        CreateOptions::new()
+            .overwrite(true)
+            .preallocate(true)
+            .create::<f64>(&old, shape)
+    }
+    .unwrap_err();
     assert_io(&err, &old, "reserving disk space", kind);
     assert_small_array(&old, 4, 7.0);
     assert_eq!(dir_names(dir), ["old.dat", "old.dat.json"]);
@@ -119,13 +122,15 @@ fn a_failed_overwrite_keeps_the_old_array(dir: &Path, shape: &[usize], kind: Err
 
 /// A small raw `f32` array of `rows` x 4, every element `value`.
 fn small_array(path: &Path, rows: usize, value: f32) {
-    let mut a = MappedArray::<f32>::create(path, &[rows, 4]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<f32>::create(path, &[rows, 4]) }.unwrap();
     a.view_mut().fill(value);
     a.flush().unwrap();
 }
 
 fn assert_small_array(path: &Path, rows: usize, value: f32) {
-    let a = MappedArray::<f32>::open(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<f32>::open(path) }.unwrap();
     assert_eq!(a.shape(), &[rows, 4]);
     assert!(a.as_slice().iter().all(|&x| x == value));
 }
@@ -301,10 +306,13 @@ fn child_create_past_limit(dir: &Path) {
         ("sparse.dat", false, "setting the data file's length"),
     ] {
         let path = dir.join(name);
-        let err = CreateOptions::new()
-            .preallocate(preallocate)
-            .create::<f64>(&path, &shape)
-            .unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe {
+            CreateOptions::new()
+                .preallocate(preallocate)
+                .create::<f64>(&path, &shape)
+        }
+        .unwrap_err();
         assert_io(&err, &path, action, ErrorKind::FileTooLarge);
         assert_eq!(
             dir_names(dir),
@@ -325,7 +333,8 @@ fn child_append_past_limit(dir: &Path) {
     const BATCH: usize = 256; // 32 KiB
     let limit = file_size_limit();
     let path = dir.join("log.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<u64>::create(&path, &[0, COLS]) }.unwrap();
     let mut len = 0;
     let err = loop {
         match a.append(&rows(len, BATCH)) {
@@ -361,10 +370,13 @@ fn child_full_file_system(dir: &Path) {
     let big = [1024, 1024]; // 8 MiB of f64 on a 2 MiB file system
     for name in ["big.dat", "big.npy"] {
         let path = dir.join(name);
-        let err = CreateOptions::new()
-            .preallocate(true)
-            .create::<f64>(&path, &big)
-            .unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe {
+            CreateOptions::new()
+                .preallocate(true)
+                .create::<f64>(&path, &big)
+        }
+        .unwrap_err();
         assert_io(&err, &path, "reserving disk space", ErrorKind::StorageFull);
         assert_eq!(
             dir_names(dir),
@@ -379,12 +391,14 @@ fn child_full_file_system(dir: &Path) {
     // Without preallocation the same array is created, sparse: writing it
     // all would kill the process with SIGBUS. (Not written here.)
     let sparse = dir.join("sparse.dat");
-    drop(MappedArray::<f64>::create(&sparse, &big).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { MappedArray::<f64>::create(&sparse, &big) }.unwrap());
     fs::remove_file(&sparse).unwrap();
     fs::remove_file(sidecar_of(&sparse)).unwrap();
 
     let path = dir.join("log.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<u64>::create(&path, &[0, COLS]) }.unwrap();
     let mut len = 0;
     let err = loop {
         match a.append(&rows(len, BATCH)) {
@@ -404,7 +418,8 @@ fn child_full_file_system(dir: &Path) {
     assert!(len >= 8 * BATCH, "the disk was full after only {len} rows");
     assert_rows(&a, len);
     drop(a);
-    let a = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_rows(&a, len);
 
     // Fill the last blocks; then a (sparse) create whose sidecar finds no
@@ -419,7 +434,8 @@ fn child_full_file_system(dir: &Path) {
     }
     let late = dir.join("late.dat");
     for attempt in 0..2 {
-        let err = MappedArray::<u8>::create(&late, &[100]).unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe { MappedArray::<u8>::create(&late, &[100]) }.unwrap_err();
         assert_io(&err, &sidecar_of(&late), "writing", ErrorKind::StorageFull);
         assert!(
             !err.to_string().contains(".tmp-"),
@@ -439,23 +455,28 @@ fn child_no_fallocate(dir: &Path) {
     let allocated = |p: &Path| fs::metadata(p).unwrap().blocks() * 512;
     for name in ["dense.dat", "dense.npy"] {
         let path = dir.join(name);
-        let a = CreateOptions::new()
-            .preallocate(true)
-            .create::<f32>(&path, &[1024, 1024])
-            .unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe {
+            CreateOptions::new()
+                .preallocate(true)
+                .create::<f32>(&path, &[1024, 1024])
+        }
+        .unwrap();
         // Before anything reads it: reading a ramfs hole allocates it too.
         assert!(allocated(&path) >= 4 << 20, "{name}: {}", allocated(&path));
         assert!(a.as_slice().iter().all(|&x| x == 0.0), "{name}");
         assert_eq!(fs::metadata(&path).unwrap().len(), a.layout().end());
         drop(a);
         assert_eq!(
-            MappedArray::<f32>::open(&path).unwrap().shape(),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            unsafe { MappedArray::<f32>::open(&path) }.unwrap().shape(),
             &[1024, 1024]
         );
     }
 
     let path = dir.join("log.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<u64>::create(&path, &[0, COLS]) }.unwrap();
     let mut len = 0;
     for batch in [1, 7, 300, 8192, 5, 20_000, 3] {
         a.append(&rows(len, batch)).unwrap();
@@ -471,7 +492,8 @@ fn child_no_fallocate(dir: &Path) {
     assert_rows(&a, len);
     assert!(allocated(&path) >= (len * COLS * 8) as u64);
     drop(a);
-    assert_rows(&MappedArray::<u64>::open(&path).unwrap(), len);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_rows(&unsafe { MappedArray::<u64>::open(&path) }.unwrap(), len);
     say("done");
 }
 
@@ -480,7 +502,8 @@ fn child_no_fallocate(dir: &Path) {
 /// file (the data file or the sidecar, whichever was refused).
 fn child_permissions(dir: &Path) {
     let data = dir.join("noread.dat");
-    let err = MappedArray::<f32>::open(&data).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open(&data) }.unwrap_err();
     assert_io(
         &err,
         &data,
@@ -489,7 +512,8 @@ fn child_permissions(dir: &Path) {
     );
 
     let data = dir.join("nosidecar.dat");
-    let err = MappedArray::<f32>::open(&data).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open(&data) }.unwrap_err();
     assert_io(
         &err,
         &sidecar_of(&data),
@@ -499,10 +523,13 @@ fn child_permissions(dir: &Path) {
 
     // A read-only file maps read-only and copy-on-write, not read-write.
     let data = dir.join("readonly.dat");
-    assert_eq!(MappedArray::<f32>::open(&data).unwrap().len(), 2);
-    let mut copy = MappedArray::<f32>::open_copy(&data).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(unsafe { MappedArray::<f32>::open(&data) }.unwrap().len(), 2);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut copy = unsafe { MappedArray::<f32>::open_copy(&data) }.unwrap();
     copy.view_mut()[0] = 1.0;
-    let err = MappedArray::<f32>::open_mut(&data).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open_mut(&data) }.unwrap_err();
     assert_io(
         &err,
         &data,
@@ -511,7 +538,8 @@ fn child_permissions(dir: &Path) {
     );
 
     let new = dir.join("locked").join("new.dat");
-    let err = MappedArray::<f32>::create(&new, &[2]).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::create(&new, &[2]) }.unwrap_err();
     assert_io(
         &err,
         &new,
@@ -534,10 +562,13 @@ fn preallocate_allocates_every_byte_and_the_default_is_sparse() {
     const BYTES: u64 = 4 << 20;
     for name in ["dense.dat", "dense.npy"] {
         let path = dir.path().join(name);
-        let a = CreateOptions::new()
-            .preallocate(true)
-            .create::<f32>(&path, &[1024, 1024])
-            .unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe {
+            CreateOptions::new()
+                .preallocate(true)
+                .create::<f32>(&path, &[1024, 1024])
+        }
+        .unwrap();
         assert!(a.as_slice().iter().all(|&x| x == 0.0));
         assert!(allocated(&path) >= BYTES, "{name}: {}", allocated(&path));
         assert_eq!(fs::metadata(&path).unwrap().len(), a.layout().end());
@@ -555,14 +586,18 @@ fn preallocate_allocates_every_byte_and_the_default_is_sparse() {
     assert!(allocated(&path) >= BYTES);
 
     let sparse = dir.path().join("sparse.dat");
-    drop(MappedArray::<f32>::create(&sparse, &[1024, 1024]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { MappedArray::<f32>::create(&sparse, &[1024, 1024]) }.unwrap());
     assert!(allocated(&sparse) < BYTES / 4, "{}", allocated(&sparse));
     // Empty and 0-d arrays: nothing to reserve.
     let empty = dir.path().join("empty.dat");
-    let e = CreateOptions::new()
-        .preallocate(true)
-        .create::<f32>(&empty, &[0, 4])
-        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let e = unsafe {
+        CreateOptions::new()
+            .preallocate(true)
+            .create::<f32>(&empty, &[0, 4])
+    }
+    .unwrap();
     assert_eq!((e.len(), fs::metadata(&empty).unwrap().len()), (0, 0));
 }
 
@@ -573,7 +608,8 @@ fn preallocate_allocates_every_byte_and_the_default_is_sparse() {
 fn appending_reserves_the_rows_written_not_the_whole_capacity() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grow.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<u64>::create(&path, &[0, COLS]) }.unwrap();
     let batch = 8192; // 1 MiB
     for i in 0..5 {
         a.append(&rows(i * batch, batch)).unwrap();
@@ -622,7 +658,8 @@ fn appending_past_a_file_size_limit_is_an_error_and_keeps_the_rows() {
         &as_strs(&fsize_limit()),
     );
     let committed = reported(&out, "committed");
-    let a = MappedArray::<u64>::open(dir.path().join("log.dat")).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(dir.path().join("log.dat")) }.unwrap();
     assert_rows(&a, committed);
 }
 
@@ -728,13 +765,17 @@ fn a_directory_as_data_file_or_sidecar_is_an_error() {
     let sub = dir.path().join("adir.dat");
     fs::create_dir(&sub).unwrap();
     fs::write(sidecar_of(&sub), sidecar_json("<f4", &[2], "C", 0)).unwrap();
-    let err = MappedArray::<f32>::open_mut(&sub).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open_mut(&sub) }.unwrap_err();
     assert_io(&err, &sub, "opening the data file", ErrorKind::IsADirectory);
 
-    let err = CreateOptions::new()
-        .overwrite(true)
-        .create::<f32>(&sub, &[2])
-        .unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe {
+        CreateOptions::new()
+            .overwrite(true)
+            .create::<f32>(&sub, &[2])
+    }
+    .unwrap_err();
     assert!(
         matches!(&err, Error::InvalidArgument { path, .. } if path == &sub),
         "{err:?}"
@@ -744,7 +785,8 @@ fn a_directory_as_data_file_or_sidecar_is_an_error() {
     assert!(sidecar_of(&sub).is_file(), "the sidecar was removed");
     assert_eq!(dir_names(dir.path()), ["adir.dat", "adir.dat.json"]);
     assert!(matches!(
-        MappedArray::<f32>::create(&sub, &[2]),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<f32>::create(&sub, &[2]) },
         Err(Error::AlreadyExists { .. })
     ));
 
@@ -752,7 +794,8 @@ fn a_directory_as_data_file_or_sidecar_is_an_error() {
     let data = dir.path().join("x.dat");
     fs::write(&data, [0u8; 8]).unwrap();
     fs::create_dir(sidecar_of(&data)).unwrap();
-    let err = MappedArray::<f32>::open(&data).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open(&data) }.unwrap_err();
     assert_io(
         &err,
         &sidecar_of(&data),
@@ -770,11 +813,13 @@ fn a_directory_as_data_file_or_sidecar_is_an_error() {
 fn a_data_file_replaced_under_its_sidecar() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<u64>::create(&path, &[0, COLS]) }.unwrap();
     a.append(&rows(0, 100)).unwrap();
     a.commit().unwrap();
     drop(a);
-    let held = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let held = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     let replace = |bytes: Vec<u8>| {
         let tmp = dir.path().join("new");
         fs::write(&tmp, bytes).unwrap();
@@ -783,7 +828,8 @@ fn a_data_file_replaced_under_its_sidecar() {
 
     // 50 rows of 7s where the sidecar says 100 rows.
     replace(vec![7u8; 50 * COLS * 8]);
-    let err = MappedArray::<u64>::open(&path).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<u64>::open(&path) }.unwrap_err();
     assert!(
         matches!(
             &err,
@@ -796,7 +842,8 @@ fn a_data_file_replaced_under_its_sidecar() {
 
     // 200 rows of 1s: the first 100 are the array now.
     replace(vec![1u8; 200 * COLS * 8]);
-    let now = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let now = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(now.shape(), &[100, COLS]);
     assert!(now.as_slice().iter().all(|&x| x == 0x0101_0101_0101_0101));
     assert_rows(&held, 100);
@@ -810,7 +857,8 @@ fn a_data_file_replaced_under_its_sidecar() {
         .set_len(8)
         .unwrap();
     assert!(matches!(
-        MappedArray::<u64>::open(&path),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<u64>::open(&path) },
         Err(Error::DataTooShort { actual: 8, .. })
     ));
 }
@@ -864,9 +912,15 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
         let fifo = d.join("fifo.dat");
         mkfifo(&fifo);
         fs::write(sidecar_of(&fifo), sidecar_json("<f4", &[2], "C", 0)).unwrap();
-        assert_not_regular(&MappedArray::<f32>::open(&fifo).unwrap_err(), &fifo, "FIFO");
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
         assert_not_regular(
-            &MappedArray::<f32>::open_mut(&fifo).unwrap_err(),
+            &unsafe { MappedArray::<f32>::open(&fifo) }.unwrap_err(),
+            &fifo,
+            "FIFO",
+        );
+        assert_not_regular(
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            &unsafe { MappedArray::<f32>::open_mut(&fifo) }.unwrap_err(),
             &fifo,
             "FIFO",
         );
@@ -887,7 +941,8 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
             "FIFO",
         );
         assert_not_regular(
-            &mmarray::DynArray::open(&fifo).err().unwrap(),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            &unsafe { mmarray::DynArray::open(&fifo) }.err().unwrap(),
             &fifo,
             "FIFO",
         );
@@ -912,7 +967,8 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
         fs::write(&data, [0u8; 8]).unwrap();
         mkfifo(&sidecar_of(&data));
         assert_not_regular(
-            &MappedArray::<f32>::open(&data).unwrap_err(),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            &unsafe { MappedArray::<f32>::open(&data) }.unwrap_err(),
             &sidecar_of(&data),
             "FIFO",
         );
@@ -920,18 +976,29 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
         // A `.npy` FIFO.
         let npy = d.join("pipe.npy");
         mkfifo(&npy);
-        assert_not_regular(&MappedArray::<f32>::open(&npy).unwrap_err(), &npy, "FIFO");
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        assert_not_regular(
+            &unsafe { MappedArray::<f32>::open(&npy) }.unwrap_err(),
+            &npy,
+            "FIFO",
+        );
 
         // The target of overwrite(true): refused, and the FIFO stays.
-        let err = CreateOptions::new()
-            .overwrite(true)
-            .create::<f32>(&npy, &[2])
-            .unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe {
+            CreateOptions::new()
+                .overwrite(true)
+                .create::<f32>(&npy, &[2])
+        }
+        .unwrap_err();
         assert_not_regular(&err, &npy, "FIFO");
-        let err = CreateOptions::new()
-            .overwrite(true)
-            .create::<f32>(&fifo, &[2])
-            .unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe {
+            CreateOptions::new()
+                .overwrite(true)
+                .create::<f32>(&fifo, &[2])
+        }
+        .unwrap_err();
         assert_not_regular(&err, &fifo, "FIFO");
         use std::os::unix::fs::FileTypeExt;
         assert!(fs::metadata(&fifo).unwrap().file_type().is_fifo());
@@ -941,7 +1008,8 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
         let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
         fs::write(sidecar_of(&sock), sidecar_json("<f4", &[2], "C", 0)).unwrap();
         assert_not_regular(
-            &MappedArray::<f32>::open(&sock).unwrap_err(),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            &unsafe { MappedArray::<f32>::open(&sock) }.unwrap_err(),
             &sock,
             "socket",
         );
@@ -949,7 +1017,8 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
         std::os::unix::fs::symlink("/dev/null", &null).unwrap();
         fs::write(sidecar_of(&null), sidecar_json("<f4", &[0], "C", 0)).unwrap();
         assert_not_regular(
-            &MappedArray::<f32>::open(&null).unwrap_err(),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            &unsafe { MappedArray::<f32>::open(&null) }.unwrap_err(),
             &null,
             "character device",
         );
@@ -957,7 +1026,8 @@ fn fifos_sockets_and_devices_are_refused_without_blocking() {
         // Store entries: a FIFO `.npy` and a FIFO sidecar.
         let store_dir = d.join("store");
         let store = mmarray::Store::create(&store_dir).unwrap();
-        drop(store.create_array::<f32>("fine", &[2]).unwrap());
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        drop(unsafe { store.create_array::<f32>("fine", &[2]) }.unwrap());
         // Each is listed with its error (never waited on), beside the
         // arrays that are fine.
         let broken = |name: &str| {

@@ -216,7 +216,8 @@ fn check<T: FromManifest>(e: &Entry) -> Outcome {
 
     // Zero-copy: native byte order and an aligned offset only.
     let aligned = e.offset.is_multiple_of(T::TYPE.align() as u64);
-    let outcome = match MappedArray::<T>::open(&path) {
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let outcome = match unsafe { MappedArray::<T>::open(&path) } {
         Err(Error::NonNativeByteOrder {
             dtype: found,
             path: p,
@@ -249,7 +250,8 @@ fn check<T: FromManifest>(e: &Entry) -> Outcome {
             };
             assert_eq!(a.as_slice(), &in_memory_order[..], "{name}: memory order");
             if format == Format::Raw {
-                let via_sidecar = MappedArray::<T>::open(sidecar_of(&path))
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let via_sidecar = unsafe { MappedArray::<T>::open(sidecar_of(&path)) }
                     .unwrap_or_else(|err| panic!("{name} via its sidecar: {err}"));
                 assert_eq!(via_sidecar.view(), want, "{name} via its sidecar");
             }
@@ -272,7 +274,8 @@ fn check<T: FromManifest>(e: &Entry) -> Outcome {
 }
 
 fn check_mismatch<U: Element>(path: &Path, found_dtype: DType) {
-    match MappedArray::<U>::open(path) {
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    match unsafe { MappedArray::<U>::open(path) } {
         Err(Error::DtypeMismatch {
             expected, found, ..
         }) => assert_eq!((expected, found), (DType::of::<U>(), found_dtype)),

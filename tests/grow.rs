@@ -3,6 +3,9 @@
 use mmarray::{CreateOptions, Error, MappedArray, Order};
 use ndarray::{Array2, array, s};
 
+mod common;
+use common::{create_shared, open_shared};
+
 fn rows(start: usize, n: usize) -> Array2<u64> {
     Array2::from_shape_fn((n, 3), |(r, c)| ((start + r) * 10 + c) as u64)
 }
@@ -11,7 +14,8 @@ fn rows(start: usize, n: usize) -> Array2<u64> {
 fn append_grows_geometrically_and_commits_the_length() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, 3]);
     let mut capacities = vec![];
     for batch in 0..200 {
         a.append(&rows(batch * 7, 7)).unwrap();
@@ -32,7 +36,8 @@ fn append_grows_geometrically_and_commits_the_length() {
     // Capacity is invisible: the file is longer, the array is not.
     assert!(std::fs::metadata(&path).unwrap().len() >= 1400 * 24);
     drop(a);
-    let r = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(r.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 1400));
 }
 
@@ -40,13 +45,15 @@ fn append_grows_geometrically_and_commits_the_length() {
 fn flush_and_drop_commit_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, 3]);
     a.append(&rows(0, 5)).unwrap();
     a.flush().unwrap();
     assert_eq!(mmarray::inspect(&path).unwrap().layout().shape(), &[5, 3]);
     a.append(&rows(5, 2)).unwrap();
     drop(a);
-    let r = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(r.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 7));
 }
 
@@ -54,12 +61,14 @@ fn flush_and_drop_commit_too() {
 fn append_after_reopen_and_non_contiguous_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[2, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[2, 3]);
     a.view_mut_dim::<ndarray::Ix2>()
         .unwrap()
         .assign(&rows(0, 2));
     drop(a);
-    let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(&path);
     // Every other row of a larger array: not contiguous.
     let big = rows(2, 8);
     let strided = big.slice(s![..;2, ..]);
@@ -74,7 +83,8 @@ fn append_after_reopen_and_non_contiguous_rows() {
 fn resize_up_zeroes_new_rows_even_over_old_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("z.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, 3]);
     a.append(&rows(0, 10)).unwrap();
     a.resize(4).unwrap();
     a.resize(10).unwrap();
@@ -87,7 +97,8 @@ fn resize_up_zeroes_new_rows_even_over_old_data() {
 fn resize_down_truncates_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.dat");
-    let mut a = MappedArray::<f32>::create(&path, &[1000, 4]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<f32>(&path, &[1000, 4]);
     a.resize(10).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 10 * 16);
     assert_eq!(mmarray::inspect(&path).unwrap().layout().shape(), &[10, 4]);
@@ -97,10 +108,12 @@ fn resize_down_truncates_and_commits() {
 fn shrinking_a_mapped_array_is_busy_and_leaves_everything_intact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, 3]);
     a.append(&rows(0, 100)).unwrap();
     a.commit().unwrap();
-    let reader = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let reader = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     let err = a.resize(1).unwrap_err();
     assert!(
         matches!(
@@ -127,7 +140,8 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
     // The case: a 1-D row appended to a 2-D array.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.dat");
-    let mut a = MappedArray::<f32>::create(&path, &[4, 4]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<f32>(&path, &[4, 4]);
     let row = ndarray::Array1::<f32>::ones(4);
     let err = a.append(&row).unwrap_err();
     let message = err.to_string();
@@ -144,7 +158,8 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
 
     // Rows of a 1-D array are scalars: the batch is 1-D, a 0-d one is refused.
     let b = dir.path().join("v.dat");
-    let mut v = MappedArray::<f32>::create(&b, &[0]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut v = create_shared::<f32>(&b, &[0]);
     let err = v.append(&ndarray::arr0(1.0f32)).unwrap_err();
     assert!(
         err.to_string().ends_with(
@@ -154,7 +169,8 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
     );
     // A 3-D array: the row shape is two axes.
     let c = dir.path().join("c.dat");
-    let mut cube = MappedArray::<u8>::create(&c, &[0, 2, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut cube = create_shared::<u8>(&c, &[0, 2, 3]);
     let err = cube
         .append(&ndarray::Array2::<u8>::zeros((2, 3)))
         .unwrap_err();
@@ -170,7 +186,8 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
 fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.dat");
-    let mut a = MappedArray::<f64>::create(&path, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<f64>(&path, &[0, 3]);
     let err = a.append(&array![[1.0, 2.0]]).unwrap_err();
     assert!(
         matches!(err, Error::RowShapeMismatch { ref row_shape, ref found, .. } if row_shape == &[3] && found == &[1, 2]),
@@ -190,19 +207,24 @@ fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
     assert_eq!(a.shape(), &[0, 3], "nothing was appended");
 
     let f = dir.path().join("f.dat");
-    let mut fo = CreateOptions::new()
-        .order(Order::F)
-        .create::<f64>(&f, &[2, 3])
-        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut fo = unsafe {
+        CreateOptions::new()
+            .order(Order::F)
+            .create::<f64>(&f, &[2, 3])
+    }
+    .unwrap();
     assert!(matches!(
         fo.append(&array![[1.0, 2.0, 3.0]]),
         Err(Error::InvalidArgument { .. })
     ));
     let n = dir.path().join("n.npy");
-    let mut np = MappedArray::<f64>::create(&n, &[2, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut np = create_shared::<f64>(&n, &[2, 3]);
     assert!(matches!(np.resize(5), Err(Error::InvalidArgument { .. })));
     let z = dir.path().join("z.dat");
-    let mut zd = MappedArray::<f64>::create(&z, &[]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut zd = create_shared::<f64>(&z, &[]);
     assert!(matches!(zd.resize(5), Err(Error::InvalidArgument { .. })));
 }
 
@@ -210,14 +232,16 @@ fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
 fn one_dimensional_and_empty_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("one.dat");
-    let mut a = MappedArray::<i16>::create(&path, &[0]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<i16>(&path, &[0]);
     a.append(&array![1i16, 2, 3]).unwrap();
     a.append(&ndarray::Array1::<i16>::zeros(0)).unwrap();
     a.append(&array![4i16]).unwrap();
     assert_eq!(a.as_slice(), &[1, 2, 3, 4]);
     // Rows of zero elements: length grows, no bytes.
     let e = dir.path().join("e.dat");
-    let mut b = MappedArray::<i16>::create(&e, &[0, 0]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut b = create_shared::<i16>(&e, &[0, 0]);
     b.append(&ndarray::Array2::<i16>::zeros((5, 0))).unwrap();
     b.commit().unwrap();
     assert_eq!(mmarray::inspect(&e).unwrap().layout().shape(), &[5, 0]);
@@ -230,7 +254,8 @@ fn one_dimensional_and_empty_rows() {
 fn long_appends_with_writeback_keep_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, 3]);
     // 24 bytes a row: 600,000 rows are 13.7 MiB, three steps and a bit.
     for start in (0..600_000).step_by(10_000) {
         a.append(&rows(start, 10_000)).unwrap();
@@ -242,7 +267,8 @@ fn long_appends_with_writeback_keep_every_row() {
     assert_eq!(a.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 500_000));
     a.commit().unwrap();
     drop(a);
-    let b = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let b = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(b.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 500_000));
 }
 
@@ -255,8 +281,10 @@ fn long_appends_with_writeback_keep_every_row() {
 fn a_second_appender_is_busy_and_appends_after_the_first_once_it_closed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("one.dat");
-    let mut first = MappedArray::<u64>::create(&path, &[0, 3]).unwrap();
-    let mut second = MappedArray::<u64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut first = create_shared::<u64>(&path, &[0, 3]);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut second = open_shared::<u64>(&path);
     first.append(&rows(0, 5)).unwrap();
     first.publish().unwrap();
     let err = second.append(&rows(100, 2)).unwrap_err();
@@ -269,9 +297,11 @@ fn a_second_appender_is_busy_and_appends_after_the_first_once_it_closed() {
     assert!(matches!(second.shrink_to_fit(), Err(Error::Busy { .. })));
     assert_eq!(second.shape(), &[0, 3], "the refused appender is unchanged");
     // Readers and in-place writers need no claim.
-    let reader = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let reader = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(reader.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 5));
-    let mut writer = MappedArray::<u64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut writer = open_shared::<u64>(&path);
     writer.view_mut()[[4, 2]] = 42;
     writer.flush().unwrap();
     drop((reader, writer));
@@ -283,7 +313,8 @@ fn a_second_appender_is_busy_and_appends_after_the_first_once_it_closed() {
     second.close().unwrap();
     let mut expected = rows(0, 8);
     expected[[4, 2]] = 42;
-    let a = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(a.view_dim::<ndarray::Ix2>().unwrap(), expected);
 }
 
@@ -297,20 +328,29 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
     let len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
 
     let closed = dir.path().join("closed.dat");
-    let mut a = MappedArray::<f32>::create(&closed, &[4, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<f32>(&closed, &[4, 3]);
     a.append(&array![[1.0f32, 2.0, 3.0]]).unwrap();
     assert!(len(&closed) > 1 << 19, "growth pads the file");
     a.close().unwrap();
     assert_eq!(len(&closed), 5 * 12);
-    assert_eq!(MappedArray::<f32>::open(&closed).unwrap().shape(), &[5, 3]);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(
+        unsafe { MappedArray::<f32>::open(&closed) }
+            .unwrap()
+            .shape(),
+        &[5, 3]
+    );
 
     let dropped = dir.path().join("dropped.dat");
-    let mut a = MappedArray::<u64>::create(&dropped, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&dropped, &[0, 3]);
     a.append(&rows(0, 7)).unwrap();
     drop(a);
     assert_eq!(len(&dropped), 7 * 24);
     assert_eq!(
-        MappedArray::<u64>::open(&dropped)
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<u64>::open(&dropped) }
             .unwrap()
             .view_dim::<ndarray::Ix2>()
             .unwrap(),
@@ -319,7 +359,8 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
 
     // shrink_to_fit keeps the handle usable, and the next append grows again.
     let fitted = dir.path().join("fitted.dat");
-    let mut a = MappedArray::<u64>::create(&fitted, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&fitted, &[0, 3]);
     a.append(&rows(0, 2)).unwrap();
     a.shrink_to_fit().unwrap();
     assert_eq!((a.capacity(), len(&fitted)), (2, 48));
@@ -330,20 +371,27 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
 
     // A read-write handle that did not grow the array trims nothing.
     let padded = dir.path().join("padded.dat");
-    drop(MappedArray::<u8>::create(&padded, &[4]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(create_shared::<u8>(&padded, &[4]));
     std::fs::OpenOptions::new()
         .write(true)
         .open(&padded)
         .unwrap()
         .set_len(4096)
         .unwrap();
-    let mut a = MappedArray::<u8>::open_mut(&padded).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u8>(&padded);
     a.view_mut()[0] = 1;
     a.close().unwrap();
     assert_eq!(len(&padded), 4096);
     // Read-only and copy-on-write mappings close as they drop.
-    MappedArray::<u8>::open(&padded).unwrap().close().unwrap();
-    MappedArray::<u8>::open_copy(&padded)
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { MappedArray::<u8>::open(&padded) }
+        .unwrap()
+        .close()
+        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { MappedArray::<u8>::open_copy(&padded) }
         .unwrap()
         .close()
         .unwrap();

@@ -25,11 +25,11 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mmarray::{CreateOptions, Error, MappedArray};
+use mmarray::{Appender, CreateOptions, Error, MappedArray};
 
 mod common;
 use common::child::{Child as Kid, no_spawn_in_flight};
-use common::{dir_names, sidecar_of};
+use common::{create_shared, dir_names, open_shared, sidecar_of};
 use ndarray::{Array2, Ix2, s};
 
 /// The test that runs the child's side.
@@ -143,6 +143,11 @@ fn child_process() {
         "shrinker" => child_shrinker(&path, args[0], args[1] as usize),
         "racer" => child_racer(&path, args[0], args[1] as usize),
         "replacer" => child_replacer(&path),
+        "holder" => child_holder(&path, args[0]),
+        "tail" => child_tail(&path, args[0]),
+        "stale" => child_stale(&path),
+        "store_appender" => child_store_appender(&path, args[0]),
+        "sealed" => child_sealed(args[0] as u32, args[1] as i32, args[2]),
         other => panic!("unknown child role {other:?}"),
     }
 }
@@ -195,7 +200,8 @@ fn commands_in_background() -> Receiver<Option<String>> {
 /// Maps the array read-write, then on each `write <salt>` fills it with
 /// that pattern and flushes.
 fn child_writer(path: &Path) {
-    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(path);
     let rows = a.shape()[0];
     say("mapped");
     while let Some(cmd) = command() {
@@ -211,7 +217,8 @@ fn child_writer(path: &Path) {
 /// Maps the array read-only (it is all zeros then), and on each
 /// `check <salt>` reports whether this same mapping now shows that pattern.
 fn child_checker(path: &Path) {
-    let a = MappedArray::<u64>::open(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(path) }.unwrap();
     assert!(a.as_slice().iter().all(|&x| x == 0), "not zero when mapped");
     say(format_args!("mapped {}", a.shape()[0]));
     while let Some(cmd) = command() {
@@ -226,7 +233,8 @@ fn child_checker(path: &Path) {
 /// Maps the array read-only and reads every element, over and over, until
 /// told to stop; then reads it all once more and reports the passes.
 fn child_reader(path: &Path, salt: u64) {
-    let a = MappedArray::<u64>::open(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(path) }.unwrap();
     let commands = commands_in_background();
     let verify = || {
         if let Some(m) = first_mismatch(a.as_slice(), salt, 0) {
@@ -260,7 +268,8 @@ fn child_reader(path: &Path, salt: u64) {
 /// Maps the array read-write and, on `go`, writes rows `first..end` with the
 /// pattern `salt` in chunks, flushing each.
 fn child_row_writer(path: &Path, salt: u64, first: usize, end: usize) {
-    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(path);
     say("ready");
     assert_eq!(command().as_deref(), Some("go"));
     for start in (first..end).step_by(97) {
@@ -280,7 +289,8 @@ fn child_row_writer(path: &Path, salt: u64, first: usize, end: usize) {
 /// each length made visible.
 fn child_appender(path: &Path, seed: u64) -> ! {
     let mut rng = SplitMix64(seed.wrapping_mul(0xA076_1D64_78BD_642F));
-    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(path);
     assert_eq!(a.shape()[1], COLS);
     let mut len = a.shape()[0];
     say(format_args!("start {len}"));
@@ -309,7 +319,8 @@ fn child_appender(path: &Path, seed: u64) -> ! {
 /// over and over; a shrink refused as busy (the parent maps it) is retried.
 /// Then reports how many shrinks went through and how many were refused.
 fn child_shrinker(path: &Path, salt: u64, small: usize) {
-    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(path);
     let full = a.shape()[0];
     let commands = commands_in_background();
     say(format_args!("mapped {full}"));
@@ -336,7 +347,8 @@ fn child_shrinker(path: &Path, salt: u64, small: usize) {
 /// after each and reporting `published <len>` for each publish that
 /// returned; stops with `busy <len>` at the first `Error::Busy`, or `done`.
 fn child_racer(path: &Path, salt: u64, batches: usize) {
-    let mut a = MappedArray::<u64>::open_mut(path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(path);
     say("mapped");
     assert_eq!(command().as_deref(), Some("go"));
     for batch in 0..batches {
@@ -397,8 +409,10 @@ fn writes_in_a_child_are_seen_by_a_mapping_opened_before_them() {
     const ROWS: usize = 300; // several pages
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.dat");
-    drop(MappedArray::<u64>::create(&path, &[ROWS, COLS]).unwrap());
-    let reader = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(create_shared::<u64>(&path, &[ROWS, COLS]));
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let reader = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert!(reader.as_slice().iter().all(|&x| x == 0));
 
     let mut kid = spawn_kid("writer", &path, &[]);
@@ -424,7 +438,8 @@ fn writes_in_the_parent_are_seen_by_a_child_mapping_opened_before_them() {
     const ROWS: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.dat");
-    let mut w = MappedArray::<u64>::create(&path, &[ROWS, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = create_shared::<u64>(&path, &[ROWS, COLS]);
 
     // The child checks that it maps zeros: it opened before any write.
     let mut kid = spawn_kid("checker", &path, &[]);
@@ -452,7 +467,8 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busy.dat");
     let sidecar = sidecar_of(&path);
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, COLS]);
     a.append(&pattern(SALT, 0..ROWS)).unwrap();
     a.commit().unwrap();
     // Without spare capacity, which dropping `a` below would trim.
@@ -489,10 +505,13 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     drop(a);
 
     // Now only the child maps it.
-    let err = CreateOptions::new()
-        .overwrite(true)
-        .create::<u64>(&path, &[1, COLS])
-        .unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe {
+        CreateOptions::new()
+            .overwrite(true)
+            .create::<u64>(&path, &[1, COLS])
+    }
+    .unwrap_err();
     assert!(
         matches!(&err, Error::Busy { path: p, action: "replaced" } if p == &path),
         "{err:?}"
@@ -513,18 +532,23 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
 
     // Nobody maps it now: the shrink goes through.
     let quiet = no_spawn_in_flight();
-    let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(&path);
     a.resize(2).unwrap();
     drop(a);
     assert_eq!(fs::metadata(&path).unwrap().len(), (2 * COLS * 8) as u64);
-    let r = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(r.shape(), &[2, COLS]);
     assert_eq!(first_mismatch(r.as_slice(), SALT, 0), None);
     drop(r);
-    let fresh = CreateOptions::new()
-        .overwrite(true)
-        .create::<u64>(&path, &[1, COLS])
-        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let fresh = unsafe {
+        CreateOptions::new()
+            .overwrite(true)
+            .create::<u64>(&path, &[1, COLS])
+    }
+    .unwrap();
     assert_eq!(fresh.shape(), &[1, COLS]);
     assert!(fresh.as_slice().iter().all(|&x| x == 0));
     drop(quiet);
@@ -540,8 +564,10 @@ fn writers_in_several_processes_fill_disjoint_rows() {
     const ROWS_EACH: usize = 1000; // 1000 rows of 128 bytes: not whole pages
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rows.dat");
-    drop(MappedArray::<u64>::create(&path, &[WRITERS * ROWS_EACH, COLS]).unwrap());
-    let held = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(create_shared::<u64>(&path, &[WRITERS * ROWS_EACH, COLS]));
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let held = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
 
     let mut kids: Vec<Kid> = (0..WRITERS)
         .map(|k| {
@@ -557,7 +583,8 @@ fn writers_in_several_processes_fill_disjoint_rows() {
         .for_each(|kid| assert_eq!(kid.recv(), "done"));
     kids.into_iter().for_each(Kid::finish);
 
-    let fresh = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let fresh = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     for a in [&held, &fresh] {
         let v = a.view_dim::<Ix2>().unwrap();
         assert_eq!(v.shape(), &[WRITERS * ROWS_EACH, COLS]);
@@ -585,7 +612,8 @@ fn a_mapping_in_another_process_survives_the_file_growing() {
     const SALT: u64 = 5;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grow.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, COLS]);
     a.append(&pattern(SALT, 0..FIRST)).unwrap();
     a.commit().unwrap();
 
@@ -614,7 +642,8 @@ fn a_mapping_in_another_process_survives_the_file_growing() {
 
     // Another process sees all the rows the parent committed.
     drop(a);
-    let r = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(r.shape(), &[TOTAL, COLS]);
     assert_eq!(first_mismatch(r.as_slice(), SALT, 0), None);
 }
@@ -631,7 +660,8 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
     const KILLS: u64 = 100;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.dat");
-    drop(MappedArray::<u64>::create(&path, &[0, COLS]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(create_shared::<u64>(&path, &[0, COLS]));
     // What a kill in the middle of writing a sidecar leaves behind.
     fs::write(
         dir.path().join(".crash.dat.json.tmp-1-0-0"),
@@ -671,7 +701,8 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
             .filter(|f| is_temp_of(f, "crash.dat.json"))
             .count();
         most_temps = most_temps.max(temps);
-        let a = MappedArray::<u64>::open(&path).unwrap_or_else(|e| {
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap_or_else(|e| {
             panic!(
                 "iteration {iteration}: the array does not reopen ({temps} temporary files): {e}"
             )
@@ -715,12 +746,14 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
             );
         }
     }
-    let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = open_shared::<u64>(&path);
     a.append(&pattern(0, len..len + 3)).unwrap();
     a.commit().unwrap();
     drop(a);
     assert_eq!(dir_names(dir.path()), ["crash.dat", "crash.dat.json"]);
-    let a = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(a.shape(), &[len + 3, COLS]);
     assert_eq!(first_mismatch(a.as_slice(), 0, 0), None);
 }
@@ -744,7 +777,8 @@ fn opening_while_another_process_shrinks_never_sees_a_short_file() {
     const MAX_OPENS: usize = 200_000;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shrinking.dat");
-    let mut a = MappedArray::<u64>::create(&path, &[0, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = create_shared::<u64>(&path, &[0, COLS]);
     a.append(&pattern(SALT, 0..FULL)).unwrap();
     drop(a);
 
@@ -753,7 +787,8 @@ fn opening_while_another_process_shrinks_never_sees_a_short_file() {
     let (mut opens, mut full_seen, mut small_seen) = (0, 0, 0);
     while opens < MAX_OPENS && (opens < MIN_OPENS || full_seen < MIN_EACH || small_seen < MIN_EACH)
     {
-        let r = match MappedArray::<u64>::open(&path) {
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let r = match unsafe { MappedArray::<u64>::open(&path) } {
             Ok(r) => r,
             Err(e) => kid.fail(&format!(
                 "open {opens} failed while the child resized: {e:?}"
@@ -794,7 +829,8 @@ fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
     for round in 0..5u64 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("race.dat");
-        drop(MappedArray::<u64>::create(&path, &[0, COLS]).unwrap());
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        drop(create_shared::<u64>(&path, &[0, COLS]));
         let salts = [1 + 2 * round, 2 + 2 * round];
         let mut kids: Vec<Kid> = salts
             .iter()
@@ -836,7 +872,8 @@ fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
             published[loser], 0,
             "the refused appender published nothing"
         );
-        let a = MappedArray::<u64>::open(&path).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
         assert!(
             a.shape()[0] >= published[winner],
             "round {round}: rows lost"
@@ -875,7 +912,8 @@ fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
     while std::time::Instant::now() < deadline
         && (opens < MIN_OPENS || seen.iter().any(|&n| n < 20) || switches < MIN_SWITCHES)
     {
-        let a = match MappedArray::<u64>::open(&path) {
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = match unsafe { MappedArray::<u64>::open(&path) } {
             Ok(a) => a,
             Err(e) => kid.fail(&format!("open {opens} during a replace: {e:?}")),
         };
@@ -909,4 +947,328 @@ fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
     );
     // Nothing left behind by the replacements.
     assert_eq!(dir_names(dir.path()), ["replaced.dat", "replaced.dat.json"]);
+}
+
+// ---------------------------------------------------------------------------
+// Soundness: the map lock, the appender, stale handles, sealed memory
+
+/// Opens the array read-only (`mode` 0) or read-write alone (`mode` 1) and
+/// says `held`, or `busy <action>` when refused; drops it on `release`.
+fn child_holder(path: &Path, mode: u64) {
+    // SAFETY: the test's own file; its writers write nothing another
+    // handle reads meanwhile.
+    let held: mmarray::Result<Box<dyn std::any::Any>> = unsafe {
+        match mode {
+            0 => MappedArray::<u64>::open(path).map(|a| Box::new(a) as _),
+            _ => MappedArray::<u64>::open_mut(path).map(|a| Box::new(a) as _),
+        }
+    };
+    match held {
+        Ok(handle) => {
+            say("held");
+            assert_eq!(command().as_deref(), Some("release"));
+            drop(handle);
+            say("released");
+        }
+        Err(Error::Busy { action, .. }) => say(format_args!("busy {action}")),
+        Err(e) => panic!("{e}"),
+    }
+    while command().is_some() {}
+}
+
+/// A live-tail reader: reopens the array over and over while another
+/// process appends, checks every row it sees against the pattern `salt`
+/// and that the length never goes back, until `stop`; then reports the
+/// rows of a last open and how many opens it made.
+fn child_tail(path: &Path, salt: u64) {
+    let commands = commands_in_background();
+    say("reading");
+    let (mut last, mut opens) = (0usize, 0u64);
+    loop {
+        let stop = stop_requested(&commands);
+        // SAFETY: the appender writes only past the published rows this
+        // mapping covers; nothing else writes the file.
+        let a = unsafe { MappedArray::<u64>::open(path) }.unwrap();
+        let rows = a.shape()[0];
+        assert!(rows >= last, "the length went back from {last} to {rows}");
+        if let Some(m) = first_mismatch(a.as_slice(), salt, 0) {
+            say(format_args!("bad {m}"));
+            return;
+        }
+        (last, opens) = (rows, opens + 1);
+        if stop {
+            break;
+        }
+    }
+    say(format_args!("seen {last} {opens}"));
+    while command().is_some() {}
+}
+
+/// Holds the array read-write alone (1 row when opened), and on `attrs`
+/// sets attrs through that stale handle; drops it on `close`.
+fn child_stale(path: &Path) {
+    // SAFETY: the test's own file; this handle writes nothing but the
+    // sidecar.
+    let mut stale = unsafe { MappedArray::<u64>::open_mut(path) }.unwrap();
+    say(format_args!("opened {}", stale.shape()[0]));
+    assert_eq!(command().as_deref(), Some("attrs"));
+    let mut attrs = serde_json::Map::new();
+    attrs.insert("by".into(), "stale".into());
+    stale.set_attrs(attrs).unwrap();
+    say(format_args!("set {}", stale.shape()[0]));
+    assert_eq!(command().as_deref(), Some("close"));
+    stale.close().unwrap();
+    say("closed");
+    while command().is_some() {}
+}
+
+/// Appends batches of 10 rows of the pattern `salt` with an [`Appender`],
+/// publishing each, until `stop`; then closes it and reports the rows.
+fn child_store_appender(path: &Path, salt: u64) {
+    let commands = commands_in_background();
+    let mut log = Appender::<u64>::open(path).unwrap();
+    let mut rows = log.rows();
+    let mut said = false;
+    while !stop_requested(&commands) {
+        log.append(&pattern(salt, rows..rows + 10)).unwrap();
+        log.publish().unwrap();
+        rows += 10;
+        if !said {
+            say("appending");
+            said = true;
+        }
+    }
+    log.close().unwrap();
+    say(format_args!("rows {rows}"));
+    while command().is_some() {}
+}
+
+/// Maps the sealed array of process `pid`'s descriptor `fd` (by its /proc
+/// entry), checks it holds `rows` rows of the pattern 1, and tries every
+/// way of changing it, reporting what the kernel said.
+fn child_sealed(pid: u32, fd: i32, rows: u64) {
+    use std::os::unix::fs::FileExt;
+    let proc_path = format!("/proc/{pid}/fd/{fd}");
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&proc_path)
+        .unwrap();
+    let sealed = mmarray::SealedArray::<u64>::from_fd(file.try_clone().unwrap().into()).unwrap();
+    assert_eq!(sealed.view().shape(), &[rows as usize, COLS]);
+    assert_eq!(first_mismatch(sealed.as_slice(), 1, 0), None);
+    let refused = |r: io::Result<()>| match r {
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => "refused".to_string(),
+        other => format!("allowed {other:?}"),
+    };
+    let write = refused(file.write_all_at(&[0xFF; 8], 200).map(drop));
+    let shrink = refused(file.set_len(8));
+    let grow = refused(file.set_len(1 << 20));
+    let fallocate = refused(
+        rustix::fs::fallocate(&file, rustix::fs::FallocateFlags::empty(), 0, 1 << 20)
+            .map_err(io::Error::from),
+    );
+    // SAFETY: the map is never read or written: only whether the kernel
+    // grants a writable shared mapping of a sealed memfd is asked.
+    let map = refused(unsafe { memmap2::MmapMut::map_mut(&file) }.map(drop));
+    say(format_args!("{write} {shrink} {grow} {fallocate} {map}"));
+    // Still the parent's values.
+    assert_eq!(first_mismatch(sealed.as_slice(), 1, 0), None);
+    while command().is_some() {}
+}
+
+/// Point 2 of the soundness work across processes: a mapping that can
+/// write and any other mapping of the file never coexist, in either
+/// order; read-only mappings coexist freely.
+#[test]
+fn a_writer_and_any_other_mapping_exclude_each_other_across_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.dat");
+    drop(create_shared::<u64>(&path, &[4, COLS]));
+    let busy = |r: mmarray::Result<()>, action: &str| match r {
+        Err(Error::Busy { action: a, .. }) => assert_eq!(a, action),
+        other => panic!("expected Busy ({action}), got {other:?}"),
+    };
+
+    // A reader in the child: the parent cannot map for writing, but reads.
+    let mut kid = spawn_kid("holder", &path, &[0]);
+    assert_eq!(kid.recv(), "held");
+    // SAFETY: the test's own file; nothing writes it.
+    unsafe {
+        busy(
+            MappedArray::<u64>::open_mut(&path).map(drop),
+            "mapped for writing",
+        );
+        busy(
+            CreateOptions::new()
+                .overwrite(true)
+                .create::<u64>(&path, &[1])
+                .map(drop),
+            "replaced",
+        );
+        assert!(MappedArray::<u64>::open(&path).is_ok());
+        assert!(MappedArray::<u64>::open_copy(&path).is_ok());
+    }
+    kid.send("release");
+    assert_eq!(kid.recv(), "released");
+    // SAFETY: the child's mapping is gone.
+    assert!(unsafe { MappedArray::<u64>::open_mut(&path) }.is_ok());
+    kid.finish();
+
+    // A writer in the child: the parent maps nothing.
+    let mut kid = spawn_kid("holder", &path, &[1]);
+    assert_eq!(kid.recv(), "held");
+    // SAFETY: every open is refused.
+    unsafe {
+        busy(MappedArray::<u64>::open(&path).map(drop), "mapped");
+        busy(MappedArray::<u64>::open_copy(&path).map(drop), "mapped");
+        busy(
+            MappedArray::<u64>::open_shared_mut(&path).map(drop),
+            "mapped",
+        );
+        busy(
+            MappedArray::<u64>::open_mut(&path).map(drop),
+            "mapped for writing",
+        );
+    }
+    kid.send("release");
+    assert_eq!(kid.recv(), "released");
+    kid.finish();
+
+    // The parent writes: a child's read-only open is refused.
+    // SAFETY: the test's own file; the child's open is refused.
+    let w = unsafe { MappedArray::<u64>::open_mut(&path) }.unwrap();
+    let mut kid = spawn_kid("holder", &path, &[0]);
+    assert_eq!(kid.recv(), "busy mapped");
+    kid.finish();
+    drop(w);
+}
+
+/// Point 3: an [`Appender`] in this process and a reader reopening the
+/// array in another, for a second and more: the reader sees only whole,
+/// published rows, and at the end every row whose `publish` returned.
+#[test]
+fn an_appender_and_a_reader_in_another_process_every_published_row_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tail.dat");
+    let mut log = Appender::<u64>::create(&path, &[COLS]).unwrap();
+    log.append(&pattern(5, 0..1)).unwrap();
+    log.publish().unwrap();
+    let mut kid = spawn_kid("tail", &path, &[5]);
+    assert_eq!(kid.recv(), "reading");
+    let started = Instant::now();
+    let mut rows = 1;
+    while started.elapsed() < Duration::from_millis(1500) {
+        log.append(&pattern(5, rows..rows + 97)).unwrap();
+        log.publish().unwrap();
+        rows += 97;
+    }
+    kid.send("stop");
+    let seen = kid.expect_numbers("seen");
+    assert_eq!(
+        seen[0], rows as u64,
+        "the last open saw every published row"
+    );
+    assert!(seen[1] > 1, "the reader opened the array more than once");
+    kid.finish();
+    log.close().unwrap();
+    // No padding left behind, and every row there.
+    assert_eq!(fs::metadata(&path).unwrap().len(), (rows * COLS * 8) as u64);
+    let all = mmarray::read_array::<u64>(&path).unwrap();
+    assert_eq!(first_mismatch(all.as_slice().unwrap(), 5, 0), None);
+}
+
+/// Point 8, a stale handle: a handle opened at 1 row sets attrs after
+/// another process appended 1,000 rows; the sidecar keeps every committed
+/// row, and a later appender's close cuts nothing from under a reader of
+/// them.
+#[test]
+fn a_stale_handle_rewriting_the_sidecar_keeps_every_committed_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stale.dat");
+    let mut log = Appender::<u64>::create(&path, &[COLS]).unwrap();
+    log.append(&pattern(3, 0..1)).unwrap();
+    log.close().unwrap();
+    let mut kid = spawn_kid("stale", &path, &[]);
+    assert_eq!(kid.expect_number("opened"), 1);
+    // Appending beside the child's exclusive mapping: past its rows.
+    let mut log = Appender::<u64>::open(&path).unwrap();
+    log.append(&pattern(3, 1..1001)).unwrap();
+    log.close().unwrap();
+    kid.send("attrs");
+    assert_eq!(
+        kid.expect_number("set"),
+        1001,
+        "the stale handle adopted the recorded length"
+    );
+    let info = mmarray::inspect(&path).unwrap();
+    assert_eq!(info.layout().shape(), &[1001, COLS]);
+    assert_eq!(info.attrs()["by"], "stale");
+    kid.send("close");
+    assert_eq!(kid.recv(), "closed");
+    kid.finish();
+    // A reader of all rows, then another appender that closes beside it.
+    // SAFETY: the appender writes past the rows this mapping covers.
+    let reader = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
+    let mut log = Appender::<u64>::open(&path).unwrap();
+    log.append(&pattern(3, 1001..1002)).unwrap();
+    log.close().unwrap();
+    assert_eq!(reader.shape()[0], 1001);
+    assert_eq!(first_mismatch(reader.as_slice(), 3, 0), None);
+    assert_eq!(mmarray::inspect(&path).unwrap().layout().shape()[0], 1002);
+}
+
+/// Point 8, `Store::rename` while another process appends: refused while
+/// it appends; afterwards every row is under the new name and no sidecar
+/// is left under the old one.
+#[test]
+fn renaming_a_store_array_while_another_process_appends_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = mmarray::Store::create(dir.path().join("s")).unwrap();
+    let data = store.path().join("log.dat");
+    Appender::<u64>::create(&data, &[COLS])
+        .unwrap()
+        .close()
+        .unwrap();
+    let mut kid = spawn_kid("store_appender", &data, &[9]);
+    assert_eq!(kid.recv(), "appending");
+    let err = store.rename("log", "moved").unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Busy {
+                action: "renamed",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("appending"), "{err}");
+    kid.send("stop");
+    let rows = kid.expect_number("rows");
+    kid.finish();
+    store.rename("log", "moved").unwrap();
+    assert!(!sidecar_of(&data).exists() && !data.exists());
+    let moved = mmarray::read_array::<u64>(store.path().join("moved.dat")).unwrap();
+    assert_eq!(moved.shape(), &[rows, COLS]);
+    assert_eq!(first_mismatch(moved.as_slice().unwrap(), 9, 0), None);
+}
+
+/// Point 7 with real processes: a child maps this process's sealed array
+/// zero-copy and sees its values; the kernel refuses its `write(2)`,
+/// `ftruncate` (shorter and longer), `fallocate` and writable mapping.
+#[test]
+fn a_sealed_array_is_shared_with_a_child_and_changeable_by_nobody() {
+    use std::os::fd::{AsFd, AsRawFd};
+    const ROWS: usize = 300;
+    let sealed = mmarray::SealedArray::new(&pattern(1, 0..ROWS)).unwrap();
+    let fd = sealed.as_fd().as_raw_fd();
+    let mut kid = spawn_kid(
+        "sealed",
+        Path::new("-"),
+        &[std::process::id() as u64, fd as u64, ROWS as u64],
+    );
+    assert_eq!(kid.recv(), "refused refused refused refused refused");
+    kid.finish();
+    assert_eq!(first_mismatch(sealed.as_slice(), 1, 0), None);
 }

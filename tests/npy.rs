@@ -70,7 +70,8 @@ fn versions_orders_shapes<T: TestElement>() {
                     &format!("v{version}-{case}-{order}.npy"),
                     &npy_bytes(version, &dict, &data),
                 );
-                let a = MappedArray::<T>::open(&path).unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let a = unsafe { MappedArray::<T>::open(&path) }.unwrap();
                 assert_eq!(a.format(), Format::Npy);
                 assert_eq!(a.view(), want, "v{version} {shape:?} {order}");
                 assert_eq!(a.order().as_str(), order);
@@ -92,10 +93,9 @@ fn create_npy<T: TestElement>() {
         for order in [Order::C, Order::F] {
             let path = dir.path().join(format!("{case}{order}.npy"));
             let want = expected::<T>(shape);
-            let mut a = CreateOptions::new()
-                .order(order)
-                .create::<T>(&path, shape)
-                .unwrap();
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            let mut a =
+                unsafe { CreateOptions::new().order(order).create::<T>(&path, shape) }.unwrap();
             a.view_mut().assign(&want);
             a.flush().unwrap();
             drop(a);
@@ -142,7 +142,8 @@ fn big_endian_npy_is_written_and_read_by_copy() {
         npy_bytes(1, &dict, &encode(&want, "F", true))
     );
     assert!(matches!(
-        MappedArray::<f64>::open(&path),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<f64>::open(&path) },
         Err(Error::NonNativeByteOrder { .. })
     ));
     assert_eq!(mmarray::read_array::<f64>(&path).unwrap(), want);
@@ -152,19 +153,27 @@ fn big_endian_npy_is_written_and_read_by_copy() {
 fn npy_read_write_and_copy_on_write() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.npy");
-    MappedArray::<i32>::create(&path, &[4, 4]).unwrap();
-    let mut w = MappedArray::<i32>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { MappedArray::<i32>::create(&path, &[4, 4]) }.unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<i32>::open_mut(&path) }.unwrap();
     w.view_mut()[[3, 3]] = 42;
     w.flush().unwrap();
     drop(w);
-    assert_eq!(MappedArray::<i32>::open(&path).unwrap().view()[[3, 3]], 42);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(
+        unsafe { MappedArray::<i32>::open(&path) }.unwrap().view()[[3, 3]],
+        42
+    );
     let before = file_hash(&path);
-    let mut c = MappedArray::<i32>::open_copy(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut c = unsafe { MappedArray::<i32>::open_copy(&path) }.unwrap();
     c.view_mut().fill(-1);
     drop(c);
     assert_eq!(file_hash(&path), before);
     // .npy files have nowhere to keep attrs.
-    let mut w = MappedArray::<i32>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<i32>::open_mut(&path) }.unwrap();
     assert!(matches!(
         w.set_attrs(Default::default()),
         Err(Error::InvalidArgument { .. })
@@ -184,14 +193,16 @@ fn content_decides_not_the_name() {
     // that says something else.
     let path = write(dir.path(), "data.bin", &bytes);
     std::fs::write(sidecar_of(&path), sidecar_json("<f8", &[1], "C", 0)).unwrap();
-    let a = MappedArray::<u16>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u16>::open(&path) }.unwrap();
     assert_eq!((a.format(), a.view()), (Format::Npy, want.view()));
     assert_eq!(mmarray::inspect(&path).unwrap().format(), Format::Npy);
 }
 
 fn npy_err(dir: &Path, name: &str, bytes: &[u8]) -> Error {
     let path = write(dir, name, bytes);
-    let err = MappedArray::<f32>::open(&path).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::open(&path) }.unwrap_err();
     assert!(
         err.to_string().contains(name),
         "message does not name {name}: {err}"

@@ -87,7 +87,8 @@ fn numpy_archives_read_back_with_numpys_values_zero_copy_where_stored() {
                     matches!(info, Err(Error::CompressedMember { .. })),
                     "{info:?}"
                 );
-                let err = DynArray::open(&member).err().unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let err = unsafe { DynArray::open(&member) }.err().unwrap();
                 assert!(
                     matches!(&err, Error::CompressedMember { member, .. } if member == m.name()),
                     "{err:?}"
@@ -103,7 +104,8 @@ fn numpy_archives_read_back_with_numpys_values_zero_copy_where_stored() {
             // one-byte types), refused as misaligned otherwise; the stats
             // read it either way and agree with the .npy's.
             let element = m.layout().dtype().element_type();
-            match DynArray::open(&member) {
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            match unsafe { DynArray::open(&member) } {
                 Ok(a) => {
                     assert_eq!(a.info().layout(), m.layout());
                     assert_eq!(m.layout().offset() % element.size() as u64, 0);
@@ -149,26 +151,32 @@ fn writer_archives_map_every_member_in_place_read_only() {
     )
     .unwrap();
     w.finish().unwrap();
-    let grid = MappedArray::<f64>::open(path.join("grid")).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let grid = unsafe { MappedArray::<f64>::open(path.join("grid")) }.unwrap();
     assert_eq!(grid.as_slice(), values.as_slice());
     assert_eq!(grid.order(), Order::F);
     assert_eq!(
-        MappedArray::<u8>::open(path.join("one"))
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<u8>::open(path.join("one")) }
             .unwrap()
             .as_slice(),
         &[1, 2, 3]
     );
-    let copy = MappedArray::<u8>::open_copy(path.join("one")).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let copy = unsafe { MappedArray::<u8>::open_copy(path.join("one")) }.unwrap();
     assert_eq!(copy.shape(), &[3]);
-    let err = MappedArray::<u8>::open_mut(path.join("one")).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<u8>::open_mut(path.join("one")) }.unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
-    let err = MappedArray::<u8>::open(path.join("nope")).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<u8>::open(path.join("nope")) }.unwrap_err();
     assert!(
         err.to_string().contains("no member named \"nope\""),
         "{err}"
     );
     // The archive itself is not one array.
-    let err = MappedArray::<u8>::open(&path).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<u8>::open(&path) }.unwrap_err();
     assert!(err.to_string().contains("is a .npz archive"), "{err}");
 }
 
@@ -197,7 +205,8 @@ fn npz_write_is_whole_or_nothing_and_numpy_reads_it() {
     Npz::write(&path, false, |w| w.add("a", f4, &[3], Order::C, &bytes)).unwrap();
     let err = Npz::write(&path, false, |_| Ok(())).unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
-    let mapped = MappedArray::<f32>::open(path.join("a")).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mapped = unsafe { MappedArray::<f32>::open(path.join("a")) }.unwrap();
     assert_eq!(mapped.as_slice(), &[1.5, -2.0, 3.25]);
     let err = Npz::write(&path, true, |_| Ok(())).unwrap_err();
     assert!(matches!(err, Error::Busy { .. }), "{err:?}");

@@ -295,12 +295,14 @@ fn check_numpy_file<T: TestElement>(
     let offset = offset.unwrap_or_else(|| info.layout().offset());
     assert_eq!(info.layout().offset(), offset, "{name}");
     let aligned = offset.is_multiple_of(T::TYPE.align() as u64);
-    match MappedArray::<T>::open(path) {
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    match unsafe { MappedArray::<T>::open(path) } {
         Ok(a) if is_native::<T>(big) && aligned => {
             assert_eq!(&a.view(), want_values, "{name}: zero-copy values");
             assert_eq!(a.order(), order, "{name}");
             if format == Format::Raw {
-                let via_sidecar = MappedArray::<T>::open(sidecar_of(path)).unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let via_sidecar = unsafe { MappedArray::<T>::open(sidecar_of(path)) }.unwrap();
                 assert_eq!(&via_sidecar.view(), want_values, "{name} via its sidecar");
             }
         }
@@ -473,11 +475,14 @@ fn rust_written_cases<T: TestElement>(dir: &Path, cases: &mut Vec<Value>) {
                 let native = BIG_IS_NATIVE;
                 // MappedArray::create, then fill and flush through the mapping.
                 let path = dir.join(file_name::<T>("create", case, order.as_str(), native, ext));
-                let mut a = CreateOptions::new()
-                    .order(order)
-                    .attrs(attrs.clone())
-                    .create::<T>(&path, shape)
-                    .unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let mut a = unsafe {
+                    CreateOptions::new()
+                        .order(order)
+                        .attrs(attrs.clone())
+                        .create::<T>(&path, shape)
+                }
+                .unwrap();
                 a.view_mut().assign(&want);
                 a.flush().unwrap();
                 drop(a);
@@ -583,15 +588,15 @@ fn shared_cases<T: TestElement>(dir: &Path, cases: &mut Vec<Value>, after: &mut 
             ext,
         ));
         drop(
-            CreateOptions::new()
-                .order(order)
-                .create::<T>(&path, shape)
-                .unwrap(),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            unsafe { CreateOptions::new().order(order).create::<T>(&path, shape) }.unwrap(),
         );
-        let mut w = MappedArray::<T>::open_mut(&path).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let mut w = unsafe { MappedArray::<T>::open_mut(&path) }.unwrap();
         w.view_mut().assign(&expected_from::<T>(shape, RUST_START));
         w.flush().unwrap();
-        let r = MappedArray::<T>::open(&path).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let r = unsafe { MappedArray::<T>::open(&path) }.unwrap();
         cases.push(json!({
             "path": path, "type": T::TYPE.name(), "shape": shape, "order": order.as_str(),
             "format": ext, "dtype": type_string::<T>(BIG_IS_NATIVE), "offset": w.layout().offset(),
@@ -603,7 +608,8 @@ fn shared_cases<T: TestElement>(dir: &Path, cases: &mut Vec<Value>, after: &mut 
             assert_eq!(w.view(), want, "{name}: the read-write mapping");
             assert_eq!(r.view(), want, "{name}: the read-only mapping");
             assert_eq!(
-                MappedArray::<T>::open(&path).unwrap().view(),
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                unsafe { MappedArray::<T>::open(&path) }.unwrap().view(),
                 want,
                 "{name}: reopened"
             );

@@ -98,10 +98,13 @@ fn create_and_describe_refuse_a_sidecar_that_is_the_data_file() {
     symlink(&data, sidecar_of(&data)).unwrap();
     let err = mmarray::describe(&data, "u1".parse().unwrap(), &[8], Order::C, 0, true).unwrap_err();
     assert_same_file(&err, &sidecar_of(&data), &data);
-    let err = CreateOptions::new()
-        .overwrite(true)
-        .create::<u8>(&data, &[8])
-        .unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe {
+        CreateOptions::new()
+            .overwrite(true)
+            .create::<u8>(&data, &[8])
+    }
+    .unwrap_err();
     assert_same_file(&err, &data, &sidecar_of(&data));
     assert_eq!(fs::read(&data).unwrap(), [7u8; 8]);
 }
@@ -115,7 +118,8 @@ fn a_create_whose_sidecar_cannot_be_written_leaves_nothing() {
     let name = "n".repeat(252); // the sidecar's name would be 257 bytes
     let path = dir.path().join(&name);
     for attempt in 0..2 {
-        let err = MappedArray::<f32>::create(&path, &[4]).unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe { MappedArray::<f32>::create(&path, &[4]) }.unwrap_err();
         match &err {
             Error::Io {
                 path: p, source, ..
@@ -139,7 +143,8 @@ fn create_never_replaces_what_is_there_without_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.npy");
     fs::write(&path, b"not mine").unwrap();
-    let err = MappedArray::<f32>::create(&path, &[4]).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { MappedArray::<f32>::create(&path, &[4]) }.unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
     assert_eq!(fs::read(&path).unwrap(), b"not mine");
     assert_eq!(dir_names(dir.path()), ["x.npy"]);

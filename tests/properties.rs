@@ -246,14 +246,17 @@ fn npy_round_trip<T: Element>(
     prop_assert_eq!(read.shape(), shape);
     prop_assert!(same_bits(read.iter(), array.iter()));
     if DType::new(T::TYPE, byte_order).is_native() {
-        let dynamic = DynArray::open(&path).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let dynamic = unsafe { DynArray::open(&path) }.unwrap();
         prop_assert_eq!(dynamic.element_type(), T::TYPE);
         prop_assert_eq!(dynamic.info(), &info);
-        let mapped = MappedArray::<T>::open(&path).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let mapped = unsafe { MappedArray::<T>::open(&path) }.unwrap();
         prop_assert!(same_bits(mapped.view().iter(), array.iter()));
     } else {
         let is_non_native = matches!(
-            MappedArray::<T>::open(&path),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            unsafe { MappedArray::<T>::open(&path) },
             Err(Error::NonNativeByteOrder { .. })
         );
         prop_assert!(is_non_native);
@@ -571,7 +574,8 @@ fn check_open_paths(
     path: &Path,
     inspected: &Result<ArrayInfo, Error>,
 ) -> Result<(), TestCaseError> {
-    let opened = DynArray::open(path);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let opened = unsafe { DynArray::open(path) };
     match (inspected, &opened) {
         (Ok(info), Ok(array)) => prop_assert_eq!(array.info(), info),
         (Ok(_), Err(e)) => prop_assert!(

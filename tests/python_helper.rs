@@ -165,7 +165,8 @@ fn resize_down_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
         let (mut py, mapped) = holder(exe, &path, mode, "memmap");
         assert_eq!(mapped, [ROWS as u64, last(salt, ROWS)], "mode {mode}");
 
-        let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let mut a = unsafe { MappedArray::<u64>::open_mut(&path) }.unwrap();
         assert_busy(a.resize(1), &path, "resized");
         assert_eq!(fs::metadata(&path).unwrap().len(), (ROWS * COLS * 8) as u64);
         assert_eq!(a.shape(), &[ROWS, COLS]);
@@ -176,7 +177,11 @@ fn resize_down_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
         a.resize(1).unwrap();
         assert_eq!(fs::metadata(&path).unwrap().len(), (COLS * 8) as u64);
         drop(a);
-        assert_eq!(MappedArray::<u64>::open(&path).unwrap().shape(), &[1, COLS]);
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        assert_eq!(
+            unsafe { MappedArray::<u64>::open(&path) }.unwrap().shape(),
+            &[1, COLS]
+        );
     }
 }
 
@@ -193,9 +198,12 @@ fn overwrite_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
     assert_eq!(mapped, [ROWS as u64, last(4, ROWS)]);
 
     let replace = || {
-        CreateOptions::new()
-            .overwrite(true)
-            .create::<u64>(&path, &[1, COLS])
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe {
+            CreateOptions::new()
+                .overwrite(true)
+                .create::<u64>(&path, &[1, COLS])
+        }
     };
     assert_busy(replace(), &path, "replaced");
     assert_eq!(fs::metadata(&path).unwrap().ino(), inode, "replaced anyway");
@@ -218,7 +226,8 @@ fn store_remove_is_busy_while_numpy_maps_the_array_and_succeeds_after() {
     const ROWS: usize = 100;
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("store")).unwrap();
-    let mut a = store.create_array::<u64>("temps", &[ROWS, COLS]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { store.create_array::<u64>("temps", &[ROWS, COLS]) }.unwrap();
     a.view_mut().assign(&pattern(5, ROWS).into_dyn());
     a.flush().unwrap();
     let path = a.path().to_path_buf();
@@ -248,12 +257,16 @@ fn a_view_kept_after_the_memmap_is_deleted_still_holds_the_lock() {
     let (mut py, mapped) = holder(exe, &path, "r", "view");
     assert_eq!(mapped, [ROWS as u64, last(6, ROWS)]);
 
-    let mut a = MappedArray::<u64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<u64>::open_mut(&path) }.unwrap();
     assert_busy(a.resize(0), &path, "resized");
     assert_busy(
-        CreateOptions::new()
-            .overwrite(true)
-            .create::<u64>(&path, &[1, COLS]),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe {
+            CreateOptions::new()
+                .overwrite(true)
+                .create::<u64>(&path, &[1, COLS])
+        },
         &path,
         "replaced",
     );
@@ -276,7 +289,8 @@ fn save_over_an_array_rust_maps_is_busy_and_changes_nothing() {
     write_array(&path, 7, ROWS);
     let data_before = fs::read(&path).unwrap();
     let sidecar_before = fs::read(sidecar_of(&path)).unwrap();
-    let a = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
 
     let mut py = spawn_py(exe, &["save", path.to_str().unwrap(), "3"]);
     let message = py.expect("busy");
@@ -294,7 +308,8 @@ fn save_over_an_array_rust_maps_is_busy_and_changes_nothing() {
     let mut py = spawn_py(exe, &["save", path.to_str().unwrap(), "3"]);
     py.expect("saved");
     py.finish();
-    let a = MappedArray::<u64>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(a.shape(), &[3, COLS]);
     assert!(a.as_slice().iter().all(|&x| x == 0));
     assert_eq!(dir_names(dir.path()), ["saved.dat", "saved.dat.json"]);
@@ -350,7 +365,10 @@ fn load_waits_out_an_exclusive_lock_and_maps_the_file_that_replaced_it() {
         [NEW_ROWS as u64, last(9, NEW_ROWS)]
     );
     assert_busy(
-        MappedArray::<u64>::open_mut(&path).unwrap().resize(1),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<u64>::open_mut(&path) }
+            .unwrap()
+            .resize(1),
         &path,
         "resized",
     );

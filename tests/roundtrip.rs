@@ -30,7 +30,8 @@ fn round_trip<T: TestElement>() {
                     ),
                 );
 
-                let a = MappedArray::<T>::open(&path).unwrap();
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                let a = unsafe { MappedArray::<T>::open(&path) }.unwrap();
                 let v = a.view();
                 assert_eq!(v, want, "{} {shape:?} {order} offset {offset}", T::CODE);
                 assert_eq!(v.shape(), *shape);
@@ -67,10 +68,13 @@ fn create_write_reopen<T: TestElement>() {
         for order in [Order::C, Order::F] {
             let path = dir.path().join(format!("c{case}{order}.dat"));
             let want = expected::<T>(shape);
-            let mut w = mmarray::CreateOptions::new()
-                .order(order)
-                .create::<T>(&path, shape)
-                .unwrap();
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            let mut w = unsafe {
+                mmarray::CreateOptions::new()
+                    .order(order)
+                    .create::<T>(&path, shape)
+            }
+            .unwrap();
             w.view_mut().assign(&want);
             w.flush().unwrap();
             drop(w);
@@ -80,7 +84,8 @@ fn create_write_reopen<T: TestElement>() {
                 on_disk,
                 encode(&want, order.as_str(), cfg!(target_endian = "big"))
             );
-            let r = MappedArray::<T>::open(&path).unwrap();
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            let r = unsafe { MappedArray::<T>::open(&path) }.unwrap();
             assert_eq!(r.view(), want);
         }
     }
@@ -99,7 +104,8 @@ fn a_longer_file_is_fine_and_only_the_described_bytes_are_viewed() {
     let mut data = encode(&want, "C", false);
     data.extend_from_slice(&[0xFF; 1000]);
     write_raw(&path, &[], &data, &sidecar_json("<u2", &[3, 2], "C", 0));
-    let a = MappedArray::<u16>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<u16>::open(&path) }.unwrap();
     assert_eq!(a.view(), want);
     assert_eq!(a.as_slice().len(), 6);
 }
@@ -108,8 +114,12 @@ fn a_longer_file_is_fine_and_only_the_described_bytes_are_viewed() {
 fn open_accepts_the_sidecar_path() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.bin");
-    MappedArray::<i32>::create(&path, &[4]).unwrap().view_mut()[2] = 7;
-    let a = MappedArray::<i32>::open(sidecar_of(&path)).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { MappedArray::<i32>::create(&path, &[4]) }
+        .unwrap()
+        .view_mut()[2] = 7;
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let a = unsafe { MappedArray::<i32>::open(sidecar_of(&path)) }.unwrap();
     assert_eq!(a.path(), path);
     assert_eq!(a.view()[2], 7);
 }
@@ -125,14 +135,19 @@ fn numpy_names_are_accepted_in_sidecars() {
         &encode(&want, "C", false),
         r#"{"version": 1, "dtype": "int64", "shape": [5]}"#,
     );
-    assert_eq!(MappedArray::<i64>::open(&path).unwrap().view(), want);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(
+        unsafe { MappedArray::<i64>::open(&path) }.unwrap().view(),
+        want
+    );
 }
 
 #[test]
 fn static_dimension_views() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.dat");
-    let mut w = MappedArray::<f64>::create(&path, &[2, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<f64>::create(&path, &[2, 3]) }.unwrap();
     {
         let mut v2 = w.view_mut_dim::<ndarray::Ix2>().unwrap();
         v2[[1, 2]] = 9.0;

@@ -10,12 +10,14 @@ fn a_64_gib_sparse_array_opens_and_touches_its_last_element() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("huge.dat");
     let rows = 64usize << 30 >> 12; // 64 GiB of f32 in rows of 1024
-    let mut w = MappedArray::<f32>::create(&path, &[rows, 1024]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut w = unsafe { MappedArray::<f32>::create(&path, &[rows, 1024]) }.unwrap();
     w.view_mut()[[rows - 1, 1023]] = 2.5;
     w.flush().unwrap();
     drop(w);
 
-    let r = MappedArray::<f32>::open(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let r = unsafe { MappedArray::<f32>::open(&path) }.unwrap();
     assert_eq!(r.layout().nbytes(), 64 << 30);
     assert_eq!(r.view()[[rows - 1, 1023]], 2.5);
     assert_eq!(r.view()[[0, 0]], 0.0);

@@ -36,7 +36,8 @@ fn a_staged_array_appears_only_when_published_raw_and_npy() {
         );
         assert_eq!(staged.destination(), dest);
         {
-            let mut a = MappedArray::<i32>::open_mut(staged.path()).unwrap();
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            let mut a = unsafe { MappedArray::<i32>::open_mut(staged.path()) }.unwrap();
             a.view_mut()
                 .assign(&array![[1, 2, 3], [4, 5, 6]].into_dyn());
             a.close().unwrap();
@@ -47,7 +48,8 @@ fn a_staged_array_appears_only_when_published_raw_and_npy() {
         );
         let info = staged.publish().unwrap();
         assert_eq!(info.path(), dest);
-        let a = MappedArray::<i32>::open(&dest).unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let a = unsafe { MappedArray::<i32>::open(&dest) }.unwrap();
         assert_eq!(a.view(), array![[1, 2, 3], [4, 5, 6]].into_dyn());
         assert_eq!(a.order(), Order::F);
         if name.ends_with(".dat") {
@@ -84,7 +86,8 @@ fn publish_refuses_while_a_writer_maps_the_staged_array_and_after_retry_succeeds
         .stage(&dest, "<u8".parse().unwrap(), &[4])
         .unwrap();
     let staged_path = staged.path().to_path_buf();
-    let writer = MappedArray::<u64>::open_mut(&staged_path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let writer = unsafe { MappedArray::<u64>::open_mut(&staged_path) }.unwrap();
     let err = staged.publish().unwrap_err();
     assert!(matches!(err, Error::Busy { .. }), "{err:?}");
     assert!(!dest.exists());
@@ -97,7 +100,8 @@ fn publish_refuses_while_a_writer_maps_the_staged_array_and_after_retry_succeeds
     assert!(!staged_path.exists());
     let err = staged.publish().unwrap_err();
     assert!(matches!(err, Error::InvalidArgument { .. }), "{err:?}");
-    assert_eq!(MappedArray::<u64>::open(&dest).unwrap().len(), 4);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(unsafe { MappedArray::<u64>::open(&dest) }.unwrap().len(), 4);
 }
 
 #[test]
@@ -114,13 +118,15 @@ fn staging_over_an_existing_array_needs_overwrite_and_refuses_a_mapped_one() {
         .overwrite(true)
         .stage(&dest, "|u1".parse().unwrap(), &[3])
         .unwrap();
-    let reader = MappedArray::<u8>::open(&dest).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let reader = unsafe { MappedArray::<u8>::open(&dest) }.unwrap();
     let err = staged.publish().unwrap_err();
     assert!(matches!(err, Error::Busy { .. }), "{err:?}");
     assert_eq!(reader.view(), array![1u8, 2].into_dyn(), "old array intact");
     drop(reader);
     staged.publish().unwrap();
-    assert_eq!(MappedArray::<u8>::open(&dest).unwrap().len(), 3);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(unsafe { MappedArray::<u8>::open(&dest) }.unwrap().len(), 3);
     assert_eq!(dir_names(dir.path()), ["x.dat", "x.dat.json"]);
 }
 
@@ -134,7 +140,8 @@ fn something_appearing_at_the_destination_meanwhile_is_not_replaced() {
     CreateOptions::new().write(&dest, &array![7.0f64]).unwrap();
     let err = staged.publish().unwrap_err();
     assert!(matches!(err, Error::AlreadyExists { .. }), "{err:?}");
-    assert_eq!(MappedArray::<f64>::open(&dest).unwrap().len(), 1);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(unsafe { MappedArray::<f64>::open(&dest) }.unwrap().len(), 1);
     drop(staged);
     assert_eq!(dir_names(dir.path()), ["x.npy"], "the staged file is gone");
 }

@@ -35,22 +35,24 @@ fn create_open_list_rename_remove() {
         Err(Error::StoreExists { .. })
     ));
 
-    let mut a = store.create_array::<f32>("weights", &[4, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { store.create_array::<f32>("weights", &[4, 3]) }.unwrap();
     a.view_mut()[[3, 2]] = 1.5;
     a.flush().unwrap();
     drop(a);
     let mut opts = CreateOptions::new();
     opts.format(Format::Npy).order(Order::F);
-    store
-        .create_array_with::<i64>("labels", &[10, 2], &opts)
-        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.create_array_with::<i64>("labels", &[10, 2], &opts) }.unwrap();
     assert!(matches!(
-        store.create_array::<u8>("weights", &[1]),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.create_array::<u8>("weights", &[1]) },
         Err(Error::AlreadyExists { .. })
     ));
     // A name taken in the other format counts too.
     assert!(matches!(
-        store.create_array::<u8>("labels", &[1]),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.create_array::<u8>("labels", &[1]) },
         Err(Error::AlreadyExists { .. })
     ));
 
@@ -98,27 +100,45 @@ fn create_open_list_rename_remove() {
 
     // All modes.
     assert_eq!(
-        store.open_array::<f32>("weights").unwrap().view()[[3, 2]],
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array::<f32>("weights") }
+            .unwrap()
+            .view()[[3, 2]],
         1.5
     );
-    store.open_array_mut::<f32>("weights").unwrap().view_mut()[[0, 0]] = 2.0;
-    let mut c = store.open_array_copy::<f32>("weights").unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.open_array_mut::<f32>("weights") }
+        .unwrap()
+        .view_mut()[[0, 0]] = 2.0;
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut c = unsafe { store.open_array_copy::<f32>("weights") }.unwrap();
     c.view_mut()[[0, 0]] = 9.0;
     drop(c);
     assert_eq!(
-        store.open_array::<f32>("weights").unwrap().view()[[0, 0]],
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array::<f32>("weights") }
+            .unwrap()
+            .view()[[0, 0]],
         2.0
     );
     assert_eq!(
-        store.open_array_dyn("labels").unwrap().element_type(),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array_dyn("labels") }
+            .unwrap()
+            .element_type(),
         mmarray::ElementType::I64
     );
 
     // Rename keeps data and live mappings.
-    let live = store.open_array::<f32>("weights").unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let live = unsafe { store.open_array::<f32>("weights") }.unwrap();
     store.rename("weights", "w2").unwrap();
     assert_eq!(live.view()[[3, 2]], 1.5);
-    assert_eq!(store.open_array::<f32>("w2").unwrap().view()[[3, 2]], 1.5);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(
+        unsafe { store.open_array::<f32>("w2") }.unwrap().view()[[3, 2]],
+        1.5
+    );
     assert!(!store.contains("weights") && store.contains("w2"));
     // Onto an existing name: refused, with the store's way out (a rename
     // has no `overwrite`), and both arrays left as they were.
@@ -155,7 +175,8 @@ fn create_open_list_rename_remove() {
     store.remove("l2").unwrap();
     assert!(store.list().unwrap().is_empty());
     assert!(matches!(
-        store.open_array::<f32>("w2"),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array::<f32>("w2") },
         Err(Error::Io { .. })
     ));
 
@@ -195,8 +216,8 @@ fn opening_a_directory_that_is_not_a_store_fails() {
 fn hostile_names_are_rejected_and_touch_nothing() {
     let root = tempfile::tempdir().unwrap();
     let store = Store::create(root.path().join("store")).unwrap();
-    store
-        .create_array::<u8>("victim", &[4])
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.create_array::<u8>("victim", &[4]) }
         .unwrap()
         .view_mut()
         .fill(1);
@@ -240,18 +261,24 @@ fn hostile_names_are_rejected_and_touch_nothing() {
         "victim.dat.json",
     ];
     for name in &hostile {
-        let err = store.create_array::<u8>(name, &[1]).unwrap_err();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let err = unsafe { store.create_array::<u8>(name, &[1]) }.unwrap_err();
         assert!(
             matches!(err, Error::InvalidName { .. }),
             "{name:?}: {err:?}"
         );
         assert!(
-            matches!(store.open_array::<u8>(name), Err(Error::InvalidName { .. })),
+            // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+            matches!(
+                unsafe { store.open_array::<u8>(name) },
+                Err(Error::InvalidName { .. })
+            ),
             "{name:?}"
         );
         assert!(
             matches!(
-                store.open_array_mut::<u8>(name),
+                // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+                unsafe { store.open_array_mut::<u8>(name) },
                 Err(Error::InvalidName { .. })
             ),
             "{name:?}"
@@ -277,7 +304,8 @@ fn hostile_names_are_rejected_and_touch_nothing() {
     );
     // The longest allowed name works.
     let longest = "y".repeat(mmarray::store::MAX_NAME_BYTES);
-    store.create_array::<u8>(&longest, &[1]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.create_array::<u8>(&longest, &[1]) }.unwrap();
     assert!(store.contains(&longest));
 }
 
@@ -293,7 +321,8 @@ fn symlinks_in_the_store_are_never_followed_out() {
     .unwrap();
     // Creating over the link fails (it exists) rather than writing through it.
     assert!(matches!(
-        store.create_array::<u8>("link", &[8]),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.create_array::<u8>("link", &[8]) },
         Err(Error::AlreadyExists { .. })
     ));
     assert_eq!(
@@ -319,15 +348,18 @@ fn sharded_arrays_concatenate_along_axis_0() {
         if i == 3 {
             opts.format(Format::Npy);
         }
-        let mut a = store
-            .create_array_with::<u32>(&format!("part-{i:04}"), &[n, 3], &opts)
-            .unwrap();
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        let mut a =
+            unsafe { store.create_array_with::<u32>(&format!("part-{i:04}"), &[n, 3], &opts) }
+                .unwrap();
         a.view_mut().assign(&rows(start, n).into_dyn());
         start += n;
     }
-    store.create_array::<u32>("other", &[2, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.create_array::<u32>("other", &[2, 3]) }.unwrap();
 
-    let all = store.open_sharded::<u32>("part-").unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let all = unsafe { store.open_sharded::<u32>("part-") }.unwrap();
     assert_eq!(
         (all.len(), all.row_shape(), all.shards().len()),
         (12, &[3usize][..], 4)
@@ -354,19 +386,24 @@ fn sharded_arrays_concatenate_along_axis_0() {
     assert_eq!(per_shard, vec![4, 0, 3, 5]);
 
     // Mismatched trailing shapes and unknown prefixes are errors.
-    store.create_array::<u32>("bad-0", &[2, 3]).unwrap();
-    store.create_array::<u32>("bad-1", &[2, 4]).unwrap();
-    let err = store.open_sharded::<u32>("bad-").unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.create_array::<u32>("bad-0", &[2, 3]) }.unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { store.create_array::<u32>("bad-1", &[2, 4]) }.unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { store.open_sharded::<u32>("bad-") }.unwrap_err();
     assert!(
         matches!(err, Error::ShapeMismatch { ref expected, ref found, .. } if expected == &[3] && found == &[4]),
         "{err:?}"
     );
     assert!(matches!(
-        store.open_sharded::<u32>("nothing"),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_sharded::<u32>("nothing") },
         Err(Error::InvalidArgument { .. })
     ));
     assert!(matches!(
-        ShardedArray::<u32>::open(Vec::<&Path>::new()),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { ShardedArray::<u32>::open(Vec::<&Path>::new()) },
         Err(Error::InvalidArgument { .. })
     ));
 }
@@ -380,10 +417,12 @@ fn resolve_names_a_stores_arrays_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     let store = Store::create(&runs).unwrap();
-    drop(store.create_array::<f32>("loss", &[3]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<f32>("loss", &[3]) }.unwrap());
     let mut npy = CreateOptions::new();
     npy.format(Format::Npy);
-    drop(store.create_array_with::<u8>("w", &[2], &npy).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array_with::<u8>("w", &[2], &npy) }.unwrap());
     let before = snapshot(dir.path());
 
     assert_eq!(
@@ -427,7 +466,8 @@ fn resolve_names_a_stores_arrays_and_nothing_else() {
 fn a_name_ending_in_a_store_suffix_is_refused_with_the_name_to_use() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path().join("s")).unwrap();
-    let err = store.create_array::<f32>("weights.dat", &[2]).unwrap_err();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err = unsafe { store.create_array::<f32>("weights.dat", &[2]) }.unwrap_err();
     assert!(
         matches!(err, Error::InvalidName { ref name, .. } if name == "weights.dat"),
         "{err:?}"
@@ -441,7 +481,8 @@ fn a_name_ending_in_a_store_suffix_is_refused_with_the_name_to_use() {
     );
     assert!(!dir.path().join("s/weights.dat.dat").exists());
     // Dots elsewhere are fine.
-    drop(store.create_array::<f32>("v1.2-data", &[2]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<f32>("v1.2-data", &[2]) }.unwrap());
     assert!(dir.path().join("s/v1.2-data.dat").is_file());
 }
 
@@ -476,8 +517,10 @@ fn one_broken_array_is_listed_with_its_error_and_hides_no_other() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path().join("s");
     let store = Store::create(&s).unwrap();
-    drop(store.create_array::<f32>("a-good", &[3]).unwrap());
-    drop(store.create_array::<u8>("z-good", &[2, 2]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<f32>("a-good", &[3]) }.unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<u8>("z-good", &[2, 2]) }.unwrap());
     // A sidecar that is not JSON, a .npy file with a bad magic, a data file
     // shorter than its sidecar says, and a name the store refuses (written
     // by hand, or by a version that allowed it).
@@ -535,17 +578,26 @@ fn one_broken_array_is_listed_with_its_error_and_hides_no_other() {
     }
     // What the entry says is what opening it says.
     assert_eq!(
-        store.open_array::<f32>("b-json").unwrap_err().to_string(),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array::<f32>("b-json") }
+            .unwrap_err()
+            .to_string(),
         entries[1].error().unwrap().to_string()
     );
     // Shards: a broken one among those asked for fails the open with its
     // error; broken arrays of other names do not matter.
-    drop(store.create_array::<u8>("part-0", &[1, 2]).unwrap());
-    assert_eq!(store.open_sharded::<u8>("part-").unwrap().len(), 1);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<u8>("part-0", &[1, 2]) }.unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(
+        unsafe { store.open_sharded::<u8>("part-") }.unwrap().len(),
+        1
+    );
     std::fs::write(s.join("part-1.dat"), [0u8; 2]).unwrap();
     std::fs::write(s.join("part-1.dat.json"), "[]").unwrap();
     assert!(matches!(
-        store.open_sharded::<u8>("part-"),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_sharded::<u8>("part-") },
         Err(Error::MalformedSidecar { .. })
     ));
     assert!(entries.into_iter().next().unwrap().into_info().is_ok());

@@ -58,16 +58,28 @@ fn npy_file(path: &Path, descr: &str, shape: u64, data: &[u8]) -> u64 {
 fn every_reader_says_too_short(path: &Path, offset: u64, nbytes: u64, file_len: u64) {
     let needed = offset + nbytes;
     assert_too_short(inspect(path), needed, file_len);
-    assert_too_short(MappedArray::<f32>::open(path), needed, file_len);
-    assert_too_short(MappedArray::<f32>::open_copy(path), needed, file_len);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_too_short(unsafe { MappedArray::<f32>::open(path) }, needed, file_len);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     assert_too_short(
-        DynArray::open(path).map(|a| a.info().clone()),
+        unsafe { MappedArray::<f32>::open_copy(path) },
+        needed,
+        file_len,
+    );
+    assert_too_short(
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { DynArray::open(path) }.map(|a| a.info().clone()),
         needed,
         file_len,
     );
     assert_too_short(read_array::<f32>(path), needed, file_len);
     assert_too_short(Stats::of_path(path, |_| {}), needed, file_len);
-    assert_too_short(ShardedArray::<f32>::open([path]), needed, file_len);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_too_short(
+        unsafe { ShardedArray::<f32>::open([path]) },
+        needed,
+        file_len,
+    );
     let out = path.with_extension("converted.npy");
     assert_too_short(
         mmarray::convert(path, &out, &ConvertOptions::new(), |_| {}),
@@ -104,12 +116,14 @@ fn claims_over_a_short_file() {
     let store = Store::create(&store_dir).unwrap();
     let offset = npy_file(&store_dir.join("big.npy"), "<f4", 1 << 38, &[0u8; 16]);
     assert_too_short(
-        store.open_array_dyn("big").map(|a| a.info().clone()),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array_dyn("big") }.map(|a| a.info().clone()),
         offset + (1 << 40),
         offset + 16,
     );
     assert_too_short(
-        store.open_array::<f32>("big"),
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { store.open_array::<f32>("big") },
         offset + (1 << 40),
         offset + 16,
     );
@@ -171,7 +185,8 @@ fn reading_rows_of_many_empty_shards_does_not_overflow() {
             path
         })
         .collect();
-    let all = ShardedArray::<bool>::open(&paths).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let all = unsafe { ShardedArray::<bool>::open(&paths) }.unwrap();
     assert_eq!(all.len() as u64, 4 * rows);
     assert_eq!(all.row_shape(), &[3, 0]);
     // A few rows are fine: an empty array of shape (5, 3, 0).

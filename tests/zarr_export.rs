@@ -60,7 +60,8 @@ fn the_chunk_is_the_data_file_and_zarr_json_describes_it() {
     assert_eq!(meta["dimension_names"], serde_json::json!(["y", "x"]));
     assert_eq!(meta["attributes"], serde_json::json!({"units": "K"}));
     // Writes through mmarray are what zarr readers see.
-    let mut a = MappedArray::<f64>::open_mut(&path).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { MappedArray::<f64>::open_mut(&path) }.unwrap();
     a.view_mut()[[0, 0]] = 42.0;
     a.close().unwrap();
     assert_eq!(&fs::read(&chunk).unwrap()[..8], &42.0f64.to_le_bytes());
@@ -146,7 +147,8 @@ fn an_output_directory_holding_the_data_file_is_refused() {
 fn empty_and_zero_dimensional_arrays_export() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("e.dat");
-    CreateOptions::new().create::<f32>(&empty, &[0, 3]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { CreateOptions::new().create::<f32>(&empty, &[0, 3]) }.unwrap();
     let done = export_zarr(&empty, dir.path().join("e.zarr"), false).unwrap();
     assert_eq!(done.chunk, None);
     let meta = json(&dir.path().join("e.zarr/zarr.json"));

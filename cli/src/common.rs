@@ -572,7 +572,7 @@ pub fn stored_view<T: Element>(src: &mmarray::Source) -> Option<ArrayViewD<'_, T
     if layout.dtype().element_type() != T::TYPE {
         return None;
     }
-    let elements = T::cast_bytes(src.as_bytes())?;
+    let elements = bytemuck::checked::try_cast_slice::<u8, T>(src.as_bytes()).ok()?;
     let shape = IxDyn(layout.shape()).set_f(layout.order() == Order::F);
     ArrayViewD::from_shape(shape, elements).ok()
 }

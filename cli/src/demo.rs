@@ -106,10 +106,14 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     // error here, not a SIGBUS while filling), plus its sidecar.
     let t = Instant::now();
     // Without --force, never over a file that appeared since the check.
-    let mut array = CreateOptions::new()
-        .overwrite(args.force)
-        .preallocate(true)
-        .create::<f32>(&path, &[rows, COLS])?;
+    // SAFETY: the demo's own new file in its working directory (a new temporary
+    // directory unless --dir is given): no other program writes it meanwhile.
+    let mut array = unsafe {
+        CreateOptions::new()
+            .overwrite(args.force)
+            .preallocate(true)
+            .create::<f32>(&path, &[rows, COLS])
+    }?;
     let nbytes = array.layout().nbytes() as u64;
     log.step(
         &format!(
@@ -149,7 +153,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
 
     // 4. Reopen read-only: reads the sidecar and maps, nothing more.
     let t = Instant::now();
-    let reopened = MappedArray::<f32>::open(&path)?;
+    // SAFETY: as for the create above: the demo's own file.
+    let reopened = unsafe { MappedArray::<f32>::open(&path) }?;
     log.step("reopened read-only", t.elapsed(), None);
 
     // 5. Stats: one parallel pass over the mapping.
@@ -207,11 +212,14 @@ pub fn run(args: &Args) -> Result<(), CliError> {
 /// reading it through the mapping cannot find the disk full (a `SIGBUS` on
 /// tmpfs); a full disk is an error here.
 fn open_huge(path: &Path, rows: usize, overwrite: bool) -> Result<Duration, CliError> {
-    let info = CreateOptions::new()
-        .overwrite(overwrite)
-        .create::<f32>(path, &[rows, COLS])?
-        .info()
-        .clone();
+    // SAFETY: as in `run`: the demo's own new file.
+    let info = unsafe {
+        CreateOptions::new()
+            .overwrite(overwrite)
+            .create::<f32>(path, &[rows, COLS])
+    }?
+    .info()
+    .clone();
     let end = info.layout().end();
     let timed = write_last_and_time(path, end);
     // Removed whatever happened once created (a failed create leaves
@@ -246,7 +254,8 @@ fn median_open(path: &Path) -> Result<Duration, CliError> {
     let mut times = Vec::with_capacity(9);
     for _ in 0..9 {
         let t = Instant::now();
-        let array = MappedArray::<f32>::open(path)?;
+        // SAFETY: as in `run`: the demo's own file.
+        let array = unsafe { MappedArray::<f32>::open(path) }?;
         std::hint::black_box(array.as_slice()[array.len() - 1]);
         drop(array);
         times.push(t.elapsed());

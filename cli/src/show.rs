@@ -20,6 +20,9 @@ use crate::slice;
 pub struct Args {
     /// A .npy file, a raw data file with a sidecar, the sidecar, a member
     /// of a .npz archive (ARCHIVE.npz/NAME) or an array of a store (DIR/NAME).
+    /// Read through a memory mapping: no other program may change or
+    /// truncate it while the command runs (mmarray's own writers are kept
+    /// off by its locks).
     path: PathBuf,
     /// numpy basic indexing, as between the brackets of a[...]: per axis an
     /// index (negative from the end), start:stop[:step] or :, and at most one
@@ -31,7 +34,10 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<(), CliError> {
     let path = common::resolve_input(&args.path)?;
     let expr = args.slice.as_deref().unwrap_or("");
-    let text = match DynArray::open(&path) {
+    // SAFETY: the documented precondition of this command (its --help):
+    // the file is not changed or truncated by another program while it runs;
+    // mmarray's own writers are kept off by the locks the open takes.
+    let text = match unsafe { DynArray::open(&path) } {
         Ok(array) => dispatch!(&array, |a| {
             let view = slice::apply(a.view(), expr).map_err(usage)?;
             array2string(view)
@@ -39,7 +45,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
         // In the other byte order: viewed in place as stored, and each
         // element shown swapped as it is printed.
         Err(mmarray::Error::NonNativeByteOrder { dtype, .. }) => {
-            let src = mmarray::Source::open(&path)?;
+            // SAFETY: the documented precondition of this command (its --help):
+            // the file is not changed or truncated by another program while it runs;
+            // mmarray's own writers are kept off by the locks the open takes.
+            let src = unsafe { mmarray::Source::open(&path) }?;
             mmarray::dispatch_type!(dtype.element_type(), |T| {
                 match common::stored_view::<T>(&src) {
                     Some(stored) => {

@@ -50,11 +50,14 @@ fn info_json_for_raw_and_npy() {
     let raw = dir.path().join("t.dat");
     let mut attrs = serde_json::Map::new();
     attrs.insert("units".into(), "K".into());
-    CreateOptions::new()
-        .order(mmarray::Order::F)
-        .attrs(attrs)
-        .create::<f32>(&raw, &[10, 3])
-        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe {
+        CreateOptions::new()
+            .order(mmarray::Order::F)
+            .attrs(attrs)
+            .create::<f32>(&raw, &[10, 3])
+    }
+    .unwrap();
     let v = stdout_json(&mmarray(&["info", p(&raw), "--json"]));
     assert_eq!(
         v,
@@ -65,7 +68,8 @@ fn info_json_for_raw_and_npy() {
     assert_eq!(v2["path"], p(&raw));
 
     let npy = dir.path().join("t.npy");
-    MappedArray::<i64>::create(&npy, &[]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { MappedArray::<i64>::create(&npy, &[]) }.unwrap();
     let v = stdout_json(&mmarray(&["info", p(&npy), "--json"]));
     assert_eq!(
         (
@@ -174,7 +178,8 @@ fn create_sparse_filled_npy_and_force() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let m = MappedArray::<f32>::open(&a).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let m = unsafe { MappedArray::<f32>::open(&a) }.unwrap();
     assert_eq!(
         (m.shape(), m.order()),
         (&[1000usize, 3][..], mmarray::Order::F)
@@ -235,7 +240,8 @@ fn create_sparse_filled_npy_and_force() {
     );
     assert_eq!(mmarray::inspect(&n).unwrap().format(), mmarray::Format::Npy);
     assert_eq!(
-        MappedArray::<num_complex::Complex<f32>>::open(&n)
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<num_complex::Complex<f32>>::open(&n) }
             .unwrap()
             .as_slice()[2],
         num_complex::Complex::new(1.0, 2.0)
@@ -256,7 +262,8 @@ fn create_sparse_filled_npy_and_force() {
         .status
         .success()
     );
-    assert!(MappedArray::<bool>::open(&b).unwrap().view()[[]]);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert!(unsafe { MappedArray::<bool>::open(&b) }.unwrap().view()[[]]);
 }
 
 #[test]
@@ -280,7 +287,8 @@ fn sidecar_describes_a_tofile_output() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let m = MappedArray::<u16>::open(&raw).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let m = unsafe { MappedArray::<u16>::open(&raw) }.unwrap();
     assert_eq!(m.view()[[3, 2]], 11);
     // Shorter than the shape needs: refused, with both counts.
     let short = dir.path().join("short.bin");
@@ -346,7 +354,8 @@ fn convert_round_trips_between_formats_orders_and_byte_orders() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let got = MappedArray::<i32>::open(&back).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let got = unsafe { MappedArray::<i32>::open(&back) }.unwrap();
     assert_eq!(got.view(), want.mapv(|x| x as i32).into_dyn());
 
     drop(got);
@@ -419,7 +428,10 @@ fn demo_runs_and_reports_each_step() {
     );
     let kept = dir.path().join("demo.dat");
     assert_eq!(
-        MappedArray::<f32>::open(&kept).unwrap().as_slice()[1001],
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<f32>::open(&kept) }
+            .unwrap()
+            .as_slice()[1001],
         1.0
     );
     assert!(
@@ -430,7 +442,8 @@ fn demo_runs_and_reports_each_step() {
 
 /// The shape of the array a demo kept in `dir`.
 fn demo_shape(dir: &Path) -> Vec<usize> {
-    MappedArray::<f32>::open(dir.join("demo.dat"))
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { MappedArray::<f32>::open(dir.join("demo.dat")) }
         .unwrap()
         .shape()
         .to_vec()
@@ -625,7 +638,8 @@ fn create_preallocate_reserves_the_space_or_fails_cleanly() {
     );
     assert!(std::fs::metadata(&a).unwrap().blocks() * 512 >= 512_000);
     assert!(
-        MappedArray::<f64>::open(&a)
+        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        unsafe { MappedArray::<f64>::open(&a) }
             .unwrap()
             .as_slice()
             .iter()
@@ -879,7 +893,11 @@ fn shape_with_an_empty_dimension_is_a_usage_error() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(MappedArray::<f32>::open(&a).unwrap().shape(), &[3]);
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    assert_eq!(
+        unsafe { MappedArray::<f32>::open(&a) }.unwrap().shape(),
+        &[3]
+    );
 }
 
 /// A file name holding a newline and ESC: the error is exactly one line on

@@ -179,7 +179,8 @@ fn every_command_refuses_a_fifo_at_once() {
 fn errors_give_the_command_lines_way_out_not_the_librarys() {
     let dir = tempfile::tempdir().unwrap();
     let x = dir.path().join("x.dat");
-    CreateOptions::new().create::<u8>(&x, &[2]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    unsafe { CreateOptions::new().create::<u8>(&x, &[2]) }.unwrap();
     let out = mmarray(&["create", p(&x), "--dtype", "u1", "--shape", "2"]);
     assert_refused(&out, &["already exists", "--force"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("overwrite(true)"));

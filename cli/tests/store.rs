@@ -62,7 +62,8 @@ fn build_store(dir: &Path) -> std::path::PathBuf {
     attrs.insert("seed".into(), json!(42));
     store.set_attrs(attrs).unwrap();
 
-    let mut loss = store.create_array::<f32>("loss", &[100]).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut loss = unsafe { store.create_array::<f32>("loss", &[100]) }.unwrap();
     for (i, x) in loss.as_slice_mut().iter_mut().enumerate() {
         *x = i as f32 * 0.5;
     }
@@ -71,9 +72,9 @@ fn build_store(dir: &Path) -> std::path::PathBuf {
 
     let mut options = CreateOptions::new();
     options.format(Format::Npy);
-    let mut weights = store
-        .create_array_with::<f64>("weights", &[4, 3], &options)
-        .unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut weights =
+        unsafe { store.create_array_with::<f64>("weights", &[4, 3], &options) }.unwrap();
     for ((r, c), x) in weights
         .view_mut()
         .into_dimensionality::<ndarray::Ix2>()
@@ -85,7 +86,8 @@ fn build_store(dir: &Path) -> std::path::PathBuf {
     weights.flush().unwrap();
     drop(weights);
 
-    drop(store.create_array::<i16>("counts", &[2, 2, 2]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<i16>("counts", &[2, 2, 2]) }.unwrap());
     runs
 }
 
@@ -355,7 +357,8 @@ fn info_lists_an_unreadable_entry_with_the_io_reason() {
     let dir = tempfile::tempdir().unwrap();
     let runs = dir.path().join("runs");
     let store = Store::create(&runs).unwrap();
-    drop(store.create_array::<u8>("ok", &[2]).unwrap());
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<u8>("ok", &[2]) }.unwrap());
     std::fs::write(runs.join("short.dat"), [0u8; 3]).unwrap();
     std::fs::write(
         runs.join("short.dat.json"),

@@ -52,6 +52,7 @@ kinds! {
     AlreadyExists: "An array already exists at the path (pass overwrite=True to replace it), a store (for Store(path, create=True)), or an array of the name Store.rename was given.";
     Busy: "The array is mapped elsewhere (it cannot be shrunk, replaced or removed now), or another handle is growing it.";
     SameFile: "The destination is the same file as an input.";
+    ForkedHandle: "A handle inherited through fork (or multiprocessing's fork start method) was asked to grow, shrink or rewrite the array: open the array again in the child.";
     InvalidName: "A store was given an unsafe array name.";
     ShapeMismatch: "Shapes that must agree (rows appended, shards) do not.";
     InvalidArgument: "An argument is out of range or does not apply to this array.";
@@ -96,6 +97,7 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         ),
         E::Busy { .. } => Busy::new_err(message),
         E::SameFile { .. } => SameFile::new_err(message),
+        E::ForkedHandle { .. } => ForkedHandle::new_err(message),
         E::InvalidName { .. } => InvalidName::new_err(message),
         E::ShapeMismatch { .. } => ShapeMismatch::new_err(message),
         // numpy's spelling of the library's advice for a single row.

@@ -8,6 +8,8 @@
 
 mod errors;
 mod handle;
+#[cfg(target_os = "linux")]
+mod sealed;
 mod staged;
 mod store;
 mod zarr;
@@ -26,7 +28,7 @@ use handle::{Array, Mapped};
 
 /// `numpy.dtype(x).str` parsed as a [`DType`] (any byte order); an
 /// unsupported one is `UnknownDtype` about `path`.
-fn dtype_of(dtype: &Bound<'_, PyAny>, path: &std::path::Path) -> PyResult<DType> {
+pub(crate) fn dtype_of(dtype: &Bound<'_, PyAny>, path: &std::path::Path) -> PyResult<DType> {
     let numpy = dtype.py().import("numpy")?;
     let s: String = numpy
         .call_method1("dtype", (dtype,))?
@@ -49,13 +51,13 @@ fn numpy_dtype(py: Python<'_>, dtype: DType) -> PyResult<Bound<'_, PyAny>> {
 /// A JSON value as Python objects (through `json.loads`, so that numbers,
 /// `null` and nesting read exactly as Python's json module reads the CLI's
 /// output).
-fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
     py.import("json")?
         .call_method1("loads", (value.to_string(),))
 }
 
 /// A Python dict or `None` as attrs (through `json.dumps`).
-fn attrs_from_py(attrs: Option<&Bound<'_, PyAny>>) -> PyResult<mmarray::Attrs> {
+pub(crate) fn attrs_from_py(attrs: Option<&Bound<'_, PyAny>>) -> PyResult<mmarray::Attrs> {
     let Some(attrs) = attrs.filter(|a| !a.is_none()) else {
         return Ok(mmarray::Attrs::new());
     };
@@ -76,10 +78,19 @@ fn attrs_from_py(attrs: Option<&Bound<'_, PyAny>>) -> PyResult<mmarray::Attrs> {
 #[pyfunction]
 #[pyo3(signature = (path, mode="r"))]
 fn open(path: PathBuf, mode: &str) -> PyResult<Array> {
+    // SAFETY (each open): the views this package hands out are numpy
+    // arrays, raw pointers that Rust's aliasing rules do not cover, kept
+    // valid by the handle they hold (the mapping lives until the last view
+    // is gone). "r+" is numpy's: several writers of one file, through the
+    // shared-write open, whose contract (writers touch disjoint parts while
+    // others read them) is the Python user's, as with `np.memmap`; so is
+    // keeping programs that take no lock from truncating a mapped file
+    // (README, "What Python users can expect"). mmarray's own handles are
+    // kept off by the locks the opens take.
     let (mapped, mode) = match mode {
-        "r" => (Mapped::R(DynArray::open_in(&path).py()?), "r"),
-        "r+" => (Mapped::W(DynArray::open_in(&path).py()?), "r+"),
-        "c" => (Mapped::C(DynArray::open_in(&path).py()?), "c"),
+        "r" => (Mapped::R(unsafe { DynArray::open_in(&path) }.py()?), "r"),
+        "r+" => (Mapped::W(unsafe { DynArray::open_shared_mut(&path) }.py()?), "r+"),
+        "c" => (Mapped::C(unsafe { DynArray::open_in(&path) }.py()?), "c"),
         other => {
             return Err(PyValueError::new_err(format!(
                 "mode must be \"r\", \"r+\" or \"c\", not {other:?}"
@@ -207,15 +218,13 @@ fn create(
     options
         .preallocate(preallocate)
         .byte_order(dtype.byte_order());
-    let mapped = match fill.filter(|f| !f.is_none()) {
-        None => DynArray::create(&path, dtype.element_type(), &shape, &options).py()?,
-        Some(fill) => {
-            options
-                .create_filled(&path, dtype, &shape, scalar(&fill)?)
-                .py()?;
-            DynArray::open_in(&path).py()?
-        }
+    let fill = match fill.filter(|f| !f.is_none()) {
+        None => mmarray::Scalar::Int(0),
+        Some(fill) => scalar(&fill)?,
     };
+    options.create_filled(&path, dtype, &shape, fill).py()?;
+    // SAFETY: as in `open` ("r+": numpy's "w+" is "r+" on a new file).
+    let mapped = unsafe { DynArray::open_shared_mut(&path) }.py()?;
     Ok(Array::new(Mapped::W(mapped), "r+"))
 }
 
@@ -273,6 +282,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(zarr::zarr_group_metadata, m)?)?;
     m.add("DEFAULT_CHUNK_BYTES", mmarray::layout::DEFAULT_CHUNK_BYTES)?;
     m.add_function(wrap_pyfunction!(open, m)?)?;
+    #[cfg(target_os = "linux")]
+    {
+        m.add_class::<sealed::Sealed>()?;
+        m.add_function(wrap_pyfunction!(sealed::seal, m)?)?;
+        m.add_function(wrap_pyfunction!(sealed::open_sealed, m)?)?;
+    }
     m.add_function(wrap_pyfunction!(info, m)?)?;
     m.add_function(wrap_pyfunction!(stats, m)?)?;
     m.add_function(wrap_pyfunction!(create, m)?)?;

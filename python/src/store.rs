@@ -28,7 +28,8 @@ impl Store {
     /// `open_array`).
     fn path_of(&self, name: &str) -> PyResult<PathBuf> {
         self.with(|s| {
-            s.open_array_dyn(name)
+            // SAFETY: as in `crate::open` ("r").
+            unsafe { s.open_array_dyn(name) }
                 .map(|a| a.info().path().to_path_buf())
         })
         .py()
@@ -117,13 +118,18 @@ impl Store {
         let dtype = crate::dtype_of(&dtype, &dir)?;
         let mut options = crate::options(order, attrs.as_ref(), overwrite, None)?;
         options.byte_order(dtype.byte_order());
-        let array: DynArray<mmarray::ReadWrite> = self
+        let path = self
             .with(|s| {
-                dispatch_type!(dtype.element_type(), |T| s
-                    .create_array_with::<T>(name, &shape, &options)
-                    .map(DynArray::from))
+                // SAFETY: the new array is closed again at once, before
+                // anything reads it.
+                dispatch_type!(dtype.element_type(), |T| unsafe {
+                    s.create_array_with::<T>(name, &shape, &options)
+                }
+                .map(|a| a.path().to_path_buf()))
             })
             .py()?;
+        // SAFETY: as in `crate::open` ("r+": several writers, as numpy's).
+        let array = unsafe { DynArray::open_shared_mut(&path) }.py()?;
         Ok(Array::new(Mapped::W(array), "r+"))
     }
 
@@ -180,10 +186,12 @@ macro_rules! define_dyn_sharded {
 
         impl DynSharded {
             fn open(store: &RustStore, element: ElementType, prefix: &str) -> mmarray::Result<Self> {
+                // SAFETY: the shards' mappings are never read from here:
+                // `Sharded` hands out copies, read with pread.
                 match element {
-                    $(ElementType::$variant => store.open_sharded::<$ty>(prefix).map(DynSharded::$variant),)*
+                    $(ElementType::$variant => unsafe { store.open_sharded::<$ty>(prefix) }.map(DynSharded::$variant),)*
                     // ElementType is non_exhaustive; the table lists every type.
-                    _ => store.open_sharded::<u8>(prefix).map(DynSharded::U8),
+                    _ => unsafe { store.open_sharded::<u8>(prefix) }.map(DynSharded::U8),
                 }
             }
 

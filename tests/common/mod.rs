@@ -284,3 +284,26 @@ pub fn run_python(python: &OsString, dir: &Path, script: &str) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or_default())
         .unwrap_or_else(|e| panic!("python printed {stdout:?}: {e}"))
 }
+
+/// A new zero-filled array of `shape` at `path`, opened with the
+/// shared-write open: what the tests of growth, locks and processes use
+/// for a writer that readers map beside (an exclusive `open_mut` or
+/// `create` mapping refuses every other mapping of the file).
+#[allow(dead_code)]
+pub fn create_shared<T: Element>(
+    path: &Path,
+    shape: &[usize],
+) -> mmarray::MappedArray<T, mmarray::ReadWrite> {
+    // SAFETY: a new file in the test's own temporary directory; the handle
+    // is gone before the shared-write open.
+    drop(unsafe { mmarray::MappedArray::<T>::create(path, shape) }.unwrap());
+    open_shared::<T>(path)
+}
+
+/// The shared-write open of `path` (see [`create_shared`]).
+#[allow(dead_code)]
+pub fn open_shared<T: Element>(path: &Path) -> mmarray::MappedArray<T, mmarray::ReadWrite> {
+    // SAFETY: the test's own file: its handles write disjoint rows (or one
+    // writer appends), and readers read rows once written.
+    unsafe { mmarray::MappedArray::<T>::open_shared_mut(path) }.unwrap()
+}

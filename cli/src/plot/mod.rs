@@ -48,6 +48,9 @@ use crate::slice;
 pub struct Args {
     /// A .npy file, a raw data file with a sidecar, the sidecar, a member
     /// of a .npz archive (ARCHIVE.npz/NAME) or an array of a store (DIR/NAME).
+    /// With --slice it is read through a memory mapping: no other program
+    /// may change or truncate it while the command runs (mmarray's own
+    /// writers are kept off by its locks); without, it is read with pread.
     path: PathBuf,
     /// The PNG file to write: a name ending in .png (any case); replaced if
     /// it exists, once the picture is complete (a symbolic link is
@@ -293,7 +296,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             Err(e) => copy_or_fail(&path, e, args)?,
         }
     } else {
-        match DynArray::open(&path) {
+        // SAFETY: the documented precondition of this command (its --help):
+        // the file is not changed or truncated by another program while it runs;
+        // mmarray's own writers are kept off by the locks the open takes.
+        match unsafe { DynArray::open(&path) } {
             Ok(array) => {
                 let info = array.info();
                 refuse_png_over_input(args, &path, info)?;
@@ -306,7 +312,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
             // In the other byte order: viewed in place as stored, each
             // element swapped as it is read.
             Err(mmarray::Error::NonNativeByteOrder { dtype, .. }) => {
-                let src = mmarray::Source::open(&path)?;
+                // SAFETY: the documented precondition of this command (its --help):
+                // the file is not changed or truncated by another program while it runs;
+                // mmarray's own writers are kept off by the locks the open takes.
+                let src = unsafe { mmarray::Source::open(&path) }?;
                 refuse_png_over_input(args, &path, src.info())?;
                 let element = dtype.element_type();
                 mmarray::dispatch_type!(element, |T| match common::stored_view::<T>(&src) {
