@@ -190,7 +190,8 @@ impl<T: Element> MappedArray<T> {
     /// // SAFETY: each handle writes only its own half, and nothing reads
     /// // a half while another handle writes it.
     /// let (mut a, mut b) = unsafe {
-    ///     (MappedArray::<u8>::open_shared_mut(&path)?, MappedArray::<u8>::open_shared_mut(&path)?)
+    ///     // SAFETY: the example's own file; nothing else changes it while mapped.
+    ///     (unsafe { MappedArray::<u8>::open_shared_mut(&path) }?, unsafe { MappedArray::<u8>::open_shared_mut(&path) }?)
     /// };
     /// a.as_slice_mut()[..2].fill(1);
     /// b.as_slice_mut()[2..].fill(2);
@@ -398,7 +399,8 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// let path = dir.path().join("a.npy");
     /// CreateOptions::new().write(&path, &ndarray::array![1u16, 0x0A0B, 3])?;
     ///
-    /// let a = MappedArray::<u16>::open(&path)?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let a = unsafe { MappedArray::<u16>::open(&path) }?;
     /// let bytes = a.as_bytes();
     /// assert_eq!(bytes.len(), 6); // the elements only, not the .npy header
     /// let file = std::fs::read(&path)?;
@@ -435,8 +437,10 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
-    /// # MappedArray::<f64>::create(&path, &[1 << 20])?;
-    /// let a = MappedArray::<f64>::open(&path)?;
+    /// # // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// # unsafe { MappedArray::<f64>::create(&path, &[1 << 20]) }?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let a = unsafe { MappedArray::<f64>::open(&path) }?;
     /// a.advise_range(Access::WillNeed, 0..4096)?; // start reading the head now
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -578,8 +582,10 @@ impl<T: Element, M: Shared> MappedArray<T, M> {
     ///
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
-    /// # MappedArray::<f32>::create(&path, &[1 << 22])?;
-    /// let a = MappedArray::<f32>::open(&path)?;
+    /// # // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// # unsafe { MappedArray::<f32>::create(&path, &[1 << 22]) }?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let a = unsafe { MappedArray::<f32>::open(&path) }?;
     /// a.advise(Access::Sequential)?;
     /// let mut total = 0.0f64;
     /// let step = 1 << 20;
@@ -675,7 +681,8 @@ impl<T: Element + bytemuck::Pod, M: Writable> MappedArray<T, M> {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("a.dat");
-    /// let mut a = MappedArray::<u32>::create(&path, &[4])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<u32>::create(&path, &[4]) }?;
     /// a.as_bytes_mut()[4..8].copy_from_slice(&7u32.to_ne_bytes()); // element 1
     /// a.flush()?;
     /// assert_eq!(a.as_slice(), &[0, 7, 0, 0]);
@@ -701,11 +708,12 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<f32>::create(&path, &[0, 3])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<f32>::create(&path, &[0, 3]) }?;
     /// a.append(&array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])?;
     /// a.append(&array![[7.0, 8.0, 9.0]])?;
     /// a.commit()?;
-    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[3, 3]);
+    /// assert_eq!(mmarray::inspect(&path)?.layout().shape(), &[3, 3]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
@@ -737,7 +745,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// use mmarray::MappedArray;
     ///
     /// let dir = tempfile::tempdir()?;
-    /// let mut a = MappedArray::<u8>::create(dir.path().join("a.dat"), &[2, 4])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<u8>::create(dir.path().join("a.dat"), &[2, 4]) }?;
     /// a.resize(10)?;
     /// assert_eq!(a.shape(), &[10, 4]);
     /// a.resize(1)?;
@@ -784,12 +793,13 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<f32>::create(&path, &[0, 4])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<f32>::create(&path, &[0, 4]) }?;
     /// for batch in 0..10 {
     ///     a.append(&Array2::from_elem((100, 4), batch as f32))?;
     ///     a.publish()?; // readers opening now see every finished batch
     /// }
-    /// assert_eq!(MappedArray::<f32>::open(&path)?.shape(), &[1000, 4]);
+    /// assert_eq!(mmarray::inspect(&path)?.layout().shape(), &[1000, 4]);
     /// a.commit()?; // and now they survive a power cut
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
@@ -817,7 +827,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     /// use ndarray::array;
     ///
     /// let dir = tempfile::tempdir()?;
-    /// let mut a = MappedArray::<u8>::create(dir.path().join("a.dat"), &[0, 2])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<u8>::create(dir.path().join("a.dat"), &[0, 2]) }?;
     /// a.retain_replaced_mappings(true);
     /// a.append(&array![[1, 2]])?; // grows the file and remaps it
     /// assert_eq!(a.take_replaced_mappings().len(), 1);
@@ -857,7 +868,8 @@ impl<T: Element> MappedArray<T, ReadWrite> {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<u8>::create(&path, &[0, 4])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<u8>::create(&path, &[0, 4]) }?;
     /// a.append(&array![[1, 2, 3, 4]])?;
     /// assert!(a.capacity() > 1);
     /// a.shrink_to_fit()?;
@@ -959,7 +971,8 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("log.dat");
-    /// let mut a = MappedArray::<f32>::create(&path, &[0, 3])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<f32>::create(&path, &[0, 3]) }?;
     /// a.append(&array![[1.0, 2.0, 3.0]])?; // the file grows by 1 MiB at once
     /// a.close()?;
     /// assert_eq!(std::fs::metadata(&path)?.len(), 12); // and is trimmed back

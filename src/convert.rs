@@ -158,7 +158,8 @@ pub fn convert_scan(
 /// let dir = tempfile::tempdir()?;
 /// let src = dir.path().join("a.npy");
 /// mmarray::CreateOptions::new().write(&src, &ndarray::array![1u8, 2, 3])?;
-/// let opened = Source::open(&src)?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let opened = unsafe { Source::open(&src) }?;
 /// let total = opened.info().layout().len(); // e.g. to size a progress bar
 /// mmarray::convert_source(&opened, dir.path().join("a.dat"), &ConvertOptions::new(), |_| {})?;
 /// # assert_eq!(total, 3);

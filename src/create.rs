@@ -176,9 +176,12 @@ impl CreateOptions {
     /// use mmarray::CreateOptions;
     ///
     /// let dir = tempfile::tempdir()?;
-    /// let mut a = CreateOptions::new()
-    ///     .preallocate(true)
-    ///     .create::<f64>(dir.path().join("dense.dat"), &[1000, 8])?;
+    /// // SAFETY: a new file in our own directory: nothing else changes it.
+    /// let mut a = unsafe {
+    ///     CreateOptions::new()
+    ///         .preallocate(true)
+    ///         .create::<f64>(dir.path().join("dense.dat"), &[1000, 8])?
+    /// };
     /// a.view_mut().fill(1.0); // cannot find the disk full now
     /// a.flush()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -564,7 +567,8 @@ impl CreateOptions {
 /// let path = dir.path().join("raw.bin");
 /// std::fs::write(&path, [1u8, 2, 3, 4, 5, 6])?; // what `a.tofile()` would write
 /// mmarray::describe(&path, "uint8".parse()?, &[2, 3], Order::C, 0, false)?;
-/// assert_eq!(MappedArray::<u8>::open(&path)?.view()[[1, 2]], 6);
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// assert_eq!(unsafe { MappedArray::<u8>::open(&path) }?.view()[[1, 2]], 6);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
@@ -645,14 +649,16 @@ pub fn describe(
 /// let mut staged = CreateOptions::new().stage(&dest, "<f8".parse()?, &[2, 3])?;
 /// {
 ///     // Any process may do this part, each for its own rows.
-///     let mut a = MappedArray::<f64>::open_mut(staged.path())?;
+///     // SAFETY: the example's own file; nothing else changes it while mapped.
+///     let mut a = unsafe { MappedArray::<f64>::open_mut(staged.path()) }?;
 ///     a.view_mut().fill(1.5);
 ///     a.close()?;
 /// }
 /// assert!(!dest.exists());
 /// let info = staged.publish()?;
 /// assert_eq!(info.path(), dest);
-/// assert_eq!(MappedArray::<f64>::open(&dest)?.view().sum(), 9.0);
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// assert_eq!(unsafe { MappedArray::<f64>::open(&dest) }?.view().sum(), 9.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]

@@ -817,7 +817,9 @@ pub(crate) fn cast_bytes_mut<T: Element>(bytes: &mut [u8]) -> Option<&mut [T]> {
 /// returned slice lives.
 pub(crate) unsafe fn cast_bytes_prechecked<T: Element>(bytes: &[u8]) -> Option<&[T]> {
     let size = std::mem::size_of::<T>();
-    if bytes.len() % size != 0 || (bytes.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+    if !bytes.len().is_multiple_of(size)
+        || !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
         return None;
     }
     // SAFETY: the pointer is aligned for `T` and the length is a whole
@@ -835,7 +837,9 @@ pub(crate) unsafe fn cast_bytes_prechecked<T: Element>(bytes: &[u8]) -> Option<&
 /// so they keep a `bool` array valid.
 pub(crate) unsafe fn cast_bytes_mut_prechecked<T: Element>(bytes: &mut [u8]) -> Option<&mut [T]> {
     let size = std::mem::size_of::<T>();
-    if bytes.len() % size != 0 || (bytes.as_ptr() as usize) % std::mem::align_of::<T>() != 0 {
+    if !bytes.len().is_multiple_of(size)
+        || !(bytes.as_ptr() as usize).is_multiple_of(std::mem::align_of::<T>())
+    {
         return None;
     }
     // SAFETY: as in `cast_bytes_prechecked`; the slice borrows `bytes`

@@ -13,7 +13,8 @@
 //! let path = dir.path().join("a.npy");
 //! CreateOptions::new().write(&path, &ndarray::array![1u16, 2, 3])?;
 //!
-//! let array = DynArray::open(&path)?;            // the file says u16
+//! // SAFETY: the example's own file; nothing else changes it while mapped.
+//! let array = unsafe { DynArray::open(&path) }?;            // the file says u16
 //! let total: f64 = dispatch!(&array, |a| {        // `a`: &MappedArray<u16>
 //!     a.as_slice().iter().map(|&x| x.to_scalar().as_f64()).sum()
 //! });
@@ -177,7 +178,8 @@ impl<M: Mode> DynArray<M> {
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("a.npy");
     /// CreateOptions::new().write(&path, &ndarray::array![1i32, 2, 3])?;
-    /// let a = DynArray::open(&path)?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let a = unsafe { DynArray::open(&path) }?;
     /// assert_eq!(a.as_bytes().len(), 12);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```

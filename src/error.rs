@@ -28,7 +28,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("lonely.dat");
 /// std::fs::write(&path, [0u8; 16])?; // a raw file with no sidecar
-/// let err = MappedArray::<f32>::open(&path).unwrap_err();
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let err = unsafe { MappedArray::<f32>::open(&path) }.unwrap_err();
 /// assert!(matches!(err, Error::SidecarMissing { .. }));
 /// assert!(err.to_string().contains("lonely.dat.json"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -438,7 +439,8 @@ impl Error {
     ///
     /// ```
     /// # use mmarray::MappedArray;
-    /// let err = MappedArray::<u8>::open("no/such/array.dat").unwrap_err();
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let err = unsafe { MappedArray::<u8>::open("no/such/array.dat") }.unwrap_err();
     /// assert_eq!(err.path(), std::path::Path::new("no/such/array.dat"));
     /// ```
     pub fn path(&self) -> &Path {

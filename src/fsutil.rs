@@ -457,40 +457,6 @@ pub(crate) fn write_zeros(file: &File, offset: u64, len: u64) -> io::Result<()> 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The fallback used where `fallocate` is unsupported: zeros exactly over
-    /// the range, the file extended to its end, bytes before it untouched.
-    #[test]
-    fn write_zeros_fills_the_range_and_extends_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("z");
-        fs::write(&path, [7u8; 10]).unwrap();
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
-        write_zeros(&file, 4, (3 << 20) + 5).unwrap();
-        let bytes = fs::read(&path).unwrap();
-        assert_eq!(bytes.len(), 4 + (3 << 20) + 5);
-        assert_eq!(bytes[..4], [7u8; 4]);
-        assert!(bytes[4..].iter().all(|&b| b == 0));
-    }
-
-    #[test]
-    fn allocate_extends_a_file_and_keeps_its_contents() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a");
-        fs::write(&path, [9u8; 100]).unwrap();
-        let file = OpenOptions::new().write(true).open(&path).unwrap();
-        allocate(&file, &path, 100, 8192, "reserving").unwrap();
-        allocate(&file, &path, 0, 0, "reserving").unwrap();
-        let bytes = fs::read(&path).unwrap();
-        assert_eq!(bytes.len(), 8292);
-        assert_eq!(bytes[..100], [9u8; 100]);
-        assert!(bytes[100..].iter().all(|&b| b == 0));
-    }
-}
-
 /// Writes all of `bytes` at `offset` of `file` (`pwrite`, continued after
 /// a short write).
 #[cfg(unix)]
@@ -553,5 +519,39 @@ pub(crate) fn reserve_keep_size(
     {
         let _ = (file, path, offset, len, action);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fallback used where `fallocate` is unsupported: zeros exactly over
+    /// the range, the file extended to its end, bytes before it untouched.
+    #[test]
+    fn write_zeros_fills_the_range_and_extends_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("z");
+        fs::write(&path, [7u8; 10]).unwrap();
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        write_zeros(&file, 4, (3 << 20) + 5).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 4 + (3 << 20) + 5);
+        assert_eq!(bytes[..4], [7u8; 4]);
+        assert!(bytes[4..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn allocate_extends_a_file_and_keeps_its_contents() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        fs::write(&path, [9u8; 100]).unwrap();
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        allocate(&file, &path, 100, 8192, "reserving").unwrap();
+        allocate(&file, &path, 0, 0, "reserving").unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 8292);
+        assert_eq!(bytes[..100], [9u8; 100]);
+        assert!(bytes[100..].iter().all(|&b| b == 0));
     }
 }

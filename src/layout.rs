@@ -75,7 +75,8 @@ pub const DEFAULT_CHUNK_BYTES: usize = 64 << 20;
 /// use mmarray::{MappedArray, Order};
 ///
 /// let dir = tempfile::tempdir()?;
-/// let a = MappedArray::<f32>::create(dir.path().join("a.dat"), &[10, 3])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let a = unsafe { MappedArray::<f32>::create(dir.path().join("a.dat"), &[10, 3]) }?;
 /// let layout = a.layout();
 /// assert_eq!(layout.shape(), &[10, 3]);
 /// assert_eq!(layout.order(), Order::C);
@@ -223,12 +224,16 @@ impl Layout {
     /// # use mmarray::Order;
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("x.dat");
-    /// let c = mmarray::CreateOptions::new().create::<f32>(&path, &[1000, 256])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let c = unsafe { mmarray::CreateOptions::new().create::<f32>(&path, &[1000, 256]) }?;
     /// // A row is 1 KiB: 64 rows per 64 KiB chunk.
     /// assert_eq!(c.layout().chunk_shape(64 << 10), [64, 256]);
-    /// let f = mmarray::CreateOptions::new()
-    ///     .order(Order::F)
-    ///     .create::<f32>(dir.path().join("f.dat"), &[1000, 256])?;
+    /// // SAFETY: as above.
+    /// let f = unsafe {
+    ///     mmarray::CreateOptions::new()
+    ///         .order(Order::F)
+    ///         .create::<f32>(dir.path().join("f.dat"), &[1000, 256])?
+    /// };
     /// // A column is 4000 bytes: 16 columns in 64 KiB.
     /// assert_eq!(f.layout().chunk_shape(64 << 10), [1000, 16]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -138,7 +138,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod appender;
+pub mod appender;
 mod array;
 mod convert;
 mod create;
@@ -178,8 +178,10 @@ pub mod store;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.dat");
-/// drop(MappedArray::<f32>::create(&path, &[2, 3])?);
-/// let a = MappedArray::<f32>::open(&path)?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// drop(unsafe { MappedArray::<f32>::create(&path, &[2, 3]) }?);
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let a = unsafe { MappedArray::<f32>::open(&path) }?;
 /// let v: ArrayView2<'_, f32> = a.view_dim::<Ix2>()?;
 /// assert_eq!(v.dim(), (2, 3));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -143,8 +143,10 @@ pub trait Shared: Mode + sealed::Release {}
 ///
 /// # let dir = tempfile::tempdir()?;
 /// # let path = dir.path().join("a.dat");
-/// # MappedArray::<f32>::create(&path, &[1 << 20])?;
-/// let a = MappedArray::<f32>::open(&path)?;
+/// # // SAFETY: the example's own file; nothing else changes it while mapped.
+/// # unsafe { MappedArray::<f32>::create(&path, &[1 << 20]) }?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let a = unsafe { MappedArray::<f32>::open(&path) }?;
 /// a.advise(Access::Sequential)?; // one pass, front to back
 /// let total: f32 = a.as_slice().iter().sum();
 /// # assert_eq!(total, 0.0);

@@ -27,7 +27,8 @@
 //! let members = npz.members()?;
 //! assert_eq!(members[0].name(), "loss");
 //! assert_eq!(members[0].layout().shape(), &[2]);
-//! let loss = MappedArray::<f32>::open(npz.member_path("loss")?)?; // zero-copy
+//! // SAFETY: the example's own file; nothing else changes it while mapped.
+//! let loss = unsafe { MappedArray::<f32>::open(npz.member_path("loss")?) }?; // zero-copy
 //! assert_eq!(loss.as_slice(), &[1.5, 2.5]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -62,9 +62,12 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
-    /// # let mut w = MappedArray::<f32>::create(&path, &[1000, 64])?;
+    /// # // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// # let mut w = unsafe { MappedArray::<f32>::create(&path, &[1000, 64]) }?;
     /// # w.as_slice_mut().fill(0.5);
-    /// let a = MappedArray::<f32>::open(&path)?;
+    /// # drop(w);
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let a = unsafe { MappedArray::<f32>::open(&path) }?;
     /// let sum: f64 = a
     ///     .par_chunks(1 << 16)
     ///     .map(|chunk| chunk.iter().map(|&x| f64::from(x)).sum::<f64>())
@@ -92,9 +95,12 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     ///
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
-    /// # let mut w = MappedArray::<i64>::create(&path, &[100, 3])?;
+    /// # // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// # let mut w = unsafe { MappedArray::<i64>::create(&path, &[100, 3]) }?;
     /// # w.as_slice_mut().fill(2);
-    /// let a = MappedArray::<i64>::open(&path)?;
+    /// # drop(w);
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let a = unsafe { MappedArray::<i64>::open(&path) }?;
     /// let row_sums: Vec<i64> = a.par_outer().map(|row| row.sum()).collect();
     /// assert_eq!(row_sums, vec![6; 100]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -141,7 +147,8 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     ///
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
-    /// let mut a = MappedArray::<u32>::create(&path, &[1 << 20])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<u32>::create(&path, &[1 << 20]) }?;
     /// let chunk = 1 << 16;
     /// a.par_chunks_mut(chunk).enumerate().for_each(|(c, xs)| {
     ///     for (i, x) in xs.iter_mut().enumerate() {
@@ -169,7 +176,8 @@ impl<T: Element, M: Writable> MappedArray<T, M> {
     /// # let dir = tempfile::tempdir()?;
     /// # let path = dir.path().join("a.dat");
     /// // F order: the pieces are columns, each contiguous.
-    /// let mut a = CreateOptions::new().order(Order::F).create::<f64>(&path, &[4, 3])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { CreateOptions::new().order(Order::F).create::<f64>(&path, &[4, 3]) }?;
     /// a.par_outer_mut().enumerate().for_each(|(j, mut col)| col.fill(j as f64));
     /// assert_eq!(a.view()[[2, 1]], 1.0);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

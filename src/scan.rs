@@ -67,7 +67,8 @@ pub const BLOCK_BYTES: usize = 256 << 10;
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.dat");
-/// let mut a = MappedArray::<u32>::create(&path, &[1000])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let mut a = unsafe { MappedArray::<u32>::create(&path, &[1000]) }?;
 /// a.as_slice_mut().iter_mut().enumerate().for_each(|(i, x)| *x = i as u32);
 /// a.flush()?;
 ///

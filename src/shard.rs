@@ -30,7 +30,8 @@ use crate::error::{Error, Result};
 /// mmarray::CreateOptions::new().write(&a, &array![[1u8, 2], [3, 4]])?;
 /// mmarray::CreateOptions::new().write(&b, &array![[5u8, 6]])?;
 ///
-/// let all = ShardedArray::<u8>::open([&a, &b])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let all = unsafe { ShardedArray::<u8>::open([&a, &b]) }?;
 /// assert_eq!(all.len(), 3);
 /// assert_eq!(all.row(2).unwrap(), array![5u8, 6].into_dyn());
 /// assert_eq!(all.read_rows(1..3)?, array![[3u8, 4], [5, 6]].into_dyn());

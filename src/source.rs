@@ -41,7 +41,8 @@ use crate::sidecar::{self, Attrs, Sidecar};
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.dat");
-/// MappedArray::<i16>::create(&path, &[4, 5])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// unsafe { MappedArray::<i16>::create(&path, &[4, 5]) }?;
 /// let info = mmarray::inspect(&path)?;
 /// assert_eq!(info.format(), Format::Raw);
 /// assert_eq!(info.layout().shape(), &[4, 5]);
@@ -99,7 +100,8 @@ impl ArrayInfo {
 /// ```
 /// # let dir = tempfile::tempdir()?;
 /// # let path = dir.path().join("a.dat");
-/// mmarray::MappedArray::<u8>::create(&path, &[2, 3])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// unsafe { mmarray::MappedArray::<u8>::create(&path, &[2, 3]) }?;
 /// let json = serde_json::to_value(mmarray::inspect(&path)?)?;
 /// assert_eq!(json["dtype"], "|u1");
 /// assert_eq!(json["shape"], serde_json::json!([2, 3]));
@@ -139,7 +141,8 @@ impl serde::Serialize for ArrayInfo {
 ///
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("a.dat");
-/// MappedArray::<u16>::create(&path, &[3, 4])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// unsafe { MappedArray::<u16>::create(&path, &[3, 4]) }?;
 /// // SAFETY: the file is this example's own; nothing else changes it.
 /// let src = unsafe { Source::open(&path)? };       // any dtype, read-only
 /// assert_eq!(src.info().layout().shape(), &[3, 4]);

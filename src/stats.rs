@@ -178,7 +178,8 @@ impl Stats {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let path = dir.path().join("a.dat");
-    /// let mut a = MappedArray::<f64>::create(&path, &[3])?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut a = unsafe { MappedArray::<f64>::create(&path, &[3]) }?;
     /// a.as_slice_mut().copy_from_slice(&[1.0, 2.0, 6.0]);
     /// a.flush()?;
     /// let scan = Scan::open(&path)?;

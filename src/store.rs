@@ -59,14 +59,17 @@ struct StoreFile {
 ///
 /// let dir = tempfile::tempdir()?;
 /// let store = Store::create(dir.path().join("runs"))?;
-/// let mut loss = store.create_array::<f32>("loss", &[100])?;
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// let mut loss = unsafe { store.create_array::<f32>("loss", &[100]) }?;
 /// loss.view_mut()[0] = 0.5;
 /// drop(loss);
 ///
 /// let names: Vec<String> = store.list()?.into_iter().map(|e| e.name().to_string()).collect();
 /// assert_eq!(names, ["loss"]);
-/// assert_eq!(store.open_array::<f32>("loss")?.view()[0], 0.5);
-/// assert!(store.create_array::<f32>("../escape", &[1]).is_err());
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// assert_eq!(unsafe { store.open_array::<f32>("loss") }?.view()[0], 0.5);
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// assert!(unsafe { store.create_array::<f32>("../escape", &[1]) }.is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug)]
@@ -84,7 +87,8 @@ pub struct Store {
 ///
 /// let dir = tempfile::tempdir()?;
 /// let store = Store::create(dir.path().join("runs"))?;
-/// drop(store.create_array::<f32>("loss", &[100])?);
+/// // SAFETY: the example's own file; nothing else changes it while mapped.
+/// drop(unsafe { store.create_array::<f32>("loss", &[100]) }?);
 /// std::fs::write(store.path().join("broken.dat"), [0u8; 8])?;
 /// std::fs::write(store.path().join("broken.dat.json"), "{not json")?;
 ///
@@ -253,7 +257,8 @@ impl Store {
     /// let dir = tempfile::tempdir()?;
     /// let runs = dir.path().join("runs");
     /// let store = Store::create(&runs)?;
-    /// drop(store.create_array::<f32>("loss", &[10])?);
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// drop(unsafe { store.create_array::<f32>("loss", &[10]) }?);
     ///
     /// assert_eq!(Store::resolve(runs.join("loss"))?, Some(runs.join("loss.dat")));
     /// // Existing files are themselves; paths outside a store are not resolved.
@@ -504,8 +509,10 @@ impl Store {
     ///
     /// let dir = tempfile::tempdir()?;
     /// let store = Store::create(dir.path().join("runs"))?;
-    /// drop(store.create_array::<u8>("b", &[2])?);
-    /// drop(store.create_array::<u8>("a", &[3])?);
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// drop(unsafe { store.create_array::<u8>("b", &[2]) }?);
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// drop(unsafe { store.create_array::<u8>("a", &[3]) }?);
     /// let names: Vec<String> = store.list()?.iter().map(|e| e.name().to_owned()).collect();
     /// assert_eq!(names, ["a", "b"]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -14,7 +14,6 @@ fn rows(start: usize, n: usize) -> Array2<u64> {
 fn append_grows_geometrically_and_commits_the_length() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("g.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, 3]);
     let mut capacities = vec![];
     for batch in 0..200 {
@@ -45,7 +44,6 @@ fn append_grows_geometrically_and_commits_the_length() {
 fn flush_and_drop_commit_too() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("d.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, 3]);
     a.append(&rows(0, 5)).unwrap();
     a.flush().unwrap();
@@ -61,13 +59,11 @@ fn flush_and_drop_commit_too() {
 fn append_after_reopen_and_non_contiguous_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[2, 3]);
     a.view_mut_dim::<ndarray::Ix2>()
         .unwrap()
         .assign(&rows(0, 2));
     drop(a);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(&path);
     // Every other row of a larger array: not contiguous.
     let big = rows(2, 8);
@@ -83,7 +79,6 @@ fn append_after_reopen_and_non_contiguous_rows() {
 fn resize_up_zeroes_new_rows_even_over_old_data() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("z.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, 3]);
     a.append(&rows(0, 10)).unwrap();
     a.resize(4).unwrap();
@@ -97,7 +92,6 @@ fn resize_up_zeroes_new_rows_even_over_old_data() {
 fn resize_down_truncates_and_commits() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<f32>(&path, &[1000, 4]);
     a.resize(10).unwrap();
     assert_eq!(std::fs::metadata(&path).unwrap().len(), 10 * 16);
@@ -108,7 +102,6 @@ fn resize_down_truncates_and_commits() {
 fn shrinking_a_mapped_array_is_busy_and_leaves_everything_intact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("b.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, 3]);
     a.append(&rows(0, 100)).unwrap();
     a.commit().unwrap();
@@ -140,7 +133,6 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
     // The case: a 1-D row appended to a 2-D array.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<f32>(&path, &[4, 4]);
     let row = ndarray::Array1::<f32>::ones(4);
     let err = a.append(&row).unwrap_err();
@@ -158,7 +150,6 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
 
     // Rows of a 1-D array are scalars: the batch is 1-D, a 0-d one is refused.
     let b = dir.path().join("v.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut v = create_shared::<f32>(&b, &[0]);
     let err = v.append(&ndarray::arr0(1.0f32)).unwrap_err();
     assert!(
@@ -169,7 +160,6 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
     );
     // A 3-D array: the row shape is two axes.
     let c = dir.path().join("c.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut cube = create_shared::<u8>(&c, &[0, 2, 3]);
     let err = cube
         .append(&ndarray::Array2::<u8>::zeros((2, 3)))
@@ -186,7 +176,6 @@ fn one_row_without_its_leading_axis_is_told_to_insert_one() {
 fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<f64>(&path, &[0, 3]);
     let err = a.append(&array![[1.0, 2.0]]).unwrap_err();
     assert!(
@@ -219,11 +208,9 @@ fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
         Err(Error::InvalidArgument { .. })
     ));
     let n = dir.path().join("n.npy");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut np = create_shared::<f64>(&n, &[2, 3]);
     assert!(matches!(np.resize(5), Err(Error::InvalidArgument { .. })));
     let z = dir.path().join("z.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut zd = create_shared::<f64>(&z, &[]);
     assert!(matches!(zd.resize(5), Err(Error::InvalidArgument { .. })));
 }
@@ -232,7 +219,6 @@ fn appending_rows_of_the_wrong_shape_or_to_the_wrong_array_fails() {
 fn one_dimensional_and_empty_rows() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("one.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<i16>(&path, &[0]);
     a.append(&array![1i16, 2, 3]).unwrap();
     a.append(&ndarray::Array1::<i16>::zeros(0)).unwrap();
@@ -240,7 +226,6 @@ fn one_dimensional_and_empty_rows() {
     assert_eq!(a.as_slice(), &[1, 2, 3, 4]);
     // Rows of zero elements: length grows, no bytes.
     let e = dir.path().join("e.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut b = create_shared::<i16>(&e, &[0, 0]);
     b.append(&ndarray::Array2::<i16>::zeros((5, 0))).unwrap();
     b.commit().unwrap();
@@ -254,7 +239,6 @@ fn one_dimensional_and_empty_rows() {
 fn long_appends_with_writeback_keep_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("long.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, 3]);
     // 24 bytes a row: 600,000 rows are 13.7 MiB, three steps and a bit.
     for start in (0..600_000).step_by(10_000) {
@@ -281,9 +265,7 @@ fn long_appends_with_writeback_keep_every_row() {
 fn a_second_appender_is_busy_and_appends_after_the_first_once_it_closed() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("one.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut first = create_shared::<u64>(&path, &[0, 3]);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut second = open_shared::<u64>(&path);
     first.append(&rows(0, 5)).unwrap();
     first.publish().unwrap();
@@ -300,7 +282,6 @@ fn a_second_appender_is_busy_and_appends_after_the_first_once_it_closed() {
     // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let reader = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(reader.view_dim::<ndarray::Ix2>().unwrap(), rows(0, 5));
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut writer = open_shared::<u64>(&path);
     writer.view_mut()[[4, 2]] = 42;
     writer.flush().unwrap();
@@ -328,7 +309,6 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
     let len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
 
     let closed = dir.path().join("closed.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<f32>(&closed, &[4, 3]);
     a.append(&array![[1.0f32, 2.0, 3.0]]).unwrap();
     assert!(len(&closed) > 1 << 19, "growth pads the file");
@@ -343,7 +323,6 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
     );
 
     let dropped = dir.path().join("dropped.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&dropped, &[0, 3]);
     a.append(&rows(0, 7)).unwrap();
     drop(a);
@@ -359,7 +338,6 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
 
     // shrink_to_fit keeps the handle usable, and the next append grows again.
     let fitted = dir.path().join("fitted.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&fitted, &[0, 3]);
     a.append(&rows(0, 2)).unwrap();
     a.shrink_to_fit().unwrap();
@@ -371,7 +349,6 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
 
     // A read-write handle that did not grow the array trims nothing.
     let padded = dir.path().join("padded.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     drop(create_shared::<u8>(&padded, &[4]));
     std::fs::OpenOptions::new()
         .write(true)
@@ -379,7 +356,6 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
         .unwrap()
         .set_len(4096)
         .unwrap();
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u8>(&padded);
     a.view_mut()[0] = 1;
     a.close().unwrap();

@@ -200,7 +200,6 @@ fn commands_in_background() -> Receiver<Option<String>> {
 /// Maps the array read-write, then on each `write <salt>` fills it with
 /// that pattern and flushes.
 fn child_writer(path: &Path) {
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(path);
     let rows = a.shape()[0];
     say("mapped");
@@ -268,7 +267,6 @@ fn child_reader(path: &Path, salt: u64) {
 /// Maps the array read-write and, on `go`, writes rows `first..end` with the
 /// pattern `salt` in chunks, flushing each.
 fn child_row_writer(path: &Path, salt: u64, first: usize, end: usize) {
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(path);
     say("ready");
     assert_eq!(command().as_deref(), Some("go"));
@@ -289,7 +287,6 @@ fn child_row_writer(path: &Path, salt: u64, first: usize, end: usize) {
 /// each length made visible.
 fn child_appender(path: &Path, seed: u64) -> ! {
     let mut rng = SplitMix64(seed.wrapping_mul(0xA076_1D64_78BD_642F));
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(path);
     assert_eq!(a.shape()[1], COLS);
     let mut len = a.shape()[0];
@@ -319,7 +316,6 @@ fn child_appender(path: &Path, seed: u64) -> ! {
 /// over and over; a shrink refused as busy (the parent maps it) is retried.
 /// Then reports how many shrinks went through and how many were refused.
 fn child_shrinker(path: &Path, salt: u64, small: usize) {
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(path);
     let full = a.shape()[0];
     let commands = commands_in_background();
@@ -347,7 +343,6 @@ fn child_shrinker(path: &Path, salt: u64, small: usize) {
 /// after each and reporting `published <len>` for each publish that
 /// returned; stops with `busy <len>` at the first `Error::Busy`, or `done`.
 fn child_racer(path: &Path, salt: u64, batches: usize) {
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(path);
     say("mapped");
     assert_eq!(command().as_deref(), Some("go"));
@@ -438,7 +433,6 @@ fn writes_in_the_parent_are_seen_by_a_child_mapping_opened_before_them() {
     const ROWS: usize = 300;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut w = create_shared::<u64>(&path, &[ROWS, COLS]);
 
     // The child checks that it maps zeros: it opened before any write.
@@ -467,7 +461,6 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("busy.dat");
     let sidecar = sidecar_of(&path);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, COLS]);
     a.append(&pattern(SALT, 0..ROWS)).unwrap();
     a.commit().unwrap();
@@ -532,7 +525,6 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
 
     // Nobody maps it now: the shrink goes through.
     let quiet = no_spawn_in_flight();
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(&path);
     a.resize(2).unwrap();
     drop(a);
@@ -612,7 +604,6 @@ fn a_mapping_in_another_process_survives_the_file_growing() {
     const SALT: u64 = 5;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("grow.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, COLS]);
     a.append(&pattern(SALT, 0..FIRST)).unwrap();
     a.commit().unwrap();
@@ -660,7 +651,6 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
     const KILLS: u64 = 100;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crash.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     drop(create_shared::<u64>(&path, &[0, COLS]));
     // What a kill in the middle of writing a sidecar leaves behind.
     fs::write(
@@ -746,7 +736,6 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
             );
         }
     }
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = open_shared::<u64>(&path);
     a.append(&pattern(0, len..len + 3)).unwrap();
     a.commit().unwrap();
@@ -777,7 +766,6 @@ fn opening_while_another_process_shrinks_never_sees_a_short_file() {
     const MAX_OPENS: usize = 200_000;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shrinking.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
     let mut a = create_shared::<u64>(&path, &[0, COLS]);
     a.append(&pattern(SALT, 0..FULL)).unwrap();
     drop(a);
@@ -829,7 +817,6 @@ fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
     for round in 0..5u64 {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("race.dat");
-        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
         drop(create_shared::<u64>(&path, &[0, COLS]));
         let salts = [1 + 2 * round, 2 + 2 * round];
         let mut kids: Vec<Kid> = salts

@@ -51,7 +51,10 @@ fn numpy_dtype(py: Python<'_>, dtype: DType) -> PyResult<Bound<'_, PyAny>> {
 /// A JSON value as Python objects (through `json.loads`, so that numbers,
 /// `null` and nesting read exactly as Python's json module reads the CLI's
 /// output).
-pub(crate) fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn json_to_py<'py>(
+    py: Python<'py>,
+    value: &serde_json::Value,
+) -> PyResult<Bound<'py, PyAny>> {
     py.import("json")?
         .call_method1("loads", (value.to_string(),))
 }
@@ -89,7 +92,10 @@ fn open(path: PathBuf, mode: &str) -> PyResult<Array> {
     // kept off by the locks the opens take.
     let (mapped, mode) = match mode {
         "r" => (Mapped::R(unsafe { DynArray::open_in(&path) }.py()?), "r"),
-        "r+" => (Mapped::W(unsafe { DynArray::open_shared_mut(&path) }.py()?), "r+"),
+        "r+" => (
+            Mapped::W(unsafe { DynArray::open_shared_mut(&path) }.py()?),
+            "r+",
+        ),
         "c" => (Mapped::C(unsafe { DynArray::open_in(&path) }.py()?), "c"),
         other => {
             return Err(PyValueError::new_err(format!(

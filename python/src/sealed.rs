@@ -18,6 +18,14 @@ macro_rules! define_dyn_sealed {
             $($variant(SealedArray<$ty>),)*
         }
 
+        $(
+            impl From<SealedArray<$ty>> for DynSealed {
+                fn from(array: SealedArray<$ty>) -> Self {
+                    DynSealed::$variant(array)
+                }
+            }
+        )*
+
         impl DynSealed {
             /// Maps the sealed memfd `fd` as the element type its header says.
             fn from_fd(fd: OwnedFd, element: mmarray::ElementType) -> mmarray::Result<Self> {
@@ -117,19 +125,16 @@ pub fn seal(
     let array = if dtype.is_native() {
         array
     } else {
-        let native = array.getattr("dtype")?.call_method1("newbyteorder", ("=",))?;
+        let native = array
+            .getattr("dtype")?
+            .call_method1("newbyteorder", ("=",))?;
         dtype = mmarray::DType::native(dtype.element_type());
         array.call_method1("astype", (native,))?
     };
     let attrs = crate::attrs_from_py(attrs.as_ref())?;
     let inner = dispatch_type!(dtype.element_type(), |T| {
         let view = array.cast::<PyArrayDyn<T>>()?.try_readonly()?;
-        let sealed = SealedArray::<T>::with_attrs(&view.as_array(), attrs).py()?;
-        let fd = OwnedFd::from(sealed.as_fd().try_clone_to_owned().map_err(|e| {
-            pyo3::exceptions::PyOSError::new_err(e.to_string())
-        })?);
-        drop(sealed);
-        DynSealed::from_fd(fd, dtype.element_type()).py()?
+        DynSealed::from(SealedArray::<T>::with_attrs(&view.as_array(), attrs).py()?)
     });
     Ok(Sealed { inner })
 }
@@ -144,7 +149,11 @@ pub fn open_sealed(py: Python<'_>, fd: i32) -> PyResult<Sealed> {
     // Opening the descriptor's /proc entry gives a descriptor of our own
     // for the same memfd (seals belong to the memfd, not the descriptor).
     let file = std::fs::File::open(&path).map_err(|e| {
-        pyo3::exceptions::PyOSError::new_err((e.raw_os_error(), e.to_string(), path.display().to_string()))
+        pyo3::exceptions::PyOSError::new_err((
+            e.raw_os_error(),
+            e.to_string(),
+            path.display().to_string(),
+        ))
     })?;
     let (layout, _) = mmarray::sealed::inspect(file.as_fd()).py()?;
     let _ = py;

@@ -29,8 +29,7 @@ impl Store {
     fn path_of(&self, name: &str) -> PyResult<PathBuf> {
         self.with(|s| {
             // SAFETY: as in `crate::open` ("r").
-            unsafe { s.open_array_dyn(name) }
-                .map(|a| a.info().path().to_path_buf())
+            unsafe { s.open_array_dyn(name) }.map(|a| a.info().path().to_path_buf())
         })
         .py()
     }

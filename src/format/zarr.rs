@@ -34,7 +34,8 @@
 //! let mut attrs = mmarray::Attrs::new();
 //! attrs.insert("dims".into(), serde_json::json!(["time", "x"]));
 //! attrs.insert("units".into(), "K".into());
-//! let a = CreateOptions::new().order(Order::F).attrs(attrs).create::<f32>(&path, &[4, 3])?;
+//! // SAFETY: the example's own file; nothing else changes it while mapped.
+//! let a = unsafe { CreateOptions::new().order(Order::F).attrs(attrs).create::<f32>(&path, &[4, 3]) }?;
 //! let meta = zarr::array_metadata(a.layout(), a.attrs(), &[4, 3], "t");
 //! assert_eq!(meta["data_type"], "float32");
 //! assert_eq!(meta["dimension_names"], serde_json::json!(["time", "x"]));
