@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Without `--hold` it opens the raw C-order array at `PATH` read-write
-//! (any element type), sets its length along axis 0 to `ROWS`, commits and
+//! with the shared-write open (so that it works beside the Python
+//! process's mappings, as the tests need), sets its length along axis 0 to `ROWS`, commits and
 //! exits 0; on an error it prints it and exits 3 for [`Error::Busy`]
 //! (shrinking a file another process maps), 1 for any other.
 //!
@@ -43,8 +44,11 @@ fn main() -> ExitCode {
             }
         };
     }
-    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
-    let result = unsafe { DynArray::<ReadWrite>::open_in(path) }.and_then(|mut array| {
+    // SAFETY: this handle writes only rows past the length the other
+    // handles (the test's Python process) map: growing adds zero rows after
+    // them, and a shrink is refused while they map the file; it reads
+    // nothing they write.
+    let result = unsafe { DynArray::<ReadWrite>::open_shared_mut(path) }.and_then(|mut array| {
         mmarray::dispatch!(&mut array, |a| {
             a.resize(rows)?;
             a.commit()
@@ -66,7 +70,8 @@ fn main() -> ExitCode {
 
 /// Maps `path` read-only, says `ready` and waits for a line on stdin.
 fn hold_open(path: &str) -> Result<(), Box<dyn std::error::Error>> {
-    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; the other side only grows it (past the
+    // rows this mapping covers) or is refused.
     let array = unsafe { DynArray::open(path) }?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "ready")?;

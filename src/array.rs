@@ -28,11 +28,12 @@ use crate::source::{ArrayInfo, Source};
 /// [`CopyOnWrite`]; only writable modes have [`view_mut`](Self::view_mut),
 /// so writing through a read-only mapping is a compile error:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.dat");
-/// # mmarray::MappedArray::<f32>::create(&path, &[2]).unwrap();
-/// let a = mmarray::MappedArray::<f32>::open(&path).unwrap();
+/// # drop(unsafe { mmarray::MappedArray::<f32>::create(&path, &[2]) }.unwrap());
+/// // SAFETY: the example's own file.
+/// let a = unsafe { mmarray::MappedArray::<f32>::open(&path) }.unwrap();
 /// a.view_mut()[0] = 1.0; // no `view_mut` on a read-only mapping
 /// ```
 ///
@@ -121,7 +122,7 @@ impl<T: Element> MappedArray<T> {
     /// Mapping is `unsafe`: the views borrow bytes that another program
     /// could change; calling it outside `unsafe` does not compile:
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::MappedArray::<f32>::open(path);
     /// ```
@@ -156,7 +157,7 @@ impl<T: Element> MappedArray<T> {
     /// [`open_shared_mut`](MappedArray::open_shared_mut); appending while
     /// others read uses [`Appender`](crate::Appender).
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::MappedArray::<f32>::open_mut(path);
     /// ```
@@ -201,7 +202,7 @@ impl<T: Element> MappedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::MappedArray::<f32>::open_shared_mut(path);
     /// ```
@@ -231,7 +232,7 @@ impl<T: Element> MappedArray<T> {
     /// Maps the array at `path` copy-on-write (numpy `mode="c"`): the array
     /// can be changed in memory, but the file is never written.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::MappedArray::<f32>::open_copy(path);
     /// ```
@@ -263,7 +264,7 @@ impl<T: Element, M: Mode> MappedArray<T, M> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::MappedArray::<f32, mmarray::ReadOnly>::open_in(path);
     /// ```
@@ -657,11 +658,12 @@ impl<T: Element + bytemuck::Pod, M: Writable> MappedArray<T, M> {
     ///
     /// Only writable modes have it, as [`view_mut`](Self::view_mut):
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0599
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.dat");
-    /// # mmarray::MappedArray::<u8>::create(&path, &[2]).unwrap();
-    /// let mut a = mmarray::MappedArray::<u8>::open(&path).unwrap();
+    /// # drop(unsafe { mmarray::MappedArray::<u8>::create(&path, &[2]) }.unwrap());
+    /// // SAFETY: the example's own file.
+    /// let mut a = unsafe { mmarray::MappedArray::<u8>::open(&path) }.unwrap();
     /// a.as_bytes_mut()[0] = 1; // no `as_bytes_mut` on a read-only mapping
     /// ```
     ///
@@ -669,10 +671,11 @@ impl<T: Element + bytemuck::Pod, M: Writable> MappedArray<T, M> {
     /// ([`bytemuck::Pod`]: every type but `bool`), since a byte other than
     /// 0 or 1 in a `bool` array would make its views panic:
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0599
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let path = dir.path().join("a.dat");
-    /// let mut a = mmarray::MappedArray::<bool>::create(&path, &[2]).unwrap();
+    /// // SAFETY: the example's own file.
+    /// let mut a = unsafe { mmarray::MappedArray::<bool>::create(&path, &[2]) }.unwrap();
     /// a.as_bytes_mut()[0] = 2; // no `as_bytes_mut` on a bool array
     /// ```
     ///

@@ -43,7 +43,7 @@ impl<T: Element> MappedArray<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::MappedArray::<f32>::create(path, &[2]);
     /// ```
@@ -200,7 +200,7 @@ impl CreateOptions {
     /// atomically, so an interrupted create never leaves a sidecar describing
     /// a file that is not there.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::CreateOptions::new().create::<f32>(path, &[2]);
     /// ```

@@ -140,7 +140,7 @@ impl DynArray {
     /// Opens the array at `path` read-only, as whatever element type it
     /// holds.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// # let path = std::path::Path::new("a.dat");
     /// let a = mmarray::DynArray::open(path);
     /// ```

@@ -125,6 +125,59 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Each constructor is `unsafe` to call; outside an `unsafe` block it does
+//! not compile (one such doctest per constructor, beside each; these are
+//! the ones without a page of their own):
+//!
+//! ```compile_fail,E0133
+//! let src = mmarray::Source::open("a.dat");
+//! ```
+//! ```compile_fail,E0133
+//! let a = mmarray::DynArray::<mmarray::ReadOnly>::open_in("a.dat");
+//! ```
+//! ```compile_fail,E0133
+//! let a = mmarray::DynArray::open_shared_mut("a.dat");
+//! ```
+//! ```compile_fail,E0133
+//! let options = mmarray::CreateOptions::new();
+//! let a = mmarray::DynArray::create("a.dat", mmarray::ElementType::U8, &[2], &options);
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.open_array_mut::<f32>("a");
+//! # }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.open_array_copy::<f32>("a");
+//! # }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.open_array_in::<f32, mmarray::ReadOnly>("a");
+//! # }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.open_array_dyn("a");
+//! # }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.create_array::<f32>("a", &[2]);
+//! # }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.create_array_with::<f32>("a", &[2], &mmarray::CreateOptions::new());
+//! # }
+//! ```
+//! ```compile_fail,E0133
+//! # fn f(store: &mmarray::Store) {
+//! let a = store.open_sharded::<f32>("part-");
+//! # }
+//! ```
+//!
 //! What needs no promise stays safe: copies and scans read with `pread`
 //! ([`read_array`], [`Stats::of_path`], [`convert`], [`Scan`]: a file cut
 //! short under them is [`Error::Truncated`], never a signal); appends write

@@ -124,11 +124,12 @@ pub trait Mode: sealed::Sealed + Send + Sync + 'static {
 /// nowhere else, and releasing it would silently undo the writes, so the
 /// method does not exist there:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// # let dir = tempfile::tempdir().unwrap();
 /// # let path = dir.path().join("a.dat");
-/// # mmarray::MappedArray::<f32>::create(&path, &[2]).unwrap();
-/// let mut a = mmarray::MappedArray::<f32>::open_copy(&path).unwrap();
+/// # drop(unsafe { mmarray::MappedArray::<f32>::create(&path, &[2]) }.unwrap());
+/// // SAFETY: the example's own file.
+/// let mut a = unsafe { mmarray::MappedArray::<f32>::open_copy(&path) }.unwrap();
 /// a.as_slice_mut()[0] = 1.0;
 /// a.release().unwrap(); // no `release` on a copy-on-write mapping
 /// ```

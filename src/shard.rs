@@ -49,7 +49,7 @@ pub struct ShardedArray<T: Element> {
 impl<T: Element> ShardedArray<T> {
     /// Maps each path read-only, in the order given.
     ///
-    /// ```compile_fail
+    /// ```compile_fail,E0133
     /// let a = mmarray::ShardedArray::<u8>::open(["a.dat"]);
     /// ```
     ///

@@ -374,9 +374,10 @@ impl Store {
 
     /// Maps array `name` read-only.
     ///
-    /// ```compile_fail
-    /// # let store: mmarray::Store = todo!();
+    /// ```compile_fail,E0133
+    /// # fn f(store: &mmarray::Store) {
     /// let a = store.open_array::<f32>("x");
+    /// # }
     /// ```
     ///
     /// # Safety

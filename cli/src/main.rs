@@ -6,6 +6,9 @@
 //! the exit code is 1 for bad input and 2 for bad usage. `SIGXFSZ` is
 //! ignored, so a file-size limit is an error too, not death by signal.
 
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 mod arrayprint;
 mod common;
 mod completions;

@@ -59,6 +59,11 @@ from mmarray._core import (
     stats,
 )
 
+import sys as _sys
+
+if _sys.platform.startswith("linux"):
+    from mmarray._core import Sealed, open_sealed, seal
+
 __all__ = [
     "AlreadyExists",
     "Array",

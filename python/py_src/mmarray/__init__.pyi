@@ -214,6 +214,38 @@ def stage(
     raw + sidecar) under a hidden temporary name; ``AlreadyExists`` now if
     ``path`` exists and not ``overwrite``. What ``mmarray.dask.store`` uses."""
 
+class Sealed:
+    """An array in a sealed memfd (Linux): no process can change, shrink or
+    grow it, so ``array`` is a zero-copy view nobody can change under you.
+    numpy: ``multiprocessing.shared_memory.SharedMemory`` plus
+    ``np.ndarray(shape, dtype, buffer=shm.buf)``, with the dtype, shape and
+    attrs carried along and every write refused by the kernel."""
+
+    @property
+    def fd(self) -> int:
+        """The descriptor, valid while this object lives: hand it to a child
+        (``subprocess.Popen(..., pass_fds=[s.fd])``) or send it over a Unix
+        socket (``socket.send_fds``)."""
+    @property
+    def array(self) -> np.ndarray[Any, Any]:
+        """Read-only, zero-copy numpy view of the sealed memory."""
+    @property
+    def attrs(self) -> dict[str, _Json]:
+        """The metadata stored with the array."""
+
+def seal(array: npt.ArrayLike, attrs: dict[str, _Json] | None = None) -> Sealed:
+    """Copies ``array`` (C order, native byte order) into a new memfd as an
+    ``.npy`` image followed by ``attrs``, and seals it against every write,
+    shrink and growth. numpy: ``shm = SharedMemory(create=True, size=a.nbytes);
+    np.ndarray(a.shape, a.dtype, buffer=shm.buf)[...] = a``, minus the seals."""
+
+def open_sealed(fd: int) -> Sealed:
+    """Maps the sealed array whose descriptor this process holds (the caller
+    keeps ``fd``). ``InvalidArgument`` names the seal missing from a
+    descriptor that is not sealed; ``DataTooShort`` for an image whose header
+    promises more than it holds. numpy: ``np.ndarray(shape, dtype,
+    buffer=SharedMemory(name).buf)``, with dtype and shape read from the image."""
+
 class Error(Exception):
     """Base of every mmarray error; OS failures are OSError subclasses instead."""
 
@@ -240,7 +272,12 @@ class DimensionMismatch(Error): ...
 class AlreadyExists(Error): ...
 class Busy(Error): ...
 class SameFile(Error): ...
-class ForkedHandle(Error): ...
+
+class ForkedHandle(Error):
+    """A handle inherited through ``fork`` (``multiprocessing``'s fork start
+    method) was asked to grow, shrink or rewrite the array, which would act on
+    the parent's locks; its views still read. Open the array again in the child."""
+
 class InvalidName(Error): ...
 class ShapeMismatch(Error): ...
 class InvalidArgument(Error): ...
