@@ -35,7 +35,13 @@ pub(crate) enum Command {
     Show(show::Args),
     /// Draw a 1-D array (or slice) as a line plot, a 2-D one as a heatmap, into a PNG.
     Plot(plot::Args),
-    /// Write a zarr v3 array directory over an array's data file (a hard link, no copy).
+    /// Write a zarr v3 array directory over an array's data file (a hard link, no copy): one chunk holding the whole array.
+    ///
+    /// The one chunk is the whole data file, so a zarr reader asking for a
+    /// few elements reads all of it into memory. To read slices, open the
+    /// file with the Python package's adapter instead,
+    /// mmarray.zarr.Store(PATH): the same bytes as a zarr v3 store in chunks
+    /// of about 64 MiB, each a zero-copy view.
     Zarr(zarr::Args),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
     Completions(CompletionsArgs),
