@@ -2,7 +2,8 @@
 //!
 //! PATH may also hold several arrays: a `.npz` archive lists its members,
 //! and a store (a directory made by `mmarray::Store::create`) its arrays.
-//! One of those is named as `ARCHIVE.npz/NAME` or `DIR/NAME`.
+//! One of those is named as `ARCHIVE.npz/NAME` or `DIR/NAME`; a member is
+//! described whether stored or compressed, since nothing is mapped.
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,8 @@ pub struct Args {
     /// store directory (lists its arrays) or an array of one (DIR/NAME).
     path: PathBuf,
     /// Print one JSON object: path, format, dtype, shape, order, offset, nbytes,
-    /// attrs (for a .npz archive: a list of objects with name, dtype, shape,
+    /// attrs (for a compressed .npz member, offset is where its elements
+    /// start in the inflated member; for a .npz archive: a list of objects with name, dtype, shape,
     /// order, nbytes, compressed; for a store: store, attrs, and arrays, a
     /// list of objects with name, dtype, shape, nbytes, or name and error
     /// for an array whose sidecar or header is broken: the others are
