@@ -3,7 +3,8 @@
 //! PATH may also hold several arrays: a `.npz` archive lists its members,
 //! and a store (a directory made by `mmarray::Store::create`) its arrays.
 //! One of those is named as `ARCHIVE.npz/NAME` or `DIR/NAME`; a member is
-//! described whether stored or compressed, since nothing is mapped.
+//! described whether stored or compressed: describing one needs no view of
+//! its elements in place.
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +20,8 @@ pub struct Args {
     path: PathBuf,
     /// Print one JSON object: path, format, dtype, shape, order, offset, nbytes,
     /// attrs (for a compressed .npz member, offset is where its elements
-    /// start in the inflated member; for a .npz archive: a list of objects with name, dtype, shape,
-    /// order, nbytes, compressed; for a store: store, attrs, and arrays, a
+    /// start in the inflated member; for a .npz archive: a list of objects
+    /// with name, dtype, shape, order, nbytes, compressed; for a store: store, attrs, and arrays, a
     /// list of objects with name, dtype, shape, nbytes, or name and error
     /// for an array whose sidecar or header is broken: the others are
     /// listed, and the command then exits 1).
@@ -38,8 +39,8 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     }
     let info = match mmarray::inspect(&path) {
         Ok(info) => info,
-        // Described from the archive's directory and the member's inflated
-        // header: nothing is mapped, nothing inflated beyond the header.
+        // Described as `info x.npz` lists it, from the archive's directory
+        // and the member's inflated header: nothing inflated beyond it.
         Err(mmarray::Error::CompressedMember {
             path: archive,
             member,
