@@ -372,3 +372,66 @@ fn a_grown_file_closed_or_dropped_is_exactly_its_array_long() {
         .close()
         .unwrap();
 }
+
+/// numpy 2 allows up to 64 dimensions, and so does every path here, with
+/// no panic: 40 dimensions are created, viewed, appended to, reopened,
+/// read as shards, scanned and converted; 65 are a typed error at create.
+#[test]
+fn forty_dimensions_work_everywhere_and_sixty_five_are_refused() {
+    use ndarray::{ArrayD, IxDyn};
+    let dir = tempfile::tempdir().unwrap();
+    let mut shape = vec![1usize; 40];
+    shape[0] = 2;
+    shape[39] = 3;
+    let store = mmarray::Store::create(dir.path().join("runs")).unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let mut a = unsafe { store.create_array::<f32>("part-0", &shape) }.unwrap();
+    for (i, x) in a.as_slice_mut().iter_mut().enumerate() {
+        *x = i as f32;
+    }
+    assert_eq!(a.view().ndim(), 40);
+    let mut row_shape = shape.clone();
+    row_shape[0] = 1;
+    let row = ArrayD::from_shape_fn(IxDyn(&row_shape), |ix| 100.0 + ix[39] as f32);
+    a.append(&row).unwrap();
+    a.close().unwrap();
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    drop(unsafe { store.create_array::<f32>("part-1", &shape) }.unwrap());
+
+    let path = dir.path().join("runs/part-0.dat");
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let reopened = unsafe { MappedArray::<f32>::open(&path) }.unwrap();
+    assert_eq!(reopened.shape()[0], 3);
+    assert_eq!(
+        reopened.as_slice(),
+        &[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 100.0, 101.0, 102.0]
+    );
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let shards = unsafe { store.open_sharded::<f32>("part-") }.unwrap();
+    assert_eq!(shards.len(), 5);
+    let rows = shards.read_rows(1..4).unwrap();
+    assert_eq!(rows.ndim(), 40);
+    assert_eq!(
+        rows.iter().copied().collect::<Vec<_>>(),
+        [3.0, 4.0, 5.0, 100.0, 101.0, 102.0, 0.0, 0.0, 0.0]
+    );
+    let stats = mmarray::Stats::of_path(&path, |_| {}).unwrap();
+    assert_eq!(stats.count, 9);
+    let f = dir.path().join("f.npy");
+    let mut options = mmarray::ConvertOptions::new();
+    options.order(Order::F);
+    mmarray::convert(&path, &f, &options, |_| {}).unwrap();
+    assert_eq!(mmarray::read_array::<f32>(&f).unwrap(), reopened.view());
+
+    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    let err =
+        unsafe { MappedArray::<f32>::create(dir.path().join("x.dat"), &[1; 65]) }.unwrap_err();
+    assert!(matches!(err, Error::TooManyDimensions { .. }), "{err:?}");
+    let err = CreateOptions::new()
+        .write(
+            dir.path().join("y.npy"),
+            &ArrayD::<u8>::zeros(IxDyn(&[1; 65])),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::TooManyDimensions { .. }), "{err:?}");
+}

@@ -137,6 +137,18 @@ pub fn show_path(path: &Path) -> String {
     escape(&path.display().to_string())
 }
 
+/// How to name one array of the store or archive at `dir`, as printed:
+/// `DIR/NAME` with one slash, however many `dir` was given with (`runs/`
+/// gives `runs/NAME`, not `runs//NAME`).
+pub fn name_within(dir: &Path) -> String {
+    let shown = show_path(dir);
+    match shown.trim_end_matches('/') {
+        // `/` itself.
+        "" => format!("{shown}NAME"),
+        trimmed => format!("{trimmed}/NAME"),
+    }
+}
+
 /// The file a command's input `path` names: for `DIR/NAME` with `DIR` a
 /// store, array `NAME`'s data file (see [`mmarray::Store::resolve`]);
 /// otherwise `path` itself. A directory is refused in one line saying what
@@ -150,9 +162,9 @@ pub fn resolve_input(path: &Path) -> Result<PathBuf, CliError> {
     }
     let message = if mmarray::Store::is_store(path) {
         format!(
-            "{}: a store of arrays, not one array; name one as {}/NAME (`mmarray info {}` lists them)",
+            "{}: a store of arrays, not one array; name one as {} (`mmarray info {}` lists them)",
             path.display(),
-            path.display(),
+            name_within(path),
             path.display()
         )
     } else {
@@ -538,16 +550,14 @@ pub fn print_out(text: &str) -> Result<(), CliError> {
     }
 }
 
-/// For a `.npz` member that cannot be viewed in place (compressed by
-/// `np.savez_compressed`, or stored by `np.savez` at an offset its element
-/// type cannot be viewed at), its element type, so that `show` and `plot`
-/// read it as a copy instead; `None` for every other error.
-pub fn npz_member_to_copy(path: &Path, err: &mmarray::Error) -> Option<mmarray::ElementType> {
+/// For an array that cannot be viewed in place but can be read as a copy
+/// (a `.npz` member compressed by `np.savez_compressed`, or elements at an
+/// offset their type is not aligned to, as `np.savez` stores many members
+/// and as a valid `.npy` file may hold them), its element type, so that
+/// `show` and `plot` read it as a copy ([`mmarray::read_array`]) instead;
+/// `None` for every other error.
+pub fn element_to_copy(err: &mmarray::Error) -> Option<mmarray::ElementType> {
     use mmarray::Error;
-    let archive = path.parent()?;
-    if !archive.extension()?.eq_ignore_ascii_case("npz") {
-        return None;
-    }
     match err {
         Error::MisalignedOffset { dtype, .. } => Some(dtype.element_type()),
         Error::CompressedMember { path, member } => mmarray::Npz::open(path)
@@ -739,5 +749,14 @@ mod tests {
         assert_eq!(parse_shape("[2, 3]").unwrap(), vec![2, 3]);
         assert_eq!(human_bytes(3 << 20), "3.0 MiB");
         assert_eq!(human_bytes(100), "100 bytes");
+    }
+
+    #[test]
+    fn one_slash_before_name_however_the_dir_ends() {
+        for dir in ["runs", "runs/", "runs//"] {
+            assert_eq!(name_within(Path::new(dir)), "runs/NAME");
+        }
+        assert_eq!(name_within(Path::new("/")), "/NAME");
+        assert_eq!(name_within(Path::new("a/b.npz")), "a/b.npz/NAME");
     }
 }

@@ -10,18 +10,12 @@
 //! ```
 
 use clap::CommandFactory;
-use clap_complete::Shell;
 
+use crate::args::{Cli, CompletionsArgs};
 use crate::common::{CliError, print_out};
 
-#[derive(clap::Args)]
-pub struct Args {
-    /// The shell to write the completion script for.
-    shell: Shell,
-}
-
-pub fn run(args: &Args) -> Result<(), CliError> {
-    let mut command = crate::Cli::command();
+pub fn run(args: &CompletionsArgs) -> Result<(), CliError> {
+    let mut command = Cli::command();
     let mut script = Vec::new();
     clap_complete::generate(args.shell, &mut command, "mmarray", &mut script);
     print_out(&String::from_utf8_lossy(&script))

@@ -2,7 +2,9 @@
 //!
 //! PATH may also hold several arrays: a `.npz` archive lists its members,
 //! and a store (a directory made by `mmarray::Store::create`) its arrays.
-//! One of those is named as `ARCHIVE.npz/NAME` or `DIR/NAME`.
+//! One of those is named as `ARCHIVE.npz/NAME` or `DIR/NAME`; a member is
+//! described whether stored or compressed: describing one needs no view of
+//! its elements in place.
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +19,9 @@ pub struct Args {
     /// store directory (lists its arrays) or an array of one (DIR/NAME).
     path: PathBuf,
     /// Print one JSON object: path, format, dtype, shape, order, offset, nbytes,
-    /// attrs (for a .npz archive: a list of objects with name, dtype, shape,
-    /// order, nbytes, compressed; for a store: store, attrs, and arrays, a
+    /// attrs (for a compressed .npz member, offset is where its elements
+    /// start in the inflated member; for a .npz archive: a list of objects
+    /// with name, dtype, shape, order, nbytes, compressed; for a store: store, attrs, and arrays, a
     /// list of objects with name, dtype, shape, nbytes, or name and error
     /// for an array whose sidecar or header is broken: the others are
     /// listed, and the command then exits 1).
@@ -34,20 +37,22 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     if is_npz_archive(&path) {
         return list_members(&path, args.json);
     }
-    let info = mmarray::inspect(&path)?;
+    let info = match mmarray::inspect(&path) {
+        Ok(info) => info,
+        // Described as `info x.npz` lists it, from the archive's directory
+        // and the member's inflated header: nothing inflated beyond it.
+        Err(mmarray::Error::CompressedMember {
+            path: archive,
+            member,
+        }) => return compressed_member(&archive, &member, args.json),
+        Err(e) => return Err(e.into()),
+    };
     let layout = info.layout();
     if args.json {
         let value = serde_json::to_value(&info).map_err(|e| CliError::Input(Box::new(e)))?;
         return print_out(&format!("{value}\n"));
     }
-    let shape = match layout.shape() {
-        [] => "() (0-d, one element)".to_string(),
-        dims => dims
-            .iter()
-            .map(|d| d.to_string())
-            .collect::<Vec<_>>()
-            .join(" x "),
-    };
+    let shape = shape_text(layout.shape());
     // Paths escaped: a newline or ESC in a file name stays on its line and
     // does not reach the terminal raw.
     let mut text = format!("{}\n", show_path(info.path()));
@@ -84,6 +89,61 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     print_out(&text)
 }
 
+/// `info ARCHIVE.npz/NAME` for a member `np.savez_compressed` wrote: the
+/// same lines and JSON keys as for a stored member, the format line saying
+/// it is compressed, and the offset where its elements start in the
+/// inflated member (a `.npy` file), since they lie nowhere in the archive
+/// as they are.
+fn compressed_member(archive: &Path, name: &str, json: bool) -> Result<(), CliError> {
+    let npz = mmarray::Npz::open(archive)?;
+    let member = npz
+        .members()?
+        .into_iter()
+        .find(|m| m.name() == name)
+        .ok_or_else(|| {
+            CliError::Input(format!("{}: no member named {name:?}", archive.display()).into())
+        })?;
+    let layout = member.layout();
+    if json {
+        let value = serde_json::json!({
+            "path": archive.display().to_string(),
+            "format": mmarray::Format::Npz.as_str(),
+            "dtype": layout.dtype().to_string(),
+            "shape": layout.shape(),
+            "order": layout.order().as_str(),
+            "offset": layout.offset(),
+            "nbytes": layout.nbytes(),
+            "attrs": {},
+        });
+        return print_out(&format!("{value}\n"));
+    }
+    let text = format!(
+        "{}\n  format  .npz member {:?}, compressed (read as a copy)\n  dtype   {} ({})\n  shape   {}, {} order\n  size    {} ({} elements) at byte offset {} of the inflated member\n",
+        show_path(archive),
+        name,
+        layout.dtype(),
+        layout.dtype().element_type(),
+        shape_text(layout.shape()),
+        layout.order(),
+        human_bytes(layout.nbytes() as u64),
+        layout.len(),
+        layout.offset(),
+    );
+    print_out(&text)
+}
+
+/// A shape as `info` prints it: `3 x 4`, or `() (0-d, one element)`.
+fn shape_text(shape: &[usize]) -> String {
+    match shape {
+        [] => "() (0-d, one element)".to_string(),
+        dims => dims
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(" x "),
+    }
+}
+
 /// Whether `path` is a `.npz` archive (by name: a file ending in `.npz`),
 /// rather than one array.
 fn is_npz_archive(path: &std::path::Path) -> bool {
@@ -101,11 +161,11 @@ fn list_members(path: &Path, json: bool) -> Result<(), CliError> {
         return print_out(&format!("{}\n", list));
     }
     let mut text = format!(
-        "{}\n  format  .npz archive, {} member{} (open one as {}/NAME)\n",
+        "{}\n  format  .npz archive, {} member{} (open one as {})\n",
         show_path(npz.path()),
         members.len(),
         if members.len() == 1 { "" } else { "s" },
-        show_path(npz.path()),
+        common::name_within(npz.path()),
     );
     for m in &members {
         let layout = m.layout();
@@ -166,11 +226,11 @@ fn list_store(dir: &Path, json: bool) -> Result<(), CliError> {
         return broken_entries(dir, broken, entries.len());
     }
     let mut text = format!(
-        "{}\n  format  mmarray store, {} array{} (open one as {}/NAME)\n",
+        "{}\n  format  mmarray store, {} array{} (open one as {})\n",
         show_path(dir),
         entries.len(),
         if entries.len() == 1 { "" } else { "s" },
-        show_path(dir),
+        common::name_within(dir),
     );
     if !store.attrs().is_empty() {
         text += &format!(

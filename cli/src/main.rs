@@ -2,13 +2,16 @@
 //! memory-mapped arrays and `.npy` files from the shell.
 //!
 //! Each subcommand is a module with an `Args` struct and a `run` function, a
-//! thin layer over the `mmarray` library. Errors print as one line on stderr;
+//! thin layer over the `mmarray` library; the clap definition that ties them
+//! together is in `args` (which `completions` and `man` generate from, so no
+//! module imports this one). Errors print as one line on stderr;
 //! the exit code is 1 for bad input and 2 for bad usage. `SIGXFSZ` is
 //! ignored, so a file-size limit is an error too, not death by signal.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod args;
 mod arrayprint;
 mod common;
 mod completions;
@@ -26,41 +29,9 @@ mod zarr;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 
-/// Memory-mapped numeric arrays: raw files with a JSON sidecar, and .npy files.
-#[derive(Parser)]
-#[command(name = "mmarray", version, about, propagate_version = true)]
-pub(crate) struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Describe an array: format, dtype, shape, order, offset, size, attrs (or list a .npz archive or a store).
-    Info(info::Args),
-    /// One pass over the whole array: count, NaNs, min, max, sum, mean, std.
-    Stats(stats::Args),
-    /// Create a new array (sparse when the fill is zero).
-    Create(create::Args),
-    /// Describe an existing raw file (numpy's tofile output) by writing its sidecar.
-    Sidecar(sidecar::Args),
-    /// Convert between .npy and raw+sidecar, optionally changing dtype, order and byte order.
-    Convert(convert::Args),
-    /// Create, fill, flush, reopen and summarise an array, with timings.
-    Demo(demo::Args),
-    /// Print an array, or a slice of it, as numpy prints arrays.
-    Show(show::Args),
-    /// Draw a 1-D array (or slice) as a line plot, a 2-D one as a heatmap, into a PNG.
-    Plot(plot::Args),
-    /// Write a zarr v3 array directory over an array's data file (a hard link, no copy).
-    Zarr(zarr::Args),
-    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
-    Completions(completions::Args),
-    /// Print the manual page (roff) to stdout: mmarray(1), or a subcommand's.
-    Man(man::Args),
-}
+use args::{Cli, Command};
 
 /// Ignores `SIGXFSZ`. Its default action kills the process when a write
 /// passes the file-size limit (`ulimit -f`), leaving a partial file; ignored,

@@ -63,8 +63,9 @@ pub fn run(args: &Args) -> Result<(), CliError> {
                 }
             })
         }
-        // A .npz member that cannot be viewed in place is read as a copy.
-        Err(e) => match common::npz_member_to_copy(&path, &e) {
+        // A compressed .npz member, or elements at an offset their type is
+        // not aligned to, cannot be viewed in place: read as a copy.
+        Err(e) => match common::element_to_copy(&e) {
             Some(element) => mmarray::dispatch_type!(element, |T| {
                 let owned = mmarray::read_array::<T>(&path)?;
                 let view = slice::apply(owned.view(), expr).map_err(usage)?;

@@ -3,6 +3,11 @@
 //! zarrs, tensorstore, zarr-js), without a copy: `zarr.json` from the
 //! sidecar and one chunk that is a hard link to the data file
 //! ([`mmarray::export_zarr`]).
+//!
+//! One chunk holds the whole array, so a zarr reader reads all of it even
+//! for a slice: `--help` and the line printed say so, naming the Python
+//! package's `mmarray.zarr.Store`, which serves the same bytes in chunks of
+//! about 64 MiB, as the way to read slices.
 
 use std::path::PathBuf;
 
@@ -49,9 +54,10 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     };
     let chunk = match &done.chunk {
         Some(chunk) => format!(
-            "chunk {} is a hard link to {}",
+            "one chunk holding the whole array, {}, a hard link to {}: a zarr reader reads it whole even for a slice; to read slices, open {} with mmarray.zarr.Store (Python)",
             show_path(chunk),
-            show_path(done.info.path())
+            show_path(done.info.path()),
+            show_path(done.info.path()),
         ),
         None => "no chunk: the array has no elements".to_string(),
     };

@@ -2,7 +2,8 @@
 //! on a FIFO: `convert`, `create` and `sidecar` refuse a destination that
 //! is the same file as an input (one line saying "same file", exit 1), and
 //! every command given a FIFO, socket or device returns at once with one
-//! line naming it. (`plot -o` onto its input: `show_plot.rs`.)
+//! line naming it. (`plot -o` onto its input: `show_plot.rs`.) A file of
+//! a dtype mmarray does not support is said to be that, naming the dtype.
 
 #![cfg(unix)]
 
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use mmarray::CreateOptions;
 use ndarray::array;
+
+mod common;
 
 /// Runs the binary, killing it (and failing) if it has not exited in 20 s.
 fn mmarray(args: &[&str]) -> Output {
@@ -189,4 +192,47 @@ fn errors_give_the_command_lines_way_out_not_the_librarys() {
     let out = mmarray(&["info", p(&lonely)]);
     assert_refused(&out, &["no sidecar", "mmarray sidecar"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("sidecar::describe"));
+}
+
+/// A `.npy` file of a structured dtype, as numpy saves it, is a dtype
+/// mmarray does not support (named as the header writes it), not a
+/// malformed file: one line, exit 1, from every command that reads it.
+#[test]
+fn a_structured_dtype_is_named_as_unsupported_not_malformed() {
+    let Some(python) = common::python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rec.npy");
+    let saved = Command::new(python)
+        .args([
+            "-c",
+            "import sys, numpy as np; np.save(sys.argv[1], np.zeros(3, dtype=[('a', '<f4'), ('b', '<i4')]))",
+            p(&path),
+        ])
+        .status()
+        .unwrap();
+    assert!(saved.success());
+    let png = dir.path().join("rec.png");
+    let copy = dir.path().join("copy.npy");
+    for args in [
+        vec!["info", p(&path)],
+        vec!["stats", p(&path)],
+        vec!["show", p(&path)],
+        vec!["plot", p(&path), "-o", p(&png)],
+        vec!["convert", p(&path), p(&copy)],
+    ] {
+        let out = mmarray(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "mmarray: error: {}: unsupported dtype \"[('a', '<f4'), ('b', '<i4')]\" (supported: bool, int8..int64, uint8..uint64, float16, float32, float64, complex64, complex128)",
+                p(&path)
+            ),
+            "{args:?}"
+        );
+    }
+    assert!(!png.exists() && !copy.exists());
 }

@@ -1222,3 +1222,80 @@ fn streamed_plots_equal_viewed_plots() {
         "line"
     );
 }
+
+/// A valid `.npy` file (numpy loads it) whose data starts at byte 67, an
+/// offset no element wider than a byte is aligned to: `info` describes it,
+/// and `show` and `plot` (whole or sliced) read it as a copy, as `stats`
+/// reads it, with the values of the same array stored aligned.
+#[test]
+fn show_and_plot_read_a_npy_whose_data_is_not_aligned() {
+    let dir = TempDir::new().unwrap();
+    let values = array![[1.5f64, -2.25, 3.0], [4.0, f64::NAN, 6.5]];
+    let aligned = write(&dir, "aligned.npy", &values);
+    // Version 1.0: magic (6) + version (2) + length (2) + dict + '\n' = 67.
+    let dict = "{'descr':'<f8','fortran_order':False,'shape':(2,3)}";
+    let pad = 67 - 10 - dict.len() - 1;
+    let header = format!("{dict}{}\n", " ".repeat(pad));
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    assert_eq!(bytes.len(), 67);
+    for x in values.iter() {
+        bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    let odd = dir.path().join("odd.npy");
+    std::fs::write(&odd, &bytes).unwrap();
+    let info = mmarray(&["info", path_str(&odd), "--json"]);
+    assert!(info.status.success(), "{}", stderr(&info));
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["offset"], 67);
+    assert_eq!(info["shape"], serde_json::json!([2, 3]));
+    assert_eq!(show(&odd, &[]), show(&aligned, &[]));
+    assert_eq!(
+        show(&odd, &["--slice", "1, ::-1"]),
+        show(&aligned, &["--slice", "1, ::-1"])
+    );
+    let stats = |path: &Path| stdout(&mmarray(&["stats", path_str(path), "--json"]));
+    assert_eq!(stats(&odd), stats(&aligned));
+    for slice in [None, Some("1"), Some("1:, :")] {
+        let [a, b] = ["odd", "aligned"].map(|n| dir.path().join(format!("{n}.png")));
+        for (input, png) in [(&odd, &a), (&aligned, &b)] {
+            let mut args = vec!["plot", path_str(input), "-o", path_str(png), "--title", "t"];
+            args.extend(slice.iter().flat_map(|s| ["--slice", s]));
+            let out = mmarray(&args);
+            assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        }
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            std::fs::read(&b).unwrap(),
+            "{slice:?}"
+        );
+    }
+    // The PNG is never written over the file read as a copy.
+    let onto = dir.path().join("link.png");
+    std::os::unix::fs::symlink(&odd, &onto).unwrap();
+    let out = mmarray(&[
+        "plot",
+        path_str(&odd),
+        "-o",
+        path_str(&onto),
+        "--slice",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("same file"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&odd).unwrap(), bytes);
+    // numpy loads it, with these values (where scripts/test.sh set up numpy).
+    if let Some(python) = std::env::var_os("MMARRAY_PYTHON") {
+        let ok = Command::new(python)
+            .args([
+                "-c",
+                "import sys, numpy as np; a = np.load(sys.argv[1]); \
+                 assert a.shape == (2, 3) and a[0, 1] == -2.25 and np.isnan(a[1, 1]), a",
+                path_str(&odd),
+            ])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+}

@@ -390,3 +390,26 @@ fn info_lists_an_unreadable_entry_with_the_io_reason() {
         errors[1]
     );
 }
+
+/// `info DIR/` (as a shell completes a directory) names the arrays as
+/// `DIR/NAME` with one slash, and so do the archive listing and the
+/// message for a store given where one array is wanted.
+#[test]
+fn a_trailing_slash_gives_one_slash_before_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = build_store(dir.path());
+    let plain = p(&runs).to_string();
+    for given in [format!("{plain}/"), format!("{plain}//")] {
+        let text = stdout(&mmarray(&["info", &given]));
+        assert!(
+            text.contains(&format!("(open one as {plain}/NAME)")),
+            "{given}: {text}"
+        );
+        assert!(!text.contains("//NAME"), "{given}: {text}");
+        let out = mmarray(&["stats", &given]);
+        assert_fails(&out, &[&format!("name one as {plain}/NAME ")]);
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("//NAME"));
+        // The arrays it lists open as it says.
+        stdout(&mmarray(&["stats", &format!("{given}loss")]));
+    }
+}

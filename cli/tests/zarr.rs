@@ -60,6 +60,14 @@ fn exports_refuses_and_replaces_as_told() {
         said.starts_with("wrote ") && said.contains("hard link"),
         "{said}"
     );
+    // One line that says the export is one chunk of the whole array and
+    // names the adapter that reads slices.
+    assert_eq!(said.lines().count(), 1, "{said}");
+    assert!(
+        said.contains("one chunk holding the whole array")
+            && said.contains(&format!("open {} with mmarray.zarr.Store", p(&raw))),
+        "{said}"
+    );
     assert_eq!(
         std::fs::read(out.join("c/0/0")).unwrap(),
         std::fs::read(&raw).unwrap()
@@ -81,4 +89,28 @@ fn exports_refuses_and_replaces_as_told() {
         "not a zarr",
     );
     assert!(other.join("cat.jpg").exists());
+}
+
+/// `mmarray zarr --help` says the export is one chunk holding the whole
+/// array, what that costs a zarr reader, and names the adapter for slices;
+/// the one-line list of commands says "one chunk" too.
+#[test]
+fn help_says_one_chunk_and_names_the_adapter_for_slices() {
+    let help = mmarray(&["zarr", "--help"]);
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap().replace('\n', " ");
+    for words in [
+        "one chunk holding the whole array",
+        "reads all of it",
+        "mmarray.zarr.Store",
+        "To read slices",
+    ] {
+        assert!(help.contains(words), "{words:?} in {help}");
+    }
+    let list = String::from_utf8(mmarray(&["--help"]).stdout).unwrap();
+    let line = list
+        .lines()
+        .find(|l| l.trim_start().starts_with("zarr "))
+        .unwrap();
+    assert!(line.contains("one chunk holding the whole array"), "{line}");
 }

@@ -133,7 +133,7 @@ CASES = [
         mmarray.MalformedNpy,
     ),
     ("npy object dtype", lambda t: write(t, "a.npy", npy(header("|O", (2,)), bytes(16))), mmarray.UnknownDtype),
-    ("npy structured dtype", lambda t: write(t, "a.npy", npy(header([("a", "<i4")], (2,)), bytes(8))), mmarray.MalformedNpy),
+    ("npy structured dtype", lambda t: write(t, "a.npy", npy(header([("a", "<i4")], (2,)), bytes(8))), mmarray.UnknownDtype),
     ("npy unknown dtype", lambda t: write(t, "a.npy", npy(header("<q9", (2,)), bytes(16))), mmarray.UnknownDtype),
     (
         "npy overflowing shape",

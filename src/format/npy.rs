@@ -223,13 +223,13 @@ impl<'a> HeaderParser<'a> {
             self.skip_ws();
             let seen = match key.as_str() {
                 "descr" => {
-                    if self.peek() == Some(b'[') {
-                        return Err(
-                            "structured dtypes (a list of fields as descr) are not supported"
-                                .into(),
-                        );
-                    }
-                    descr.replace(self.string()?).is_some()
+                    // A structured dtype (a list of fields): kept as written,
+                    // to be named as the dtype that is not supported.
+                    let value = match self.peek() {
+                        Some(b'[') => self.bracketed()?,
+                        _ => self.string()?,
+                    };
+                    descr.replace(value).is_some()
                 }
                 "fortran_order" => fortran.replace(self.boolean()?).is_some(),
                 "shape" => shape.replace(self.int_tuple()?).is_some(),
@@ -323,6 +323,35 @@ impl<'a> HeaderParser<'a> {
         self.pos = start + len + 1;
         String::from_utf8(self.s[start..start + len].to_vec())
             .map_err(|_| "string is not UTF-8".into())
+    }
+
+    /// A bracketed literal (a structured dtype's list of fields, such as
+    /// `[('a', '<f4'), ('b', '<i4')]`) as written: brackets and
+    /// parentheses counted, quoted strings taken whole.
+    fn bracketed(&mut self) -> ParseResult<String> {
+        let start = self.pos;
+        let mut depth = 0usize;
+        while let Some(c) = self.peek() {
+            match c {
+                b'\'' | b'"' => {
+                    self.string()?;
+                    continue;
+                }
+                b'[' | b'(' => depth += 1,
+                b']' | b')' => {
+                    depth = depth.checked_sub(1).ok_or_else(|| {
+                        format!("unbalanced '{}' at byte {}", c as char, self.pos)
+                    })?;
+                    if depth == 0 {
+                        self.pos += 1;
+                        return Ok(String::from_utf8_lossy(&self.s[start..self.pos]).into_owned());
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        Err(format!("unterminated list at byte {start}"))
     }
 
     fn boolean(&mut self) -> ParseResult<bool> {

@@ -344,18 +344,22 @@ pub fn run(args: &Args) -> Result<(), CliError> {
     ))
 }
 
-/// What cannot be read in place (a compressed or misaligned `.npz`
-/// member) read as a converted copy, if `err` (of opening `path`) says so;
-/// other errors returned as they are.
+/// What cannot be viewed in place (a compressed `.npz` member, or
+/// elements at an offset their type is not aligned to) read as a converted
+/// copy, if `err` (of opening `path`) says so; other errors returned as
+/// they are.
 fn copy_or_fail(
     path: &Path,
     err: mmarray::Error,
     args: &Args,
 ) -> Result<(Reduced, Vec<usize>, ElementType), CliError> {
-    match common::npz_member_to_copy(path, &err) {
+    match common::element_to_copy(&err) {
         Some(element) => {
-            let archive = path.parent().unwrap_or(path);
-            common::refuse_same_file(&args.output, &[archive], "the PNG")?;
+            // The file itself, or for a member the archive (a parent that
+            // is a file).
+            let mut inputs = vec![path];
+            inputs.extend(path.parent().filter(|p| p.is_file()));
+            common::refuse_same_file(&args.output, &inputs, "the PNG")?;
             copied(path, element, args)
         }
         None => Err(err.into()),
