@@ -35,26 +35,38 @@ impl Staged {
     }
 
     /// Moves the array into place; `Busy` while anyone still maps it (or,
-    /// when overwriting, the old array); it then stays staged.
+    /// when overwriting, the old array); it then stays staged. Runs with the
+    /// GIL released; a second `publish` or `discard` meanwhile waits for it
+    /// (also with the GIL released), then finds it published.
     fn publish(&self, py: Python<'_>) -> PyResult<()> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(staged) = inner.as_mut() else {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "this staged array was already published or discarded",
-            ));
-        };
-        py.detach(|| staged.publish()).py()?;
-        *inner = None;
-        Ok(())
+        // The lock is taken and released inside `detach`: never held while
+        // the GIL is taken again (the error is converted after).
+        let outcome = py.detach(|| {
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(staged) = inner.as_mut() else {
+                return Ok(false);
+            };
+            staged.publish()?;
+            *inner = None;
+            Ok(true)
+        });
+        match outcome.py()? {
+            true => Ok(()),
+            false => Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "{}: this staged array was already published or discarded",
+                self.path
+            ))),
+        }
     }
 
-    /// Removes the staged array (nothing happens at the destination).
-    fn discard(&self) -> PyResult<()> {
-        let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match staged {
-            Some(staged) => staged.discard().py(),
-            None => Ok(()),
-        }
+    /// Removes the staged array (nothing happens at the destination); does
+    /// nothing once it was published or discarded.
+    fn discard(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| {
+            let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+            staged.map_or(Ok(()), mmarray::Staged::discard)
+        })
+        .py()
     }
 
     fn __repr__(&self) -> String {
@@ -79,9 +91,9 @@ pub fn stage(
     attrs: Option<Bound<'_, PyAny>>,
     overwrite: bool,
 ) -> PyResult<Staged> {
-    let shape = crate::shape_of(&shape)?;
+    let shape = crate::shape_of(&shape, &path)?;
     let dtype = crate::dtype_of(&dtype, &path)?;
-    let mut options = crate::options(order, attrs.as_ref(), overwrite, Some(&path))?;
+    let mut options = crate::options(order, attrs.as_ref(), overwrite, &path, true)?;
     options.preallocate(true).byte_order(dtype.byte_order());
     let staged = py.detach(|| options.stage(&path, dtype, &shape)).py()?;
     Ok(Staged {
