@@ -195,7 +195,11 @@ impl Failed {
     }
 }
 
-/// An open memory-mapped array. See the module's docs in `__init__.pyi`.
+/// An open memory-mapped array (`mmarray.open`, `mmarray.create`).
+///
+/// numpy: `m = np.load(path, mmap_mode=mode)`; `h.array` is `m`,
+/// `h.flush()` is `m.flush()`, `h.close()` is `del m`: views taken keep the
+/// mapping (and the file's shared lock) until the last of them is gone.
 #[pyclass(module = "mmarray", name = "Array", frozen)]
 pub struct Array {
     shared: Arc<Shared>,

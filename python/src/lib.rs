@@ -119,10 +119,14 @@ fn attrs_from_py(attrs: Option<&Bound<'_, PyAny>>, path: &Path) -> PyResult<mmar
         // NaN and infinities (ValueError), objects JSON has no type for
         // (TypeError): Python's message says which.
         Err(e) => {
+            let hint = match e.is_instance_of::<PyValueError>(attrs.py()) {
+                true => " (JSON has no NaN or infinity: store None or a string instead)",
+                false => "",
+            };
             let e = e.value(attrs.py()).str()?;
             return Err(invalid(
                 path,
-                format!("attrs cannot be stored as JSON: {e}"),
+                format!("attrs cannot be stored as JSON: {e}{hint}"),
             ));
         }
     };

@@ -13,7 +13,13 @@ use pyo3::types::PyTuple;
 use crate::errors::IntoPy;
 use crate::handle::{Array, Mapped};
 
-/// A directory of named arrays. See `__init__.pyi`.
+/// A directory of named arrays (`mmarray-store.json` marks it).
+///
+/// numpy: a folder of `.npy` files: `store[name]` is
+/// `np.load(os.path.join(dir, name + ".npy"), mmap_mode="r")`,
+/// `store.create_array(name, shape, dtype)` is
+/// `np.lib.format.open_memmap(path, "w+", dtype, shape)`,
+/// `store.remove(name)` is `os.remove(path)`.
 #[pyclass(module = "mmarray", name = "Store", frozen)]
 pub struct Store {
     store: Mutex<RustStore>,
