@@ -28,6 +28,14 @@
 //! wait and the work), short ones with `lock_py_attached` (the GIL released
 //! while waiting), and numpy arrays are built after it is dropped.
 //!
+//! # Fork
+//!
+//! A child forked from the process that opened a handle reads through it
+//! (the mapping is shared), but its calls that would act on the file's
+//! locks or recorded length (append, resize, publish, commit, flush) raise
+//! `InvalidArgument`, and closing or dropping it there leaves the
+//! mapping alone: those belong to the parent.
+//!
 //! # Views
 //!
 //! A view is made in numpy from the mapping's bytes (`uint8` over the
@@ -127,6 +135,38 @@ pub struct State {
     closed: bool,
     /// What views exported now point into.
     generation: Arc<Generation>,
+    /// The process that opened the mapping: the one its locks, writer
+    /// claim and recorded length belong to.
+    pid: u32,
+}
+
+impl State {
+    /// Whether this is a process forked from the one that opened it.
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
+    }
+
+    /// The mapping taken out to be unmapped, or `None` in a forked child:
+    /// there it is left mapped (and its handle open) until the child
+    /// exits, since closing it would record the parent's length and trim
+    /// the parent's file.
+    fn take_to_close(&mut self) -> Option<Mapped> {
+        let mapped = self.mapped.take();
+        if self.forked() {
+            std::mem::forget(mapped);
+            return None;
+        }
+        mapped
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // As `take_to_close`: a forked child never closes the parent's array.
+        if self.forked() {
+            std::mem::forget(self.mapped.take());
+        }
+    }
 }
 
 pub struct Shared {
@@ -170,7 +210,7 @@ impl Drop for Owner {
             let mapped = {
                 let mut state = self.shared.lock(py);
                 let unused = state.closed && self.shared.live.load(Ordering::SeqCst) == 0;
-                if unused { state.mapped.take() } else { None }
+                if unused { state.take_to_close() } else { None }
             };
             if let Some(mapped) = mapped {
                 // As a MappedArray's own drop: nothing to report an error to.
@@ -183,13 +223,21 @@ impl Drop for Owner {
 /// Why a call on the mapping did not run.
 enum Failed {
     Closed,
+    /// In a child forked from the process that opened it (its pid).
+    Forked(u32),
     Library(mmarray::Error),
 }
 
 impl Failed {
-    fn into_py(self) -> PyErr {
+    fn into_py(self, path: &str) -> PyErr {
         match self {
             Failed::Closed => closed(),
+            Failed::Forked(pid) => to_py(mmarray::Error::InvalidArgument {
+                path: path.into(),
+                message: format!(
+                    "this handle was opened by process {pid}, and this is a child forked from it: its locks and the length it records are the parent's, so the child cannot append, resize, publish, commit or flush through it; open the array again in this process"
+                ),
+            }),
             Failed::Library(e) => to_py(e),
         }
     }
@@ -220,6 +268,7 @@ impl Array {
                     mapped: Some(mapped),
                     closed: false,
                     generation: Arc::default(),
+                    pid: std::process::id(),
                 }),
                 live: AtomicUsize::new(0),
             }),
@@ -250,6 +299,9 @@ impl Array {
             if state.closed {
                 return Err(Failed::Closed);
             }
+            if state.forked() {
+                return Err(Failed::Forked(state.pid));
+            }
             let Some(Mapped::W(array)) = state.mapped.as_mut() else {
                 return Err(Failed::Closed);
             };
@@ -264,7 +316,7 @@ impl Array {
             }
             result.map_err(Failed::Library)
         })
-        .map_err(Failed::into_py)
+        .map_err(|f| f.into_py(&self.path))
     }
 }
 
@@ -491,12 +543,13 @@ impl Array {
             }
             state.closed = true;
             if !self.exports_alive() {
-                let mapped = state.mapped.take();
+                let mapped = state.take_to_close();
                 drop(state);
                 return mapped.map_or(Ok(()), Mapped::close);
             }
+            let forked = state.forked();
             match state.mapped.as_mut() {
-                Some(Mapped::W(a)) => dispatch!(a, |a| a.commit()),
+                Some(Mapped::W(a)) if !forked => dispatch!(a, |a| a.commit()),
                 _ => Ok(()),
             }
         })

@@ -209,3 +209,38 @@ def test_65_dimensions_are_a_typed_error_not_a_panic(tmp_path):
     p = tmp_path / "a.dat"
     with pytest.raises(mmarray.Error):
         mmarray.create(p, (1,) * 65, "f4")
+
+
+def test_a_forked_child_reads_the_parents_handle_and_gets_errors_not_hangs(tmp_path):
+    run_python(
+        """
+        import os, sys, numpy as np, mmarray
+        p = sys.argv[1]
+        h = mmarray.create(p, (0, 3), "f8")
+        h.append(np.ones((4, 3)))
+        v = h.array
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                assert h.array.sum() == 12.0 and v.shape == (4, 3)
+                try:
+                    h.append(np.ones((1, 3)))   # the parent's locks: refused
+                    code = 3
+                except mmarray.Error as e:
+                    assert "process" in str(e), e
+                h.close()                       # no hang, no panic
+            except BaseException as e:
+                print("child:", repr(e), file=sys.stderr)
+                code = 2
+            os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        h.append(np.zeros((1, 3)))             # the parent's handle still works
+        del v
+        h.close()
+        assert mmarray.open(p).shape == (5, 3)
+        """,
+        tmp_path / "a.dat",
+        timeout=TIMEOUT,
+    )
