@@ -78,7 +78,7 @@ const PYTHON_SPELLING: &[(&str, &str)] = &[
 
 /// `message` with the library's Rust spelling replaced by Python's; a
 /// store's marker file is not a "sidecar".
-fn pythonic(message: String, path: &std::path::Path) -> String {
+pub fn pythonic(message: String, path: &std::path::Path) -> String {
     let mut message = PYTHON_SPELLING
         .iter()
         .fold(message, |m, (rust, python)| m.replace(rust, python));

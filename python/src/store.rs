@@ -84,7 +84,10 @@ impl Store {
                         d.set_item("shape", layout.shape().to_vec())?;
                         d.set_item("nbytes", layout.nbytes())?;
                     }
-                    Err(error) => d.set_item("error", error.to_string())?,
+                    Err(error) => d.set_item(
+                        "error",
+                        crate::errors::pythonic(error.to_string(), error.path()),
+                    )?,
                 }
                 Ok(d)
             })
