@@ -139,3 +139,23 @@ def test_errors_say_what_is_wrong_name_the_file_and_use_python_spelling(tmp_path
 def test_docstrings_show_the_numpy_equivalent():
     for item in (mmarray.info, mmarray.Store, mmarray.Array, mmarray.open, mmarray.save, mmarray.create, mmarray.stats):
         assert "np." in (item.__doc__ or ""), item
+
+
+def test_the_adapters_read_unaligned_data_and_the_other_byte_order_too(tmp_path):
+    import dask
+    import xarray as xr
+    import zarr
+
+    import mmarray.dask
+    from mmarray.zarr import Store
+
+    unaligned = tmp_path / "u.npy"
+    data = np.arange(10, dtype="f8")
+    unaligned_npy(unaligned, data)
+    other = tmp_path / "o.npy"
+    np.save(other, data.astype(OTHER + "f8"))
+    for path in (unaligned, other):
+        with dask.config.set(scheduler="threads"):
+            assert np.array_equal(mmarray.dask.from_array(path, chunks=3).compute(), data)
+        assert np.array_equal(zarr.open_array(Store(path), mode="r")[...], data)
+        assert np.array_equal(xr.open_dataset(path, engine="mmarray")[path.stem].values, data)

@@ -318,6 +318,17 @@ class Store(_ZarrStore):
         prototype: BufferPrototype | None = None,
         byte_range: ByteRequest | None = None,
     ) -> Buffer | None:
+        return self.get_sync(key, prototype=prototype, byte_range=byte_range)
+
+    def get_sync(
+        self,
+        key: str,
+        *,
+        prototype: BufferPrototype | None = None,
+        byte_range: ByteRequest | None = None,
+    ) -> Buffer | None:
+        """``get`` without the event loop (zarr's ``SupportsGetSync``): the
+        chunks are views of the mapping, so nothing waits."""
         prototype = prototype or default_buffer_prototype()
         if byte_range is not None and not isinstance(
             byte_range, (RangeByteRequest, OffsetByteRequest, SuffixByteRequest)
