@@ -248,8 +248,11 @@ fn view_of<'a, T>(
 
 /// `mmarray.open(path, mode="r")`: maps a raw file with a sidecar, a .npy
 /// file or a stored .npz member (`x.npz/name`, read-only) in mode "r",
-/// "r+" or "c". numpy: `np.load(path, mmap_mode=mode)`. Waits, with the
-/// GIL released, while another process holds the file's exclusive lock.
+/// "r+" or "c". numpy: `np.load(path, mmap_mode=mode)`. Mode "r" views
+/// files in the other byte order (`>f4`) and data at an offset its type is
+/// not aligned to as numpy does, zero-copy; "r+" and "c" refuse them
+/// (`NonNativeByteOrder`, `MisalignedOffset`). Waits, with the GIL
+/// released, while another process holds the file's exclusive lock.
 #[pyfunction]
 #[pyo3(signature = (path, mode="r"))]
 fn open(py: Python<'_>, path: PathBuf, mode: &str) -> PyResult<Array> {

@@ -159,3 +159,15 @@ def test_the_adapters_read_unaligned_data_and_the_other_byte_order_too(tmp_path)
             assert np.array_equal(mmarray.dask.from_array(path, chunks=3).compute(), data)
         assert np.array_equal(zarr.open_array(Store(path), mode="r")[...], data)
         assert np.array_equal(xr.open_dataset(path, engine="mmarray")[path.stem].values, data)
+
+
+def test_the_readmes_first_snippet_runs_twice(tmp_path, monkeypatch):
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    assert "mmarray.save(" in snippet
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):  # np.save replaces; so does mmarray.save
+        exec(compile(snippet, "README.md", "exec"), {})
+    assert mmarray.open(tmp_path / "temps.dat").array[0, 0] == 1.5

@@ -109,7 +109,11 @@ class Array:
 
 def open(path: _Path, mode: Literal["r", "r+", "c"] = "r") -> Array:
     """Maps a raw file with a sidecar, a .npy file or a stored .npz member
-    (``x.npz/name``, read-only), decided by content.
+    (``x.npz/name``, read-only), decided by content. Mode "r" views a file
+    in the other byte order (``>f4``) or data at an offset its type is not
+    aligned to as numpy does, zero-copy; "r+" and "c" refuse them
+    (``NonNativeByteOrder``, ``MisalignedOffset``). Waits, with the GIL
+    released, while another process holds the file's exclusive lock.
 
     numpy: ``np.load(path, mmap_mode=mode)`` / ``np.memmap(path, dtype, mode, shape=...)``.
     """
