@@ -316,3 +316,12 @@ class TestStoreTestsReadSide(StoreTests[Store, cpu.Buffer]):
     async def test_list_dir(self, store):
         assert sorted([k async for k in store.list_dir("")]) == ["c", "zarr.json"]
         assert [k async for k in store.list_dir("c")] == ["0"]
+
+
+def test_an_array_replaced_by_its_other_byte_order_is_an_error_too(tmp_path):
+    p = tmp_path / "a.npy"
+    np.save(p, np.arange(4, dtype="<f8"))
+    z = zarr.open_array(Store(p), mode="r")
+    np.save(p, np.arange(4, dtype=">f8"))
+    with pytest.raises(mmarray.ShapeMismatch):
+        z[:]

@@ -74,7 +74,14 @@ class _Array:
         # F order is the one case with a transpose codec (see format::zarr).
         codecs = [c["name"] for c in self.meta["codecs"]]
         self.order = "F" if "transpose" in codecs else "C"
+        # The file's dtype: zarr's data type in the bytes codec's byte order.
+        endian = next(
+            (c.get("configuration", {}).get("endian") for c in self.meta["codecs"] if c["name"] == "bytes"),
+            None,
+        )
         self.dtype = np.dtype(self.meta["data_type"])
+        if endian is not None and self.dtype.itemsize > 1:
+            self.dtype = self.dtype.newbyteorder(">" if endian == "big" else "<")
         self.itemsize = self.dtype.itemsize
         ndim = len(self.shape)
         self.axis = 0 if self.order == "C" or ndim < 2 else ndim - 1
@@ -90,8 +97,7 @@ class _Array:
                 a = handle.array
                 grown_ok = self.order == "C" and len(self.shape) > 0
                 same = (
-                    a.dtype.kind == self.dtype.kind
-                    and a.dtype.itemsize == self.itemsize
+                    a.dtype == self.dtype
                     and a.ndim == len(self.shape)
                     and (handle.order == self.order or a.ndim < 2)
                     and (a.shape[1:] == self.shape[1:] and a.shape[0] >= self.shape[0] if grown_ok else a.shape == self.shape)
