@@ -18,6 +18,35 @@ pub struct Staged {
     inner: Mutex<Option<mmarray::Staged>>,
     path: String,
     destination: String,
+    /// The process that staged it: a child forked from it neither
+    /// publishes nor removes the parent's staged array.
+    pid: u32,
+}
+
+impl Staged {
+    /// `InvalidArgument` in a child forked from the process that staged it.
+    fn check_not_forked(&self, what: &str) -> PyResult<()> {
+        if std::process::id() == self.pid {
+            return Ok(());
+        }
+        Err(crate::errors::to_py(mmarray::Error::InvalidArgument {
+            path: self.path.clone().into(),
+            message: format!(
+                "this array was staged by process {}, and this is a child forked from it: only the process that staged it may {what} it",
+                self.pid
+            ),
+        }))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Dropping removes the staged files: never in a forked child.
+        if std::process::id() != self.pid {
+            let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+            std::mem::forget(inner.take());
+        }
+    }
 }
 
 #[pymethods]
@@ -39,6 +68,7 @@ impl Staged {
     /// GIL released; a second `publish` or `discard` meanwhile waits for it
     /// (also with the GIL released), then finds it published.
     fn publish(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_not_forked("publish")?;
         // The lock is taken and released inside `detach`: never held while
         // the GIL is taken again (the error is converted after).
         let outcome = py.detach(|| {
@@ -62,6 +92,7 @@ impl Staged {
     /// Removes the staged array (nothing happens at the destination); does
     /// nothing once it was published or discarded.
     fn discard(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_not_forked("discard")?;
         py.detach(|| {
             let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
             staged.map_or(Ok(()), mmarray::Staged::discard)
@@ -100,5 +131,6 @@ pub fn stage(
         path: staged.path().to_string_lossy().into_owned(),
         destination: staged.destination().to_string_lossy().into_owned(),
         inner: Mutex::new(Some(staged)),
+        pid: std::process::id(),
     })
 }

@@ -244,3 +244,30 @@ def test_a_forked_child_reads_the_parents_handle_and_gets_errors_not_hangs(tmp_p
         tmp_path / "a.dat",
         timeout=TIMEOUT,
     )
+
+
+def test_a_forked_child_never_publishes_or_removes_the_parents_staged_array(tmp_path):
+    run_python(
+        """
+        import os, sys, numpy as np, mmarray
+        d = sys.argv[1]
+        staged = mmarray.stage(f"{d}/a.dat", 10, "i4")
+        pid = os.fork()
+        if pid == 0:
+            try:
+                staged.publish()
+                code = 3
+            except mmarray.Error as e:
+                code = 0 if "forked" in str(e) else 4
+            sys.exit(code)   # a normal exit: the child's objects are finalised
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0, status
+        assert os.path.exists(staged.path), "the child removed the parent's staged array"
+        with mmarray.open(staged.path, "r+") as h:
+            h.array[:] = 7
+        staged.publish()
+        assert mmarray.open(f"{d}/a.dat").array.tolist() == [7] * 10
+        """,
+        tmp_path,
+        timeout=TIMEOUT,
+    )
