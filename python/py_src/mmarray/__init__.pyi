@@ -40,7 +40,10 @@ class Array:
 
     No call holds a lock while Python code runs, and every call that waits
     or does I/O releases the GIL: threads and finalisers may use one handle
-    at once.
+    at once. In a child forked from the process that opened it, a handle
+    reads, but ``append``, ``resize``, ``publish``, ``commit`` and ``flush``
+    raise ``InvalidArgument`` (the file's locks and length are the
+    parent's), and closing it there leaves the parent's mapping alone.
     """
 
     @property
@@ -235,10 +238,15 @@ class Staged:
     @property
     def destination(self) -> str: ...
     def publish(self) -> None:
-        """Moves the array into place. ``Busy`` while anyone still maps it (or
-        the old array, when overwriting); it then stays staged."""
+        """Moves the array into place, with the GIL released. ``Busy`` while
+        anyone still maps it (or the old array, when overwriting); it then
+        stays staged. ``ValueError`` once published or discarded (a second
+        thread's ``publish`` waits for the first, then gets it)."""
     def discard(self) -> None:
-        """Removes the staged array; the destination is untouched."""
+        """Removes the staged array; the destination is untouched. Does
+        nothing once published or discarded. In a child forked from the
+        process that staged it, ``publish`` and ``discard`` raise
+        ``InvalidArgument`` and dropping it removes nothing."""
 
 def stage(
     path: _Path,
