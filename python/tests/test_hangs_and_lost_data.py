@@ -271,3 +271,16 @@ def test_a_forked_child_never_publishes_or_removes_the_parents_staged_array(tmp_
         tmp_path,
         timeout=TIMEOUT,
     )
+
+
+def test_bool_bytes_another_program_writes_after_open_are_no_panic(tmp_path):
+    p = tmp_path / "a.dat"
+    mmarray.save(p, np.zeros(4, dtype=bool))
+    h = mmarray.open(p)
+    np.memmap(p, dtype=np.uint8, mode="r+")[2] = 7  # not 0 or 1, behind mmarray's back
+    a = h.array  # numpy's view, as np.memmap gives: no PanicException
+    assert a.dtype == bool and a.view(np.uint8)[2] == 7
+    del a
+    h.close()
+    with pytest.raises(mmarray.InvalidBool, match="element 2"):
+        mmarray.open(p)  # a new open checks, as always
