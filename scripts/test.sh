@@ -18,13 +18,14 @@ if ! "$venv/bin/python" -c 'import numpy' 2>/dev/null; then
     python3 -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'numpy>=1.24'
 fi
-# What the Python package's build and tests need (once): maturin, pytest,
-# and the peers of the adapters beyond one machine (dask with
-# dask.distributed, xarray, zarr 3). `python -m pip`, not `$venv/bin/pip`:
-# a venv copied from elsewhere keeps its old pip shebang.
-if ! "$venv/bin/python" -c 'import maturin, pytest, dask.array, distributed, xarray, zarr' 2>/dev/null; then
-    echo "installing maturin, pytest, dask, distributed, xarray and zarr into $venv (once)" >&2
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.5,<2' pytest \
+# What the Python package's build and tests need (once): maturin, pytest
+# (with pytest-asyncio, for zarr's own store tests), and the peers of the
+# adapters beyond one machine (dask with dask.distributed, xarray, zarr 3).
+# `python -m pip`, not `$venv/bin/pip`: a venv copied from elsewhere keeps
+# its old pip shebang.
+if ! "$venv/bin/python" -c 'import maturin, pytest, pytest_asyncio, dask.array, distributed, xarray, zarr' 2>/dev/null; then
+    echo "installing maturin, pytest, pytest-asyncio, dask, distributed, xarray and zarr into $venv (once)" >&2
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.5,<2' pytest pytest-asyncio \
         'dask[array]>=2024.1' 'distributed>=2024.1' 'xarray>=2024.1' 'zarr>=3'
 fi
 

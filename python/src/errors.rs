@@ -56,17 +56,55 @@ kinds! {
     InvalidName: "A store was given an unsafe array name.";
     ShapeMismatch: "Shapes that must agree (rows appended, shards) do not.";
     InvalidArgument: "An argument is out of range or does not apply to this array.";
+    NotFound: "A store has no array of the name given (Store.remove, Store.rename, Store.open).";
+}
+
+/// The Rust advice in the library's messages, in Python's spelling.
+const PYTHON_SPELLING: &[(&str, &str)] = &[
+    ("pass overwrite(true)", "pass overwrite=True"),
+    (
+        "read a converted copy with `read_array`, or convert the file with `convert` and `ConvertOptions::byte_order(ByteOrder::NATIVE)`",
+        "open it read-only (mmarray.open(path)), which views it in its byte order as np.memmap does, or convert the file with `mmarray convert --byte-order native`",
+    ),
+    (
+        "describe the file with `mmarray::describe`",
+        "describe it with `mmarray sidecar PATH --dtype DTYPE --shape SHAPE` (or mmarray_sidecar.write_sidecar)",
+    ),
+    (
+        "(mmarray::Npz lists them)",
+        "(mmarray.info(ARCHIVE) lists them)",
+    ),
+    ("`Store::open`", "mmarray.Store(path) (without create=True)"),
+];
+
+/// `message` with the library's Rust spelling replaced by Python's; a
+/// store's marker file is not a "sidecar".
+pub fn pythonic(message: String, path: &std::path::Path) -> String {
+    let mut message = PYTHON_SPELLING
+        .iter()
+        .fold(message, |m, (rust, python)| m.replace(rust, python));
+    if path.file_name().is_some_and(|n| n == "mmarray-store.json") {
+        message = message
+            .replace("malformed sidecar", "malformed store file")
+            .replace("sidecar version", "store file version");
+    }
+    message
 }
 
 /// The Python exception for `err`.
 pub fn to_py(err: mmarray::Error) -> PyErr {
     use mmarray::Error as E;
     let path = err.path().to_string_lossy().into_owned();
-    let message = err.to_string();
+    let message = pythonic(err.to_string(), err.path());
     let py_err = match &err {
-        E::Io { action, source, .. } => {
+        // The operating system's failures: the OSError subclass of errno.
+        E::Io { action, source, .. } if source.raw_os_error().is_some() => {
             let strerror = format!("{action} failed: {source}");
             return PyOSError::new_err((source.raw_os_error(), strerror, path));
+        }
+        // The library's own "not found" (no errno): a name a store lacks.
+        E::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            NotFound::new_err(message)
         }
         E::SidecarMissing { .. } => SidecarMissing::new_err(message),
         E::MalformedSidecar { .. } => MalformedSidecar::new_err(message),
@@ -89,9 +127,7 @@ pub fn to_py(err: mmarray::Error) -> PyErr {
         // One Python class for "something is there already": an array, or
         // a store for `Store(path, create=True)`, with Python's way out.
         E::AlreadyExists { .. } => AlreadyExists::new_err(message),
-        E::StoreExists { .. } => AlreadyExists::new_err(
-            message.replace("`Store::open`", "mmarray.Store(path) (without create=True)"),
-        ),
+        E::StoreExists { .. } => AlreadyExists::new_err(message),
         E::NameTaken { name, .. } => AlreadyExists::new_err(
             message.replace("`Store::remove`", &format!("store.remove({name:?})")),
         ),

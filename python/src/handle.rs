@@ -3,38 +3,70 @@
 //! # Lifetime
 //!
 //! The mapping lives in a [`Shared`] that the handle and every export owner
-//! hold (`Arc`). Each `handle.array` is a new numpy array whose `base` is a
-//! new `_Owner`, which holds the `Shared` and the mapping generation the
-//! view points into. So:
+//! hold (`Arc`). Each `handle.array` is a new numpy array over the
+//! mapping's bytes whose base chain ends at a new `_Owner`, which holds the
+//! `Shared` and the mapping generation the view points into. So:
 //!
 //! - the handle can be garbage-collected while views live: the mapping is
 //!   unmapped when the last owner dies;
-//! - `close()`, and `resize` to fewer rows, raise `BufferError` while any
-//!   owner is alive (counted in `Shared::live`), as `mmap.close()` does with
-//!   exports;
+//! - `close()` with views alive closes the handle at once (flushing and
+//!   recording the length for "r+") and leaves the mapping, and its shared
+//!   lock, to the views: the last owner to die unmaps it (`Shared::live`
+//!   counts them). `resize` to fewer rows raises `BufferError` while any
+//!   owner is alive, as `mmap.resize` does with exports;
 //! - `append` (and `resize` up) may remap the file: the replaced mapping is
 //!   kept (the library's `retain_replaced_mappings`) in the generation that
 //!   old views hold, and unmapped when the last of them dies. Old views
 //!   keep the rows they had and see writes to them.
+//!
+//! # Locks and the GIL
+//!
+//! The state's mutex is never held while Python code runs or while the
+//! GIL is released and then taken again: a finaliser (`__del__`) that runs
+//! in the middle of a call, or another thread, can always take it. Calls
+//! that do I/O take it inside `py.detach` (the GIL released for the whole
+//! wait and the work), short ones with `lock_py_attached` (the GIL released
+//! while waiting), and numpy arrays are built after it is dropped.
+//!
+//! # Fork
+//!
+//! A child forked from the process that opened a handle reads through it
+//! (the mapping is shared), but its calls that would act on the file's
+//! locks or recorded length (append, resize, publish, commit, flush) raise
+//! `InvalidArgument`, and closing or dropping it there leaves the
+//! mapping alone: those belong to the parent.
+//!
+//! # Views
+//!
+//! A view is made in numpy from the mapping's bytes (`uint8` over the
+//! mapping, then `.view(dtype).reshape(shape, order)`), so numpy decides
+//! what it can view: any byte order, unaligned data (numpy marks the view
+//! unaligned) and up to numpy's own limit of dimensions (64 in numpy 2).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use mmarray::grow::ReplacedMapping;
-use mmarray::{CopyOnWrite, DynArray, ReadOnly, ReadWrite, dispatch};
-use numpy::{PyArrayDyn, PyArrayMethods};
+use mmarray::{CopyOnWrite, DynArray, Element, MappedArray, ReadOnly, ReadWrite, Source, dispatch};
+use ndarray::ArrayView1;
+use numpy::PyArray1;
 use pyo3::exceptions::{PyBufferError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::sync::MutexExt;
+use pyo3::types::{PyDict, PyTuple};
 
-use crate::errors::IntoPy;
-use crate::{dtype_of, json_to_py, numpy_dtype};
+use crate::errors::{IntoPy, to_py};
+use crate::{json_to_py, numpy_dtype};
 
 /// The mapping in one of the three modes.
 pub enum Mapped {
     R(DynArray<ReadOnly>),
     W(DynArray<ReadWrite>),
     C(DynArray<CopyOnWrite>),
+    /// Read-only bytes that the typed array refuses to view (the other
+    /// byte order, an offset the element type is not aligned to) and numpy
+    /// views as they are, as `np.memmap` does.
+    Bytes(Source),
 }
 
 impl Mapped {
@@ -43,6 +75,49 @@ impl Mapped {
             Mapped::R(a) => a.info(),
             Mapped::W(a) => a.info(),
             Mapped::C(a) => a.info(),
+            Mapped::Bytes(s) => s.info(),
+        }
+    }
+
+    /// The array's bytes: where they start, how many, and whether numpy
+    /// may write them.
+    fn bytes(&mut self) -> (*mut u8, usize, bool) {
+        fn writable<T: Element, M: mmarray::Writable>(
+            a: &mut MappedArray<T, M>,
+        ) -> (*mut u8, usize) {
+            let s = a.as_slice_mut();
+            (s.as_mut_ptr().cast::<u8>(), std::mem::size_of_val(s))
+        }
+        match self {
+            Mapped::R(a) => {
+                let b = a.as_bytes();
+                (b.as_ptr().cast_mut(), b.len(), false)
+            }
+            Mapped::Bytes(s) => {
+                let b = s.as_bytes();
+                (b.as_ptr().cast_mut(), b.len(), false)
+            }
+            Mapped::W(a) => {
+                let (p, n) = dispatch!(a, |a| writable(a));
+                (p, n, true)
+            }
+            Mapped::C(a) => {
+                let (p, n) = dispatch!(a, |a| writable(a));
+                (p, n, true)
+            }
+        }
+    }
+
+    /// Unmaps: for "r+", flush, record the length and trim spare capacity.
+    fn close(self) -> mmarray::Result<()> {
+        match self {
+            Mapped::R(a) => dispatch!(a, |a| a.close()),
+            Mapped::W(a) => dispatch!(a, |a| a.close()),
+            Mapped::C(a) => dispatch!(a, |a| a.close()),
+            Mapped::Bytes(s) => {
+                drop(s);
+                Ok(())
+            }
         }
     }
 }
@@ -54,10 +129,44 @@ pub struct Generation {
 }
 
 pub struct State {
-    /// `None` once closed.
+    /// `None` once unmapped.
     mapped: Option<Mapped>,
+    /// Whether `close()` was called (the mapping may outlive it in views).
+    closed: bool,
     /// What views exported now point into.
     generation: Arc<Generation>,
+    /// The process that opened the mapping: the one its locks, writer
+    /// claim and recorded length belong to.
+    pid: u32,
+}
+
+impl State {
+    /// Whether this is a process forked from the one that opened it.
+    fn forked(&self) -> bool {
+        std::process::id() != self.pid
+    }
+
+    /// The mapping taken out to be unmapped, or `None` in a forked child:
+    /// there it is left mapped (and its handle open) until the child
+    /// exits, since closing it would record the parent's length and trim
+    /// the parent's file.
+    fn take_to_close(&mut self) -> Option<Mapped> {
+        let mapped = self.mapped.take();
+        if self.forked() {
+            std::mem::forget(mapped);
+            return None;
+        }
+        mapped
+    }
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        // As `take_to_close`: a forked child never closes the parent's array.
+        if self.forked() {
+            std::mem::forget(self.mapped.take());
+        }
+    }
 }
 
 pub struct Shared {
@@ -67,8 +176,17 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, State> {
+    /// The state, from a thread holding the GIL: released while waiting.
+    /// Hold the guard over Rust code only.
+    fn lock(&self, py: Python<'_>) -> MutexGuard<'_, State> {
         // A panic while locked leaves the state as it was: keep going.
+        self.state
+            .lock_py_attached(py)
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state, from inside `py.detach`.
+    fn lock_detached(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -83,11 +201,53 @@ pub struct Owner {
 
 impl Drop for Owner {
     fn drop(&mut self) {
-        self.shared.live.fetch_sub(1, Ordering::SeqCst);
+        if self.shared.live.fetch_sub(1, Ordering::SeqCst) != 1 {
+            return;
+        }
+        // The last view of a closed handle: unmap (and release the lock)
+        // now, with the GIL released for the flush.
+        Python::attach(|py| {
+            let mapped = {
+                let mut state = self.shared.lock(py);
+                let unused = state.closed && self.shared.live.load(Ordering::SeqCst) == 0;
+                if unused { state.take_to_close() } else { None }
+            };
+            if let Some(mapped) = mapped {
+                // As a MappedArray's own drop: nothing to report an error to.
+                let _ = py.detach(|| mapped.close());
+            }
+        });
     }
 }
 
-/// An open memory-mapped array. See the module's docs in `__init__.pyi`.
+/// Why a call on the mapping did not run.
+enum Failed {
+    Closed,
+    /// In a child forked from the process that opened it (its pid).
+    Forked(u32),
+    Library(mmarray::Error),
+}
+
+impl Failed {
+    fn into_py(self, path: &str) -> PyErr {
+        match self {
+            Failed::Closed => closed(),
+            Failed::Forked(pid) => to_py(mmarray::Error::InvalidArgument {
+                path: path.into(),
+                message: format!(
+                    "this handle was opened by process {pid}, and this is a child forked from it: its locks and the length it records are the parent's, so the child cannot append, resize, publish, commit or flush through it; open the array again in this process"
+                ),
+            }),
+            Failed::Library(e) => to_py(e),
+        }
+    }
+}
+
+/// An open memory-mapped array (`mmarray.open`, `mmarray.create`).
+///
+/// numpy: `m = np.load(path, mmap_mode=mode)`; `h.array` is `m`,
+/// `h.flush()` is `m.flush()`, `h.close()` is `del m`: views taken keep the
+/// mapping (and the file's shared lock) until the last of them is gone.
 #[pyclass(module = "mmarray", name = "Array", frozen)]
 pub struct Array {
     shared: Arc<Shared>,
@@ -106,7 +266,9 @@ impl Array {
             shared: Arc::new(Shared {
                 state: Mutex::new(State {
                     mapped: Some(mapped),
+                    closed: false,
                     generation: Arc::default(),
+                    pid: std::process::id(),
                 }),
                 live: AtomicUsize::new(0),
             }),
@@ -119,31 +281,42 @@ impl Array {
         self.shared.live.load(Ordering::SeqCst) > 0
     }
 
-    /// Runs `f` on the read-write mapping, then moves mappings it replaced
-    /// into the current generation and starts a new one.
-    fn with_writable<R>(
+    /// Runs `f` on the read-write mapping with the GIL released, then
+    /// moves mappings it replaced into the current generation and starts a
+    /// new one. `unsupported` for modes other than "r+".
+    fn with_writable<R: Send>(
         &self,
+        py: Python<'_>,
         what: &str,
-        f: impl FnOnce(&mut DynArray<ReadWrite>) -> PyResult<R>,
+        f: impl FnOnce(&mut DynArray<ReadWrite>) -> mmarray::Result<R> + Send,
     ) -> PyResult<R> {
-        let mut state = self.shared.lock();
-        let state = &mut *state;
-        let Some(mapped) = state.mapped.as_mut() else {
-            return Err(closed());
-        };
-        let Mapped::W(array) = mapped else {
-            return Err(not_writable(what, self.mode));
-        };
-        let result = f(array);
-        let replaced = dispatch!(array, |a| a.take_replaced_mappings());
-        if !replaced.is_empty() {
-            let old = std::mem::take(&mut state.generation);
-            old._replaced
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .extend(replaced);
+        if self.mode != "r+" {
+            return Err(unsupported(py, what, self.mode));
         }
-        result
+        py.detach(|| {
+            let mut state = self.shared.lock_detached();
+            let state = &mut *state;
+            if state.closed {
+                return Err(Failed::Closed);
+            }
+            if state.forked() {
+                return Err(Failed::Forked(state.pid));
+            }
+            let Some(Mapped::W(array)) = state.mapped.as_mut() else {
+                return Err(Failed::Closed);
+            };
+            let result = f(array);
+            let replaced = dispatch!(array, |a| a.take_replaced_mappings());
+            if !replaced.is_empty() {
+                let old = std::mem::take(&mut state.generation);
+                old._replaced
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .extend(replaced);
+            }
+            result.map_err(Failed::Library)
+        })
+        .map_err(|f| f.into_py(&self.path))
     }
 }
 
@@ -151,77 +324,86 @@ fn closed() -> PyErr {
     PyValueError::new_err("the array is closed")
 }
 
-fn not_writable(what: &str, mode: &str) -> PyErr {
-    pyo3::exceptions::PyException::new_err(format!(
-        "cannot {what}: the array is open in mode {mode:?}; open it with mode=\"r+\""
-    ))
-}
-
 fn unsupported(py: Python<'_>, what: &str, mode: &str) -> PyErr {
+    let message =
+        format!("cannot {what}: the array is open in mode {mode:?}; open it with mode=\"r+\"");
     match py
         .import("io")
         .and_then(|io| io.getattr("UnsupportedOperation"))
+        .and_then(|cls| cls.call1((message.clone(),)))
     {
-        Ok(cls) => PyErr::from_value(
-            match cls.call1((format!(
-                "cannot {what}: the array is open in mode {mode:?}; open it with mode=\"r+\""
-            ),))
-            {
-                Ok(v) => v,
-                Err(e) => return e,
-            },
-        ),
-        Err(_) => not_writable(what, mode),
+        Ok(v) => PyErr::from_value(v),
+        Err(_) => pyo3::exceptions::PyException::new_err(message),
     }
+}
+
+/// Appends `bytes`, rows of `shape` in C order of `a`'s element type.
+fn append_bytes<T: Element>(
+    a: &mut MappedArray<T, ReadWrite>,
+    bytes: &[u8],
+    shape: &[usize],
+) -> mmarray::Result<()> {
+    // SAFETY: `bytes` is a C-contiguous, aligned numpy array of `T`'s dtype
+    // (`crate::contiguous_bytes`), with every byte of a bool array checked
+    // to be 0 or 1.
+    let elements = unsafe { crate::elements::<T>(bytes) };
+    let rows = crate::view_of(a.info().path(), elements, shape, false)?;
+    a.append(&rows)
 }
 
 #[pymethods]
 impl Array {
-    /// The numpy array over the mapping (zero-copy). Its `base` keeps the
-    /// mapping alive. Writable for modes "r+" and "c".
+    /// The numpy array over the mapping (zero-copy), of the file's dtype
+    /// (its byte order included) and memory order. Its base chain ends at
+    /// an owner that keeps the mapping alive. Writable for modes "r+" and
+    /// "c".
     #[getter]
     fn array<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let state = self.shared.lock();
-        let mapped = state.mapped.as_ref().ok_or_else(closed)?;
-        self.shared.live.fetch_add(1, Ordering::SeqCst);
-        let owner = Bound::new(
-            py,
-            Owner {
-                shared: self.shared.clone(),
-                _generation: state.generation.clone(),
-            },
-        )?
-        .into_any();
-        // SAFETY (all three): the view points into the mapping held by
-        // `Shared` (or, after a remap, by the generation `owner` holds),
-        // which `owner`, the array's base, keeps mapped until it is
-        // dropped; nothing shrinks the file under it (close and resize
-        // down refuse while owners live).
-        let (array, writable) = match mapped {
-            Mapped::R(a) => (
-                dispatch!(a, |a| unsafe {
-                    PyArrayDyn::borrow_from_array(&a.view(), owner).into_any()
-                }),
-                false,
-            ),
-            Mapped::W(a) => (
-                dispatch!(a, |a| unsafe {
-                    PyArrayDyn::borrow_from_array(&a.view(), owner).into_any()
-                }),
-                true,
-            ),
-            Mapped::C(a) => (
-                dispatch!(a, |a| unsafe {
-                    PyArrayDyn::borrow_from_array(&a.view(), owner).into_any()
-                }),
-                true,
-            ),
+        let (ptr, len, writable, dtype, shape, order, generation) = {
+            let mut state = self.shared.lock(py);
+            let state = &mut *state;
+            let mapped = match state.mapped.as_mut() {
+                Some(m) if !state.closed => m,
+                _ => return Err(closed()),
+            };
+            let (ptr, len, writable) = mapped.bytes();
+            let layout = mapped.info().layout();
+            self.shared.live.fetch_add(1, Ordering::SeqCst);
+            (
+                ptr,
+                len,
+                writable,
+                layout.dtype(),
+                layout.shape().to_vec(),
+                layout.order().as_str(),
+                state.generation.clone(),
+            )
         };
-        drop(state);
+        // `live` counts this export from here on: dropping the owner (even
+        // if making the Python object fails) gives it back.
+        let owner = Owner {
+            shared: self.shared.clone(),
+            _generation: generation,
+        };
+        let owner = Bound::new(py, owner)?.into_any();
+        // SAFETY: `ptr..ptr + len` are the array's bytes in the mapping held
+        // by `Shared` (or, after a remap, by the generation `owner` holds),
+        // which `owner`, the base of the numpy array, keeps mapped until it
+        // is dropped: close() leaves the mapping to live owners, and nothing
+        // shrinks the file under it (resize down refuses while owners live;
+        // other handles and processes wait for the shared lock the mapping
+        // holds). Bytes are always aligned.
+        let bytes = unsafe {
+            let view = ArrayView1::<u8>::from_shape_ptr(len, ptr);
+            PyArray1::borrow_from_array(&view, owner).into_any()
+        };
         if !writable {
-            array.call_method1("setflags", (false,))?;
+            bytes.call_method1("setflags", (false,))?;
         }
-        Ok(array)
+        let typed = bytes.call_method1("view", (numpy_dtype(py, dtype)?,))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("order", order)?;
+        typed.call_method("reshape", (PyTuple::new(py, shape)?,), Some(&kwargs))
     }
 
     /// `np.asarray(handle)`: the same array as `handle.array`.
@@ -264,62 +446,51 @@ impl Array {
 
     /// Whether `close()` was called.
     #[getter]
-    fn closed(&self) -> bool {
-        self.shared.lock().mapped.is_none()
+    fn closed(&self, py: Python<'_>) -> bool {
+        self.shared.lock(py).closed
     }
 
     /// The dtype, as a `numpy.dtype`.
     #[getter]
     fn dtype<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let dtype = self.info(|i| i.layout().dtype())?;
+        let dtype = self.info(py, |i| i.layout().dtype())?;
         numpy_dtype(py, dtype)
     }
 
     /// The shape (the current one for a growing array), a tuple.
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let shape = self.info(|i| i.layout().shape().to_vec())?;
+        let shape = self.info(py, |i| i.layout().shape().to_vec())?;
         PyTuple::new(py, shape)
     }
 
     /// "C" or "F".
     #[getter]
-    fn order(&self) -> PyResult<&'static str> {
-        self.info(|i| i.layout().order().as_str())
+    fn order(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.info(py, |i| i.layout().order().as_str())
     }
 
     /// The user attrs from the sidecar (`{}` for .npy files), a dict.
     #[getter]
     fn attrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let attrs = self.info(|i| serde_json::Value::Object(i.attrs().clone()))?;
+        let attrs = self.info(py, |i| serde_json::Value::Object(i.attrs().clone()))?;
         json_to_py(py, &attrs)
     }
 
-    /// Appends `rows` (an array of this array's dtype and row shape) along
-    /// axis 0; `handle.array` is then the grown array. Views taken before
-    /// stay valid (they keep the rows they had).
+    /// Appends `rows` along axis 0, cast to this array's dtype as numpy
+    /// assignment casts (`same_kind`); `handle.array` is then the grown
+    /// array. Views taken before stay valid (they keep the rows they had).
     fn append(&self, py: Python<'_>, rows: Bound<'_, PyAny>) -> PyResult<()> {
         if self.mode != "r+" {
             return Err(unsupported(py, "append", self.mode));
         }
-        let numpy = py.import("numpy")?;
-        let rows = numpy.call_method1("asarray", (rows,))?;
-        // No silent cast: rows of another dtype (or byte order) are
-        // refused, as the library refuses opening with the wrong type.
-        let given = dtype_of(&rows.getattr("dtype")?, std::path::Path::new(&self.path))?;
-        let held = self.info(|i| i.layout().dtype())?;
-        if given != held {
-            return Err(crate::errors::to_py(mmarray::Error::DtypeMismatch {
-                path: self.path.clone().into(),
-                expected: given,
-                found: held,
-            }));
-        }
-        self.with_writable("append", |a| {
-            dispatch!(a, |a| {
-                let rows = rows.cast::<PyArrayDyn<_>>()?.try_readonly()?;
-                a.append(&rows.as_array()).py()
-            })
+        let path = std::path::Path::new(&self.path);
+        let held = self.info(py, |i| i.layout().dtype())?;
+        let rows = crate::cast_same_kind(&rows, held, path, "append rows of")?;
+        let (bytes, shape) = crate::contiguous_bytes(&rows, "C", held, path)?;
+        let bytes = bytes.as_slice()?;
+        self.with_writable(py, "append", |a| {
+            dispatch!(a, |a| append_bytes(a, bytes, &shape))
         })
     }
 
@@ -330,64 +501,58 @@ impl Array {
         if self.mode != "r+" {
             return Err(unsupported(py, "resize", self.mode));
         }
-        let current = self.info(|i| i.layout().shape().first().copied())?;
+        let current = self.info(py, |i| i.layout().shape().first().copied())?;
         if current.is_some_and(|n| rows < n) && self.exports_alive() {
             return Err(PyBufferError::new_err(
                 "cannot shrink the array while numpy views of it are alive",
             ));
         }
-        self.with_writable("resize", |a| dispatch!(a, |a| a.resize(rows).py()))
+        self.with_writable(py, "resize", |a| dispatch!(a, |a| a.resize(rows)))
     }
 
     /// Records the current length in the sidecar without waiting for the
     /// disk (consistent after a process crash).
     fn publish(&self, py: Python<'_>) -> PyResult<()> {
-        if self.mode != "r+" {
-            return Err(unsupported(py, "publish", self.mode));
-        }
-        self.with_writable("publish", |a| dispatch!(a, |a| a.publish().py()))
+        self.with_writable(py, "publish", |a| dispatch!(a, |a| a.publish()))
     }
 
     /// Flushes the data, then records the current length (durable).
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
-        if self.mode != "r+" {
-            return Err(unsupported(py, "commit", self.mode));
-        }
-        self.with_writable("commit", |a| dispatch!(a, |a| a.commit().py()))
+        self.with_writable(py, "commit", |a| dispatch!(a, |a| a.commit()))
     }
 
     /// Writes changed pages to disk and waits (msync); records a changed
     /// length. A no-op for modes "r" and "c".
-    fn flush(&self) -> PyResult<()> {
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
         if self.mode != "r+" {
-            return self.info(|_| ());
+            return self.info(py, |_| ());
         }
-        self.with_writable("flush", |a| dispatch!(a, |a| a.flush().py()))
+        self.with_writable(py, "flush", |a| dispatch!(a, |a| a.flush()))
     }
 
-    /// Closes the mapping: flush, commit the length and trim spare capacity
-    /// ("r+"), then unmap. Raises `BufferError` while numpy views exported
-    /// from this handle are alive (delete them first); then nothing is
-    /// closed. Closing a closed handle does nothing.
-    fn close(&self) -> PyResult<()> {
-        let mut state = self.shared.lock();
-        if state.mapped.is_none() {
-            return Ok(());
-        }
-        if self.exports_alive() {
-            return Err(PyBufferError::new_err(
-                "cannot close the array: numpy views of it are alive (delete them, or let them go out of scope, first)",
-            ));
-        }
-        let Some(mapped) = state.mapped.take() else {
-            return Ok(());
-        };
-        drop(state);
-        match mapped {
-            Mapped::R(a) => dispatch!(a, |a| a.close()),
-            Mapped::W(a) => dispatch!(a, |a| a.close()),
-            Mapped::C(a) => dispatch!(a, |a| a.close()),
-        }
+    /// Closes the handle: flush and record the length ("r+"), then unmap
+    /// and release the file's shared lock, or, while numpy views from this
+    /// handle are alive, leave the mapping and the lock to them until the
+    /// last one is gone (then spare capacity is trimmed too). `array` then
+    /// raises `ValueError`. Closing a closed handle does nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| {
+            let mut state = self.shared.lock_detached();
+            if state.closed {
+                return Ok(());
+            }
+            state.closed = true;
+            if !self.exports_alive() {
+                let mapped = state.take_to_close();
+                drop(state);
+                return mapped.map_or(Ok(()), Mapped::close);
+            }
+            let forked = state.forked();
+            match state.mapped.as_mut() {
+                Some(Mapped::W(a)) if !forked => dispatch!(a, |a| a.commit()),
+                _ => Ok(()),
+            }
+        })
         .py()
     }
 
@@ -395,18 +560,21 @@ impl Array {
         slf
     }
 
+    /// Closes the handle (see `close`); an exception raised in the block
+    /// propagates.
     fn __exit__(
         &self,
+        py: Python<'_>,
         _exc_type: Bound<'_, PyAny>,
         _exc: Bound<'_, PyAny>,
         _tb: Bound<'_, PyAny>,
     ) -> PyResult<bool> {
-        self.close()?;
+        self.close(py)?;
         Ok(false)
     }
 
-    fn __len__(&self) -> PyResult<usize> {
-        match self.info(|i| i.layout().shape().first().copied())? {
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        match self.info(py, |i| i.layout().shape().first().copied())? {
             Some(n) => Ok(n),
             None => Err(pyo3::exceptions::PyTypeError::new_err(
                 "len() of a 0-d array",
@@ -414,11 +582,10 @@ impl Array {
         }
     }
 
-    fn __repr__(&self) -> String {
-        let state = self.shared.lock();
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let state = self.shared.lock(py);
         match &state.mapped {
-            None => format!("<mmarray.Array {:?} closed>", self.path),
-            Some(m) => {
+            Some(m) if !state.closed => {
                 let l = m.info().layout();
                 format!(
                     "<mmarray.Array {:?} mode={:?} dtype={} shape={:?} order={}>",
@@ -429,14 +596,18 @@ impl Array {
                     l.order()
                 )
             }
+            _ => format!("<mmarray.Array {:?} closed>", self.path),
         }
     }
 }
 
 impl Array {
-    fn info<R>(&self, f: impl FnOnce(&mmarray::ArrayInfo) -> R) -> PyResult<R> {
-        let state = self.shared.lock();
-        let mapped = state.mapped.as_ref().ok_or_else(closed)?;
-        Ok(f(mapped.info()))
+    /// `f` of the array's description, under the state's lock (Rust only).
+    fn info<R>(&self, py: Python<'_>, f: impl FnOnce(&mmarray::ArrayInfo) -> R) -> PyResult<R> {
+        let state = self.shared.lock(py);
+        match state.mapped.as_ref() {
+            Some(m) if !state.closed => Ok(f(m.info())),
+            _ => Err(closed()),
+        }
     }
 }

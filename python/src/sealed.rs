@@ -131,7 +131,7 @@ pub fn seal(
         dtype = mmarray::DType::native(dtype.element_type());
         array.call_method1("astype", (native,))?
     };
-    let attrs = crate::attrs_from_py(attrs.as_ref())?;
+    let attrs = crate::attrs_from_py(attrs.as_ref(), &path)?;
     let inner = dispatch_type!(dtype.element_type(), |T| {
         let view = array.cast::<PyArrayDyn<T>>()?.try_readonly()?;
         DynSealed::from(SealedArray::<T>::with_attrs(&view.as_array(), attrs).py()?)

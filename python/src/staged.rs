@@ -18,6 +18,35 @@ pub struct Staged {
     inner: Mutex<Option<mmarray::Staged>>,
     path: String,
     destination: String,
+    /// The process that staged it: a child forked from it neither
+    /// publishes nor removes the parent's staged array.
+    pid: u32,
+}
+
+impl Staged {
+    /// `InvalidArgument` in a child forked from the process that staged it.
+    fn check_not_forked(&self, what: &str) -> PyResult<()> {
+        if std::process::id() == self.pid {
+            return Ok(());
+        }
+        Err(crate::errors::to_py(mmarray::Error::InvalidArgument {
+            path: self.path.clone().into(),
+            message: format!(
+                "this array was staged by process {}, and this is a child forked from it: only the process that staged it may {what} it",
+                self.pid
+            ),
+        }))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Dropping removes the staged files: never in a forked child.
+        if std::process::id() != self.pid {
+            let inner = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+            std::mem::forget(inner.take());
+        }
+    }
 }
 
 #[pymethods]
@@ -35,26 +64,40 @@ impl Staged {
     }
 
     /// Moves the array into place; `Busy` while anyone still maps it (or,
-    /// when overwriting, the old array); it then stays staged.
+    /// when overwriting, the old array); it then stays staged. Runs with the
+    /// GIL released; a second `publish` or `discard` meanwhile waits for it
+    /// (also with the GIL released), then finds it published.
     fn publish(&self, py: Python<'_>) -> PyResult<()> {
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(staged) = inner.as_mut() else {
-            return Err(pyo3::exceptions::PyValueError::new_err(
-                "this staged array was already published or discarded",
-            ));
-        };
-        py.detach(|| staged.publish()).py()?;
-        *inner = None;
-        Ok(())
+        self.check_not_forked("publish")?;
+        // The lock is taken and released inside `detach`: never held while
+        // the GIL is taken again (the error is converted after).
+        let outcome = py.detach(|| {
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(staged) = inner.as_mut() else {
+                return Ok(false);
+            };
+            staged.publish()?;
+            *inner = None;
+            Ok(true)
+        });
+        match outcome.py()? {
+            true => Ok(()),
+            false => Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "{}: this staged array was already published or discarded",
+                self.path
+            ))),
+        }
     }
 
-    /// Removes the staged array (nothing happens at the destination).
-    fn discard(&self) -> PyResult<()> {
-        let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
-        match staged {
-            Some(staged) => staged.discard().py(),
-            None => Ok(()),
-        }
+    /// Removes the staged array (nothing happens at the destination); does
+    /// nothing once it was published or discarded.
+    fn discard(&self, py: Python<'_>) -> PyResult<()> {
+        self.check_not_forked("discard")?;
+        py.detach(|| {
+            let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
+            staged.map_or(Ok(()), mmarray::Staged::discard)
+        })
+        .py()
     }
 
     fn __repr__(&self) -> String {
@@ -79,14 +122,15 @@ pub fn stage(
     attrs: Option<Bound<'_, PyAny>>,
     overwrite: bool,
 ) -> PyResult<Staged> {
-    let shape = crate::shape_of(&shape)?;
+    let shape = crate::shape_of(&shape, &path)?;
     let dtype = crate::dtype_of(&dtype, &path)?;
-    let mut options = crate::options(order, attrs.as_ref(), overwrite, Some(&path))?;
+    let mut options = crate::options(order, attrs.as_ref(), overwrite, &path, true)?;
     options.preallocate(true).byte_order(dtype.byte_order());
     let staged = py.detach(|| options.stage(&path, dtype, &shape)).py()?;
     Ok(Staged {
         path: staged.path().to_string_lossy().into_owned(),
         destination: staged.destination().to_string_lossy().into_owned(),
         inner: Mutex::new(Some(staged)),
+        pid: std::process::id(),
     })
 }

@@ -13,22 +13,30 @@ use pyo3::types::PyTuple;
 use crate::errors::IntoPy;
 use crate::handle::{Array, Mapped};
 
-/// A directory of named arrays. See `__init__.pyi`.
+/// A directory of named arrays (`mmarray-store.json` marks it).
+///
+/// numpy: a folder of `.npy` files: `store[name]` is
+/// `np.load(os.path.join(dir, name + ".npy"), mmap_mode="r")`,
+/// `store.create_array(name, shape, dtype)` is
+/// `np.lib.format.open_memmap(path, "w+", dtype, shape)`,
+/// `store.remove(name)` is `os.remove(path)`.
 #[pyclass(module = "mmarray", name = "Store", frozen)]
 pub struct Store {
     store: Mutex<RustStore>,
 }
 
 impl Store {
-    fn with<R>(&self, f: impl FnOnce(&mut RustStore) -> R) -> R {
-        f(&mut self.store.lock().unwrap_or_else(|e| e.into_inner()))
+    /// `f` on the store, with the GIL released (for the wait for the lock
+    /// too, so that the lock is never held while the GIL is taken).
+    fn with<R: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut RustStore) -> R + Send) -> R {
+        py.detach(|| f(&mut self.store.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
     /// The data file of array `name` (the library finds it; errors as its
     /// `open_array`).
-    fn path_of(&self, name: &str) -> PyResult<PathBuf> {
-        self.with(|s| {
-            // SAFETY: as in `crate::open` ("r").
+    fn path_of(&self, py: Python<'_>, name: &str) -> PyResult<PathBuf> {
+        self.with(py, |s| {
+            // SAFETY: as in `crate::open` ("r"); the mapping is dropped at once.
             unsafe { s.open_array_dyn(name) }.map(|a| a.info().path().to_path_buf())
         })
         .py()
@@ -41,12 +49,13 @@ impl Store {
     /// (`AlreadyExists` if one is there).
     #[new]
     #[pyo3(signature = (dir, create=false))]
-    fn new(dir: PathBuf, create: bool) -> PyResult<Store> {
-        let store = match create {
-            true => RustStore::create(&dir),
-            false => RustStore::open(&dir),
-        }
-        .py()?;
+    fn new(py: Python<'_>, dir: PathBuf, create: bool) -> PyResult<Store> {
+        let store = py
+            .detach(|| match create {
+                true => RustStore::create(&dir),
+                false => RustStore::open(&dir),
+            })
+            .py()?;
         Ok(Store {
             store: Mutex::new(store),
         })
@@ -54,8 +63,8 @@ impl Store {
 
     /// The store's directory.
     #[getter]
-    fn path(&self) -> String {
-        self.with(|s| s.path().to_string_lossy().into_owned())
+    fn path(&self, py: Python<'_>) -> String {
+        self.with(py, |s| s.path().to_string_lossy().into_owned())
     }
 
     /// The arrays, sorted by name: a dict each with `name`, `dtype` (a
@@ -63,7 +72,7 @@ impl Store {
     /// whose sidecar or header is broken, `name` and `error` (the message
     /// opening it would raise), so that one broken array hides no other.
     fn list<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, pyo3::types::PyDict>>> {
-        let entries = self.with(|s| s.list()).py()?;
+        let entries = self.with(py, |s| s.list()).py()?;
         entries
             .iter()
             .map(|e| {
@@ -75,36 +84,41 @@ impl Store {
                         d.set_item("shape", layout.shape().to_vec())?;
                         d.set_item("nbytes", layout.nbytes())?;
                     }
-                    Err(error) => d.set_item("error", error.to_string())?,
+                    Err(error) => d.set_item(
+                        "error",
+                        crate::errors::pythonic(error.to_string(), error.path()),
+                    )?,
                 }
                 Ok(d)
             })
             .collect()
     }
 
-    fn __contains__(&self, name: &str) -> bool {
-        self.with(|s| s.contains(name))
+    fn __contains__(&self, py: Python<'_>, name: &str) -> bool {
+        self.with(py, |s| s.contains(name))
     }
 
     /// `store[name]`: the array opened read-only; `KeyError` when the
     /// store has no array `name` (as a dict).
-    fn __getitem__(&self, name: &str) -> PyResult<Array> {
-        if !self.with(|s| s.contains(name)) {
+    fn __getitem__(&self, py: Python<'_>, name: &str) -> PyResult<Array> {
+        if !self.with(py, |s| s.contains(name)) {
             return Err(pyo3::exceptions::PyKeyError::new_err(name.to_owned()));
         }
-        self.open(name, "r")
+        self.open(py, name, "r")
     }
 
     /// Opens array `name` in `mode` ("r", "r+" or "c").
     #[pyo3(signature = (name, mode="r"))]
-    fn open(&self, name: &str, mode: &str) -> PyResult<Array> {
-        crate::open(self.path_of(name)?, mode)
+    fn open(&self, py: Python<'_>, name: &str, mode: &str) -> PyResult<Array> {
+        crate::open(py, self.path_of(py, name)?, mode)
     }
 
     /// A new zero-filled array `name`, open "r+".
     #[pyo3(signature = (name, shape, dtype, order="C", attrs=None, overwrite=false))]
+    #[allow(clippy::too_many_arguments)]
     fn create_array(
         &self,
+        py: Python<'_>,
         name: &str,
         shape: Bound<'_, PyAny>,
         dtype: Bound<'_, PyAny>,
@@ -112,13 +126,13 @@ impl Store {
         attrs: Option<Bound<'_, PyAny>>,
         overwrite: bool,
     ) -> PyResult<Array> {
-        let shape = crate::shape_of(&shape)?;
-        let dir = PathBuf::from(self.path());
+        let dir = PathBuf::from(self.path(py));
+        let shape = crate::shape_of(&shape, &dir.join(name))?;
         let dtype = crate::dtype_of(&dtype, &dir)?;
-        let mut options = crate::options(order, attrs.as_ref(), overwrite, None)?;
+        let mut options = crate::options(order, attrs.as_ref(), overwrite, &dir.join(name), false)?;
         options.byte_order(dtype.byte_order());
         let path = self
-            .with(|s| {
+            .with(py, |s| {
                 // SAFETY: the new array is closed again at once, before
                 // anything reads it.
                 dispatch_type!(dtype.element_type(), |T| unsafe {
@@ -133,33 +147,34 @@ impl Store {
     }
 
     /// Removes array `name` (`Busy` while it is mapped).
-    fn remove(&self, name: &str) -> PyResult<()> {
-        self.with(|s| s.remove(name)).py()
+    fn remove(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.with(py, |s| s.remove(name)).py()
     }
 
     /// Renames array `old` to `new`.
-    fn rename(&self, old: &str, new: &str) -> PyResult<()> {
-        self.with(|s| s.rename(old, new)).py()
+    fn rename(&self, py: Python<'_>, old: &str, new: &str) -> PyResult<()> {
+        self.with(py, |s| s.rename(old, new)).py()
     }
 
     /// The store's attrs, a dict.
     #[getter]
     fn attrs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let attrs = self.with(|s| serde_json::Value::Object(s.attrs().clone()));
+        let attrs = self.with(py, |s| serde_json::Value::Object(s.attrs().clone()));
         crate::json_to_py(py, &attrs)
     }
 
     /// Replaces the store's attrs (rewrites its marker file atomically).
     #[setter]
-    fn set_attrs(&self, attrs: Bound<'_, PyAny>) -> PyResult<()> {
-        let attrs = crate::attrs_from_py(Some(&attrs))?;
-        self.with(|s| s.set_attrs(attrs)).py()
+    fn set_attrs(&self, py: Python<'_>, attrs: Bound<'_, PyAny>) -> PyResult<()> {
+        let marker = PathBuf::from(self.path(py)).join("mmarray-store.json");
+        let attrs = crate::attrs_from_py(Some(&attrs), &marker)?;
+        self.with(py, |s| s.set_attrs(attrs)).py()
     }
 
     /// The arrays whose names start with `prefix`, in name order, read as
     /// one along axis 0.
-    fn sharded(&self, prefix: &str) -> PyResult<Sharded> {
-        self.with(|s| {
+    fn sharded(&self, py: Python<'_>, prefix: &str) -> PyResult<Sharded> {
+        self.with(py, |s| {
             let element = match s.list()?.into_iter().find(|e| e.name().starts_with(prefix)) {
                 // A broken first shard: its error.
                 Some(e) => e.into_info()?.layout().dtype().element_type(),
@@ -171,8 +186,8 @@ impl Store {
         .map(|inner| Sharded { inner })
     }
 
-    fn __repr__(&self) -> String {
-        format!("<mmarray.Store {:?}>", self.path())
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!("<mmarray.Store {:?}>", self.path(py))
     }
 }
 
@@ -219,7 +234,24 @@ macro_rules! define_dyn_sharded {
             fn read_rows<'py>(&self, py: Python<'py>, start: usize, stop: usize) -> PyResult<Bound<'py, PyAny>> {
                 match self {
                     $(DynSharded::$variant(a) => {
-                        Ok(PyArray::from_owned_array(py, a.read_rows(start..stop).py()?).into_any())
+                        let rows = py.detach(|| a.read_rows(start..stop)).py()?;
+                        // One dimension to numpy, then numpy's reshape: the
+                        // numpy crate stops at 32 dimensions, numpy 2 at 64.
+                        let shape = rows.shape().to_vec();
+                        let n = rows.len();
+                        let flat: Vec<$ty> = match rows.is_standard_layout() {
+                            false => rows.iter().copied().collect(),
+                            true => match rows.into_raw_vec_and_offset() {
+                                (v, Some(0) | None) if v.len() == n => v,
+                                (v, offset) => {
+                                    let start = offset.unwrap_or(0);
+                                    v[start..start + n].to_vec()
+                                }
+                            },
+                        };
+                        PyArray::from_vec(py, flat)
+                            .into_any()
+                            .call_method1("reshape", (PyTuple::new(py, shape)?,))
                     })*
                 }
             }

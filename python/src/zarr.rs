@@ -25,8 +25,12 @@ fn stem(path: &std::path::Path) -> String {
 /// default) of the array at `path`.
 #[pyfunction]
 #[pyo3(signature = (path, chunk_bytes=None))]
-pub fn chunk_shape(path: PathBuf, chunk_bytes: Option<usize>) -> PyResult<Vec<usize>> {
-    let info = mmarray::inspect(&path).py()?;
+pub fn chunk_shape(
+    py: Python<'_>,
+    path: PathBuf,
+    chunk_bytes: Option<usize>,
+) -> PyResult<Vec<usize>> {
+    let info = py.detach(|| mmarray::inspect(&path)).py()?;
     Ok(info
         .layout()
         .chunk_shape(chunk_bytes.unwrap_or(DEFAULT_CHUNK_BYTES)))
@@ -44,7 +48,7 @@ pub fn zarr_metadata<'py>(
     name: Option<String>,
     chunk_bytes: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let info = mmarray::inspect(&path).py()?;
+    let info = py.detach(|| mmarray::inspect(&path)).py()?;
     let layout = info.layout();
     let chunks = layout.chunk_shape(chunk_bytes.unwrap_or(DEFAULT_CHUNK_BYTES));
     let name = name.unwrap_or_else(|| stem(&path));
@@ -58,6 +62,6 @@ pub fn zarr_metadata<'py>(
 /// `dir`, a group whose attributes are the store's attrs.
 #[pyfunction]
 pub fn zarr_group_metadata(py: Python<'_>, dir: PathBuf) -> PyResult<Bound<'_, PyAny>> {
-    let store = mmarray::Store::open(&dir).py()?;
+    let store = py.detach(|| mmarray::Store::open(&dir)).py()?;
     json_to_py(py, &zarr::group_metadata(store.attrs()))
 }

@@ -185,3 +185,14 @@ def test_tasks_pickle_small_even_for_long_paths(tmp_path):
     assert len(sizes) == 100 and max(sizes) < 1024
     # The data is not in the graph: the whole graph is smaller than one chunk of it.
     assert len(pickle.dumps(dict(x.__dask_graph__()))) < 100 * 1024
+
+
+def test_the_other_byte_order_reads_as_numpy_does(tmp_path):
+    other = ">" if np.little_endian else "<"
+    a = np.arange(24, dtype=other + "f8").reshape(6, 4)
+    for name in ("big.npy", "big.dat"):
+        mmarray.save(tmp_path / name, a)
+        x = mmarray.dask.from_array(tmp_path / name, chunks=(2, 4))
+        assert x.dtype == a.dtype
+        with dask.config.set(scheduler="threads"):
+            assert np.array_equal(x.compute(), a) and x.sum().compute() == a.sum()

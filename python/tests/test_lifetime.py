@@ -11,24 +11,16 @@ import mmarray
 from conftest import run_python
 
 
-def test_close_refused_while_views_alive(tmp_path):
+def test_close_with_views_alive_closes_the_handle_and_leaves_the_mapping_to_them(tmp_path):
     run_python(
         """
         import sys, gc, numpy as np, mmarray
         p = sys.argv[1]
         mmarray.save(p, np.arange(1000.0))
-        h = mmarray.open(p)
+        h = mmarray.open(p, "r+")
         v = h.array[10:20]          # a slice: its base chain ends at the owner
-        try:
-            h.close()
-            raise SystemExit("close() should raise BufferError")
-        except BufferError:
-            pass
-        assert not h.closed
-        assert v.sum() == sum(range(10, 20))
-        del v
-        gc.collect()
-        h.close()
+        v[0] = -1.0
+        h.close()                   # no BufferError: flushed, handle closed
         assert h.closed
         try:
             h.array
@@ -36,6 +28,18 @@ def test_close_refused_while_views_alive(tmp_path):
         except ValueError:
             pass
         h.close()                   # closing twice is fine
+        assert v.sum() == sum(range(11, 20)) - 1   # still mapped
+        # The view holds the mapping's shared lock: replacing the file waits
+        # for it to go.
+        try:
+            mmarray.save(p, np.zeros(3))
+            raise SystemExit("replacing a mapped file should be Busy")
+        except mmarray.Busy:
+            pass
+        del v
+        gc.collect()                # the last view: unmapped, lock released
+        mmarray.save(p, np.zeros(3))
+        assert mmarray.open(p).array.tolist() == [0.0, 0.0, 0.0]
         """,
         tmp_path / "a.dat",
     )
@@ -120,15 +124,28 @@ def test_context_manager_closes(tmp_path):
     assert os.path.getsize(p) == 16  # spare capacity trimmed on close
 
 
-def test_context_manager_with_live_view_raises(tmp_path):
+def test_the_with_idiom_keeps_views_usable_after_the_block(tmp_path):
+    p = tmp_path / "a.dat"
+    mmarray.save(p, np.arange(6.0).reshape(2, 3))
+    with mmarray.open(p) as h:
+        a = h.array
+    assert h.closed
+    assert a.sum() == 15.0 and a[1, 2] == 5.0
+    with mmarray.open(p, "r+") as h:
+        b = h.array
+    b[0, 0] = 42.0                  # the mapping lives on in b
+    del b
+    assert mmarray.open(p).array[0, 0] == 42.0
+
+
+def test_an_exception_in_the_block_propagates_with_a_view_alive(tmp_path):
     p = tmp_path / "a.dat"
     mmarray.save(p, np.zeros(3))
-    with pytest.raises(BufferError):
+    with pytest.raises(KeyError, match="inside"):
         with mmarray.open(p) as h:
             keep = h.array
-    assert not h.closed
-    del keep
-    h.close()
+            raise KeyError("inside")
+    assert h.closed and keep.shape == (3,)
 
 
 def test_read_only_view_cannot_be_made_writable(tmp_path):

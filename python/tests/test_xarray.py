@@ -94,3 +94,98 @@ def test_the_backend_is_found_by_name_and_guesses_its_files(tmp_path):
     assert e.guess_can_open(tmp_path / "a.dat") and e.guess_can_open(tmp_path / "s")
     assert e.guess_can_open("x.npy")
     assert not e.guess_can_open(tmp_path / "plain") and not e.guess_can_open(tmp_path / "nothing.nc")
+
+
+def test_the_standard_open_dataset_keywords_decode_cf_as_for_netcdf(tmp_path):
+    raw = np.array([[0, 10, -999], [20, 30, 40]], dtype="i2")
+    attrs = {"dims": ["time", "x"], "scale_factor": 0.5, "add_offset": 100.0, "_FillValue": -999, "units": "K"}
+    mmarray.save(tmp_path / "temps.dat", raw, attrs=attrs)
+    mmarray.save(tmp_path / "day.dat", np.array([0, 1, 31], dtype="i4"), attrs={"dims": ["time"], "units": "days since 2000-01-01"})
+    mmarray.save(tmp_path / "lag.dat", np.array([1, 2, 3], dtype="i8"), attrs={"dims": ["time"], "units": "hours"})
+    # What netCDF gives for the same variables, through xarray's own decoding.
+    for name in ("temps", "day", "lag"):
+        path = tmp_path / f"{name}.dat"
+        ds = xr.open_dataset(path, engine="mmarray", decode_timedelta=True)
+        a = mmarray.open(path)
+        attrs = a.attrs
+        dims = attrs.pop("dims")
+        expected = xr.decode_cf(xr.Dataset({name: (dims, np.array(a.array), attrs)}), decode_timedelta=True)
+        xr.testing.assert_identical(ds[name].variable.to_base_variable(), expected[name].variable)
+    t = xr.open_dataset(tmp_path / "temps.dat", engine="mmarray")["temps"]
+    assert t.dtype == np.float64 and np.isnan(t.values[0, 2]) and t.values[1, 1] == 115.0
+    assert t.encoding["scale_factor"] == 0.5 and t.encoding["_FillValue"] == -999
+    d = xr.open_dataset(tmp_path / "day.dat", engine="mmarray")["day"]
+    assert d.values[2] == np.datetime64("2000-02-01")
+    # Every keyword is accepted and honoured.
+    assert xr.open_dataset(tmp_path / "temps.dat", engine="mmarray", decode_cf=False)["temps"].dtype == np.int16
+    assert xr.open_dataset(tmp_path / "temps.dat", engine="mmarray", mask_and_scale=False)["temps"].dtype == np.int16
+    assert xr.open_dataset(tmp_path / "day.dat", engine="mmarray", decode_times=False)["day"].dtype == np.int32
+    lag = xr.open_dataset(tmp_path / "lag.dat", engine="mmarray", decode_timedelta=False)["lag"]
+    assert lag.dtype == np.int64
+    assert xr.open_dataset(tmp_path / "lag.dat", engine="mmarray", decode_timedelta=True)["lag"].dtype.kind == "m"
+    assert xr.open_dataset(tmp_path / "day.dat", engine="mmarray", use_cftime=False)["day"].dtype.kind == "M"
+    if _has_cftime():
+        cf = xr.open_dataset(tmp_path / "day.dat", engine="mmarray", use_cftime=True)["day"]
+        assert type(cf.values[0]).__module__.startswith("cftime")
+    else:  # honoured: xarray asks for cftime, as for a netCDF file
+        with pytest.raises(ValueError, match="cftime"):
+            xr.open_dataset(tmp_path / "day.dat", engine="mmarray", use_cftime=True)
+    for kw in ({"concat_characters": False}, {"decode_coords": "all"}, {"drop_variables": ["nothing"]}):
+        assert "temps" in xr.open_dataset(tmp_path / "temps.dat", engine="mmarray", **kw)
+
+
+def _has_cftime():
+    try:
+        import cftime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_values_and_load_are_writable_copies_that_do_not_follow_the_file(tmp_path):
+    path = tmp_path / "v.dat"
+    mmarray.save(path, np.arange(6.0).reshape(2, 3))
+    ds = xr.open_dataset(path, engine="mmarray")
+    assert not ds["v"].variable._in_memory  # lazy until asked
+    values = ds["v"].values
+    assert values.flags.writeable and not np.shares_memory(values, mmarray.open(path).array)
+    loaded = xr.open_dataset(path, engine="mmarray").load()
+    loaded["v"] += 1  # in place, as for any in-memory dataset
+    assert loaded["v"].values.tolist() == [[1, 2, 3], [4, 5, 6]]
+    with mmarray.open(path, "r+") as h:
+        h.array[:] = -1
+    assert values.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert loaded["v"].values.tolist() == [[1, 2, 3], [4, 5, 6]]
+    # Outer indexing, as xarray's netCDF backends support.
+    fresh = xr.open_dataset(path, engine="mmarray")["v"]
+    assert fresh[[0, 1], [2, 0]].values.tolist() == [[-1, -1], [-1, -1]]
+
+
+def test_encoding_has_source_dtype_original_shape_and_mmarrays_preferred_chunks(tmp_path):
+    a = np.zeros((3000, 4096), dtype="f8")  # 96 MiB: two chunks of whole rows
+    path = tmp_path / "big.npy"
+    np.save(path, a)
+    chunk = tuple(mmarray._core.chunk_shape(str(path)))
+    assert chunk[0] < 3000
+    v = xr.open_dataset(path, engine="mmarray")["big"]
+    assert v.encoding["source"] == str(path)
+    assert v.encoding["dtype"] == np.dtype("f8")
+    assert v.encoding["original_shape"] == (3000, 4096)
+    assert v.encoding["preferred_chunks"] == {"big_dim_0": chunk[0], "big_dim_1": 4096}
+    d = xr.open_dataset(path, engine="mmarray", chunks={})["big"]
+    assert isinstance(d.data, da.Array) and d.data.chunks[0][0] == chunk[0] and len(d.data.chunks[0]) == 2
+
+
+def test_npz_members_and_the_other_byte_order_open(tmp_path):
+    other = ">" if np.little_endian else "<"
+    a = np.arange(12, dtype=other + "f4").reshape(3, 4)
+    np.savez(tmp_path / "x.npz", a=a, b=np.arange(3))
+    from mmarray.xarray import MmarrayBackendEntrypoint
+
+    assert MmarrayBackendEntrypoint().guess_can_open(tmp_path / "x.npz" / "a")
+    v = xr.open_dataset(tmp_path / "x.npz" / "a", engine="mmarray")["a"]
+    assert v.dims == ("a_dim_0", "a_dim_1") and np.array_equal(v.values, a)
+    assert v.values.dtype.isnative
+    mmarray.save(tmp_path / "big.dat", a)
+    v = xr.open_dataset(tmp_path / "big.dat", engine="mmarray")["big"]
+    assert np.array_equal(v.values, a) and v.encoding["dtype"] == a.dtype

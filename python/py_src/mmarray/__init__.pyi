@@ -25,17 +25,33 @@ _Json = Any
 class Array:
     """An open memory-mapped array (``mmarray.open``, ``mmarray.create``).
 
-    Every ``array`` is a new zero-copy numpy view of the mapping whose
-    ``base`` keeps the mapping alive: views stay valid after the handle is
-    garbage-collected and across ``append``. ``close()`` raises
-    ``BufferError`` while views exported from the handle are alive (as
-    ``mmap.mmap.close`` does); after ``close()``, ``array`` raises
-    ``ValueError``. As a context manager it closes on exit.
+    numpy: ``m = np.load(path, mmap_mode=mode)`` / ``np.memmap(path, dtype,
+    mode, shape=...)``; ``h.array`` is ``m``, ``h.flush()`` is ``m.flush()``,
+    ``h.close()`` is ``del m``.
+
+    Every ``array`` is a new zero-copy numpy view of the mapping whose base
+    chain keeps the mapping alive: views stay valid after the handle is
+    garbage-collected, closed, and across ``append``. ``close()`` (and
+    leaving a ``with`` block) closes the handle at once; while views of it
+    are alive they keep the mapping, and the file's shared lock, until the
+    last of them is gone, so ``with mmarray.open(p) as h: a = h.array``
+    leaves a usable ``a``. After ``close()``, ``array`` raises
+    ``ValueError``.
+
+    No call holds a lock while Python code runs, and every call that waits
+    or does I/O releases the GIL: threads and finalisers may use one handle
+    at once. In a child forked from the process that opened it, a handle
+    reads, but ``append``, ``resize``, ``publish``, ``commit`` and ``flush``
+    raise ``InvalidArgument`` (the file's locks and length are the
+    parent's), and closing it there leaves the parent's mapping alone.
     """
 
     @property
     def array(self) -> npt.NDArray[Any]:
-        """The numpy array over the mapping; writable for modes "r+" and "c".
+        """The numpy array over the mapping, of the file's dtype (in its byte
+        order: ``>f4`` for a big-endian file) and memory order; writable for
+        modes "r+" and "c". Data at an offset its type is not aligned to is
+        an unaligned view, as numpy gives.
 
         numpy: ``np.memmap(path, dtype, mode, shape=...)``.
         """
@@ -59,8 +75,10 @@ class Array:
     def attrs(self) -> dict[str, _Json]:
         """The sidecar's user attrs (``{}`` for .npy files)."""
     def append(self, rows: npt.ArrayLike) -> None:
-        """Appends rows (same dtype, no cast: ``DTypeMismatch`` otherwise) along
-        axis 0 of a raw C-order array opened "r+".
+        """Appends rows along axis 0 of a raw C-order array opened "r+", cast
+        as numpy assignment casts (``same_kind``: int32 rows into a float64
+        array); other casts are ``DTypeMismatch``, and bool bytes other than
+        0 and 1 ``InvalidBool``.
 
         numpy: ``a = np.concatenate([a, rows])``, but in place and amortised
         O(1). Views taken before keep the rows they had (old mappings stay
@@ -79,8 +97,10 @@ class Array:
     def flush(self) -> None:
         """numpy: ``m.flush()``. A no-op for modes "r" and "c"."""
     def close(self) -> None:
-        """Flush, commit, trim spare capacity, unmap. ``BufferError`` while
-        views are alive. numpy: ``m._mmap.close()``."""
+        """Closes the handle: flush and record the length ("r+"), then unmap
+        (trimming spare capacity) and release the file's shared lock. With
+        views alive, the unmapping and the lock's release happen when the
+        last view is gone. numpy: ``m.flush(); del m``."""
     def __enter__(self) -> Array: ...
     def __exit__(
         self,
@@ -92,7 +112,11 @@ class Array:
 
 def open(path: _Path, mode: Literal["r", "r+", "c"] = "r") -> Array:
     """Maps a raw file with a sidecar, a .npy file or a stored .npz member
-    (``x.npz/name``, read-only), decided by content.
+    (``x.npz/name``, read-only), decided by content. Mode "r" views a file
+    in the other byte order (``>f4``) or data at an offset its type is not
+    aligned to as numpy does, zero-copy; "r+" and "c" refuse them
+    (``NonNativeByteOrder``, ``MisalignedOffset``). Waits, with the GIL
+    released, while another process holds the file's exclusive lock.
 
     numpy: ``np.load(path, mmap_mode=mode)`` / ``np.memmap(path, dtype, mode, shape=...)``.
     """
@@ -113,18 +137,30 @@ def create(
     ``AlreadyExists`` unless ``overwrite``.
     """
 
-def save(path: _Path, array: npt.ArrayLike, attrs: dict[str, _Json] | None = None, overwrite: bool = False) -> None:
-    """Writes an array, keeping dtype, byte order and C/F order.
+def save(path: _Path, array: npt.ArrayLike, attrs: dict[str, _Json] | None = None, overwrite: bool = True) -> None:
+    """Writes an array, keeping dtype, byte order and C/F order; an existing
+    array at ``path`` is replaced atomically (``Busy`` while it is mapped;
+    ``overwrite=False``: ``AlreadyExists`` instead). Bool bytes other than
+    0 and 1 are ``InvalidBool``, attrs JSON cannot hold exactly (NaN, ints
+    beyond 64 bits) ``InvalidArgument``.
 
     numpy: ``np.save(path, array)`` (.npy) or ``array.tofile(path)`` plus a sidecar.
     """
 
 def info(path: _Path) -> dict[str, _Json] | list[dict[str, _Json]]:
-    """``mmarray info --json path`` as a dict (a list for a .npz archive)."""
+    """``mmarray info --json path`` as a dict (a list for a .npz archive):
+    ``path``, ``format``, ``dtype``, ``shape``, ``order``, ``offset``,
+    ``nbytes``, ``attrs``; no data is read.
+
+    numpy: ``m = np.load(path, mmap_mode="r")`` then ``m.dtype.str``,
+    ``m.shape``, ``"F" if m.flags.f_contiguous else "C"``, ``m.offset``,
+    ``m.nbytes``.
+    """
 
 def stats(path: _Path) -> dict[str, _Json]:
     """``mmarray stats --json path`` as a dict: count, nan_count, min, max,
-    sum, mean, std (``None`` when empty; complex as ``[re, im]``).
+    sum, mean, std (``None`` when empty; complex as ``[re, im]``; integer
+    sums exact Python ints, beyond 2**64 too).
 
     numpy: ``a.min(), a.max(), a.sum(), a.mean(), a.std()`` in one parallel
     pass with the GIL released. The file is read with ``pread``, not mapped:
@@ -135,7 +171,12 @@ def stats(path: _Path) -> dict[str, _Json]:
 class Store:
     """A directory of named arrays (``mmarray-store.json`` marks it).
 
-    numpy: a folder of ``.npy`` files with ``np.load(os.path.join(dir, name + ".npy"))``.
+    numpy: a folder of ``.npy`` files: ``store[name]`` is
+    ``np.load(os.path.join(dir, name + ".npy"), mmap_mode="r")``,
+    ``store.create_array(name, shape, dtype)`` is
+    ``np.lib.format.open_memmap(os.path.join(dir, name + ".npy"), "w+", dtype, shape)``,
+    ``store.remove(name)`` is ``os.remove``. A name the store does not hold
+    is ``NotFound`` (``KeyError`` for ``store[name]``).
     """
 
     def __init__(self, dir: _Path, create: bool = False) -> None:
@@ -162,7 +203,8 @@ class Store:
     ) -> Array:
         """A new zero-filled array, open "r+". numpy: ``open_memmap(path, "w+", dtype, shape)``."""
     def remove(self, name: str) -> None:
-        """``Busy`` while the array is mapped. numpy: ``os.remove``."""
+        """``Busy`` while the array is mapped, ``NotFound`` for a name the
+        store does not hold. numpy: ``os.remove``."""
     def rename(self, old: str, new: str) -> None: ...
     @property
     def attrs(self) -> dict[str, _Json]: ...
@@ -197,10 +239,15 @@ class Staged:
     @property
     def destination(self) -> str: ...
     def publish(self) -> None:
-        """Moves the array into place. ``Busy`` while anyone still maps it (or
-        the old array, when overwriting); it then stays staged."""
+        """Moves the array into place, with the GIL released. ``Busy`` while
+        anyone still maps it (or the old array, when overwriting); it then
+        stays staged. ``ValueError`` once published or discarded (a second
+        thread's ``publish`` waits for the first, then gets it)."""
     def discard(self) -> None:
-        """Removes the staged array; the destination is untouched."""
+        """Removes the staged array; the destination is untouched. Does
+        nothing once published or discarded. In a child forked from the
+        process that staged it, ``publish`` and ``discard`` raise
+        ``InvalidArgument`` and dropping it removes nothing."""
 
 def stage(
     path: _Path,
@@ -281,3 +328,6 @@ class ForkedHandle(Error):
 class InvalidName(Error): ...
 class ShapeMismatch(Error): ...
 class InvalidArgument(Error): ...
+class NotFound(Error):
+    """A store holds no array of the name given (``Store.remove``,
+    ``Store.rename``, ``Store.open``)."""

@@ -19,12 +19,20 @@ is not a multiple of the chunk that one chunk is served padded (a copy of
 at most one chunk). A store directory is a group whose attributes are the
 store's attrs, one array per store name.
 
-The arrays are mapped read-only (through the Rust package, under its
-shared lock) when their first chunk is read and stay mapped until
-:meth:`Store.close`. A non-native byte order cannot be mapped and raises
-``NonNativeByteOrder`` at the first chunk (``mmarray zarr`` exports such a
-file for zarr readers instead). The store pickles as its path, so Dask
-workers reopen it.
+The store is read-only (``Store(path, read_only=True)``, the default; a
+request for a writable one is refused) and compares equal to, and hashes
+as, another over the same path and chunk size. Each array's file is looked
+at when its keys are asked for: a store directory with one broken array
+serves the others, and reading the broken one raises its error (as
+``mmarray.open`` would). The arrays are mapped read-only (through the Rust
+package, under its shared lock) when their first chunk is read and stay
+mapped until :meth:`Store.close`. A chunk read checks the file against the
+``zarr.json`` this store served for it: an array replaced meanwhile by
+another dtype, shape or order raises ``ShapeMismatch`` instead of serving
+bytes that zarr would decode as something else. Files in the other byte
+order are served as they are (the ``bytes`` codec names their endianness),
+``.npz`` members (``x.npz/name``) like any other array. The store pickles
+as its path, so Dask workers reopen it.
 """
 
 from __future__ import annotations
@@ -45,12 +53,20 @@ from mmarray import _core
 __all__ = ["Store"]
 
 
+def _identity(path: str) -> tuple[int, int, int, int]:
+    """What changes when the file at ``path`` (an archive, for a member) is
+    replaced or rewritten."""
+    st = os.stat(path.rsplit(".npz/", 1)[0] + ".npz" if ".npz/" in path else path)
+    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 class _Array:
     """One mmarray array presented as a zarr array: its zarr.json and its
     chunks as byte ranges of the mapping."""
 
     def __init__(self, path: str, name: str, chunk_bytes: int | None) -> None:
         self.path = path
+        self.identity = _identity(path)
         self.meta = _core.zarr_metadata(path, name, chunk_bytes)
         self.json = _json_bytes(self.meta)
         self.shape = tuple(self.meta["shape"])
@@ -58,7 +74,15 @@ class _Array:
         # F order is the one case with a transpose codec (see format::zarr).
         codecs = [c["name"] for c in self.meta["codecs"]]
         self.order = "F" if "transpose" in codecs else "C"
-        self.itemsize = np.dtype(self.meta["data_type"]).itemsize
+        # The file's dtype: zarr's data type in the bytes codec's byte order.
+        endian = next(
+            (c.get("configuration", {}).get("endian") for c in self.meta["codecs"] if c["name"] == "bytes"),
+            None,
+        )
+        self.dtype = np.dtype(self.meta["data_type"])
+        if endian is not None and self.dtype.itemsize > 1:
+            self.dtype = self.dtype.newbyteorder(">" if endian == "big" else "<")
+        self.itemsize = self.dtype.itemsize
         ndim = len(self.shape)
         self.axis = 0 if self.order == "C" or ndim < 2 else ndim - 1
         self.grid = tuple(-(-n // c) for n, c in zip(self.shape, self.chunk_shape))
@@ -71,7 +95,22 @@ class _Array:
             if self._bytes is None:
                 handle = _core.open(self.path, "r")
                 a = handle.array
-                a = a[tuple(slice(0, n) for n in self.shape)]  # the length at open
+                grown_ok = self.order == "C" and len(self.shape) > 0
+                same = (
+                    a.dtype == self.dtype
+                    and a.ndim == len(self.shape)
+                    and (handle.order == self.order or a.ndim < 2)
+                    and (a.shape[1:] == self.shape[1:] and a.shape[0] >= self.shape[0] if grown_ok else a.shape == self.shape)
+                )
+                if not same:
+                    err = _core.ShapeMismatch(
+                        f"{self.path}: the array changed since its zarr.json was served: it was "
+                        f"{self.dtype.str} {self.shape} {self.order} order, now {a.dtype.str} {a.shape} "
+                        f"{handle.order} order; open it with zarr again"
+                    )
+                    err.path = self.path
+                    raise err
+                a = a[tuple(slice(0, n) for n in self.shape)]  # the length served
                 flat = a.reshape(-1, order="F" if self.order == "F" and a.ndim > 1 else "C")
                 self._bytes = flat.view(np.uint8)
             return self._bytes
@@ -120,6 +159,7 @@ def _json_bytes(meta: dict[str, Any]) -> bytes:
 
 
 def _slice(data: np.ndarray, byte_range: ByteRequest | None) -> np.ndarray:
+    """``data[byte_range]``, as zarr's own stores read byte ranges."""
     if byte_range is None:
         return data
     if isinstance(byte_range, RangeByteRequest):
@@ -128,16 +168,33 @@ def _slice(data: np.ndarray, byte_range: ByteRequest | None) -> np.ndarray:
         return data[byte_range.offset :]
     if isinstance(byte_range, SuffixByteRequest):
         return data[max(0, data.size - byte_range.suffix) :]
-    raise TypeError(f"unexpected byte range {byte_range!r}")
+    # zarr's LocalStore's error, word for word.
+    raise TypeError(f"Unexpected byte_range, got {byte_range}.")
+
+
+def _read_only_refused(path: str) -> _core.InvalidArgument:
+    err = _core.InvalidArgument(
+        f"{path}: mmarray.zarr.Store is read-only (it serves mmarray arrays as zarr reads them); "
+        "open it with read_only=True, and write arrays with mmarray.save, mmarray.create or "
+        "Store.create_array, or make a zarr copy with `mmarray zarr`"
+    )
+    err.path = path
+    return err
 
 
 class Store(_ZarrStore):
     """A read-only zarr v3 store over an mmarray store directory (a group of
-    arrays) or one array's path (an array at the root).
+    arrays), one array's path (an array at the root) or a ``.npz`` member
+    (``x.npz/name``).
 
-    ``chunk_bytes`` sets the chunk size aimed at (default 64 MiB, whole rows
-    or columns). numpy/zarr: ``zarr.storage.LocalStore`` over a copy made
-    with ``zarr.create_array``, here with no copy.
+    ``read_only`` must be true (the default): the store only reads; a
+    request for a writable store is ``InvalidArgument``. ``chunk_bytes``
+    sets the chunk size aimed at (default 64 MiB, whole rows or columns).
+
+    numpy/zarr: ``zarr.storage.LocalStore(path, read_only=True)`` over a
+    copy made with ``zarr.create_array(store, data=np.load(path))``, here
+    with no copy: ``zarr.open_array(Store(path), mode="r")[...]`` equals
+    ``np.load(path, mmap_mode="r")``.
     """
 
     supports_writes = False
@@ -145,30 +202,46 @@ class Store(_ZarrStore):
     supports_partial_writes = False
     supports_listing = True
 
-    def __init__(self, path: str | os.PathLike[str], *, chunk_bytes: int | None = None) -> None:
-        super().__init__(read_only=True)
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        read_only: bool = True,
+        chunk_bytes: int | None = None,
+    ) -> None:
         self.path = os.path.abspath(os.fspath(path))
+        if not read_only:
+            raise _read_only_refused(self.path)
+        super().__init__(read_only=True)
         self.chunk_bytes = chunk_bytes
+        self._lock = threading.Lock()
+        # name -> the array ("" for an array at the root).
         self._arrays: dict[str, _Array] = {}
         if os.path.isdir(self.path):
-            store = _core.Store(self.path)
+            self._store: _core.Store | None = _core.Store(self.path)
             self._root = _json_bytes(_core.zarr_group_metadata(self.path))
-            for entry in store.list():
-                name = entry["name"]
-                with store.open(name) as handle:
-                    array_path = handle.path
-                self._arrays[name] = _Array(array_path, name, chunk_bytes)
+            self._names = [entry["name"] for entry in self._store.list()]
+            self._root_array: tuple[str, str] | None = None
         else:
             info = _core.info(self.path)
             if isinstance(info, list):
                 raise _core.InvalidArgument(
                     f"{self.path}: a .npz archive holds several arrays; open one member as ARCHIVE.npz/NAME"
                 )
-            data_path = info["path"]
-            name = os.path.splitext(os.path.basename(data_path))[0]
-            array = _Array(data_path, name, chunk_bytes)
-            self._root = array.json
-            self._arrays[""] = array
+            self._store = None
+            if info["format"] == "npz":  # x.npz/name: the member's own path
+                name, data_path = os.path.basename(self.path), self.path
+            else:
+                data_path = info["path"]
+                name = os.path.splitext(os.path.basename(data_path))[0]
+            self._root_array = (data_path, name)
+            self._names = [""]
+            self._root = b""
+
+    def with_read_only(self, read_only: bool = False) -> Store:
+        """A new store over the same path (not opened); ``read_only=False``
+        is ``InvalidArgument``: this store only reads."""
+        return type(self)(self.path, read_only=read_only, chunk_bytes=self.chunk_bytes)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path, "chunk_bytes": self.chunk_bytes}
@@ -179,38 +252,70 @@ class Store(_ZarrStore):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Store) and (other.path, other.chunk_bytes) == (self.path, self.chunk_bytes)
 
+    def __hash__(self) -> int:
+        return hash((Store, self.path, self.chunk_bytes))
+
     def __repr__(self) -> str:
         return f"mmarray.zarr.Store({self.path!r})"
 
     def close(self) -> None:
         """Drops the mappings (views handed out keep theirs alive)."""
-        for array in self._arrays.values():
-            array._bytes = None
+        with self._lock:
+            for array in self._arrays.values():
+                array._bytes = None
         super().close()
 
-    def _split(self, key: str) -> tuple[_Array | None, str]:
-        if "" in self._arrays:
-            return self._arrays[""], key
+    def _array(self, name: str, fresh: bool = False) -> _Array:
+        """Array ``name`` ("" at the root), opened at its first use; with
+        ``fresh`` (a request for its zarr.json), opened again if its file
+        was replaced or rewritten since. Chunks are served by the array
+        whose zarr.json was served last, which checks the file against it
+        when it maps it. A broken array raises its error, every time."""
+        with self._lock:
+            array = self._arrays.get(name)
+            if array is not None:
+                try:
+                    if not fresh or _identity(array.path) == array.identity:
+                        return array
+                except OSError:
+                    pass
+            if self._root_array is not None:
+                path, label = self._root_array
+            else:
+                assert self._store is not None
+                with self._store.open(name) as handle:
+                    path = handle.path
+                label = name
+            array = _Array(path, label, self.chunk_bytes)
+            self._arrays[name] = array
+            return array
+
+    def _split(self, key: str) -> tuple[str | None, str]:
+        if self._root_array is not None:
+            return "", key
         name, _, rest = key.partition("/")
-        return self._arrays.get(name), rest
+        return (name if name in self._names else None), rest
 
     def _value(self, key: str) -> bytes | np.ndarray | None:
-        if key == "zarr.json":
+        if key == "zarr.json" and self._root_array is None:
             return self._root
-        array, rest = self._split(key)
-        if array is None:
+        name, rest = self._split(key)
+        if name is None:
             return None
         if rest == "zarr.json":
-            return array.json
-        return array.chunk(rest)
+            return self._array(name, fresh=True).json
+        return self._array(name).chunk(rest)
 
     def _keys(self) -> list[str]:
-        keys = ["zarr.json"]
-        for name, array in self._arrays.items():
+        keys = [] if self._root_array is not None else ["zarr.json"]
+        for name in self._names:
             prefix = f"{name}/" if name else ""
-            if name:
-                keys.append(prefix + "zarr.json")
-            keys.extend(prefix + k for k in array.chunk_keys())
+            keys.append(prefix + "zarr.json")
+            try:
+                chunks = self._array(name).chunk_keys()
+            except Exception:
+                chunks = []  # a broken array: its zarr.json raises its error
+            keys.extend(prefix + k for k in chunks)
         return keys
 
     async def get(
@@ -219,7 +324,22 @@ class Store(_ZarrStore):
         prototype: BufferPrototype | None = None,
         byte_range: ByteRequest | None = None,
     ) -> Buffer | None:
+        return self.get_sync(key, prototype=prototype, byte_range=byte_range)
+
+    def get_sync(
+        self,
+        key: str,
+        *,
+        prototype: BufferPrototype | None = None,
+        byte_range: ByteRequest | None = None,
+    ) -> Buffer | None:
+        """``get`` without the event loop (zarr's ``SupportsGetSync``): the
+        chunks are views of the mapping, so nothing waits."""
         prototype = prototype or default_buffer_prototype()
+        if byte_range is not None and not isinstance(
+            byte_range, (RangeByteRequest, OffsetByteRequest, SuffixByteRequest)
+        ):
+            raise TypeError(f"Unexpected byte_range, got {byte_range}.")
         value = self._value(key)
         if value is None:
             return None
@@ -234,12 +354,18 @@ class Store(_ZarrStore):
         return [await self.get(key, prototype, byte_range) for key, byte_range in key_ranges]
 
     async def exists(self, key: str) -> bool:
-        return self._value(key) is not None
+        try:
+            return self._value(key) is not None
+        except _core.Error:
+            return key.endswith("zarr.json")  # a broken array is there
 
     async def set(self, key: str, value: Buffer) -> None:
         self._check_writable()
 
     async def delete(self, key: str) -> None:
+        self._check_writable()
+
+    async def clear(self) -> None:
         self._check_writable()
 
     async def list(self) -> AsyncIterator[str]:  # type: ignore[override]
