@@ -1,13 +1,15 @@
 //! Appending rows: 131,072 rows of 128 f32 (64 MiB) in batches of 1,024,
 //! committing the length (msync + atomic sidecar rewrite) after every batch
-//! or only at the end. The file starts empty and grows geometrically.
+//! or only at the end. The file starts empty and grows geometrically. And
+//! the same rows through an [`Appender`] (pwrite, no mapping), publishing
+//! after every batch or once at the end.
 //!
 //! ```sh
 //! cargo bench --bench append
 //! ```
 
 use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_main};
-use mmarray::{CreateOptions, MappedArray};
+use mmarray::{Appender, CreateOptions, MappedArray};
 use ndarray::Array2;
 
 const COLS: usize = 128;
@@ -38,6 +40,26 @@ fn append(c: &mut Criterion) {
                     }
                 }
                 a.commit().expect("commit");
+            })
+        });
+    }
+    for (name, publish_each) in [
+        ("Appender, publish every batch", true),
+        ("Appender, publish at the end", false),
+    ] {
+        let path = dir.path().join("b.dat");
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let _ = std::fs::remove_file(&path);
+                let _ = std::fs::remove_file(dir.path().join("b.dat.json"));
+                let mut log = Appender::<f32>::create(&path, &[COLS]).expect("create");
+                for _ in 0..BATCHES {
+                    log.append(black_box(&batch)).expect("append");
+                    if publish_each {
+                        log.publish().expect("publish");
+                    }
+                }
+                log.publish().expect("publish");
             })
         });
     }

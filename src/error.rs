@@ -359,7 +359,7 @@ pub enum Error {
     /// could pull the file from under the parent's mappings. Reading the
     /// inherited views is fine. Open the array again in the child.
     #[error(
-        "{}: this handle was opened by process {opened_by}, not this one (a fork child inherits its parent's handles and locks); open the array again in this process",
+        "{}: this handle was opened by process {opened_by}, not this one (a forked child inherits its parent's handles and locks); open the array again in this process",
         Escaped(path)
     )]
     ForkedHandle {

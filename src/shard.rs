@@ -13,7 +13,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use ndarray::{ArrayD, ArrayViewD, Axis, Slice};
+use ndarray::{ArrayD, ArrayViewD, Axis, ShapeBuilder, Slice};
 
 use crate::array::MappedArray;
 use crate::dtype::Element;
@@ -209,24 +209,44 @@ impl<T: Element> ShardedArray<T> {
                 continue;
             }
             let layout = shard.layout();
+            let (n, file, path) = (hi - lo, shard.src.lock.file(), shard.path());
+            let f_order = layout.order() == crate::Order::F && layout.orders_differ();
             bytes.clear();
-            bytes.resize((hi - lo) * row_len * item, 0);
-            let at = layout.offset() + ((lo - start) * row_len * item) as u64;
-            crate::scan::read_exact_at(
-                shard.src.lock.file(),
-                shard.path(),
-                &mut bytes,
-                at,
-                layout.end(),
-            )?;
-            // Native byte order: the shard was mapped as `T`.
-            crate::dtype::decode_into(&bytes, layout.dtype().byte_order(), &mut elements).map_err(
+            bytes.resize(n * row_len * item, 0);
+            if f_order {
+                // Axis 0 varies fastest: each element of a row lies in its
+                // own run of the shard's rows; read rows `lo..hi` of each.
+                let shard_rows = end - start;
+                for (j, run) in bytes.chunks_mut(n * item).enumerate() {
+                    let at = layout.offset() + ((j * shard_rows + lo - start) * item) as u64;
+                    crate::scan::read_exact_at(file, path, run, at, layout.end())?;
+                }
+            } else {
+                let at = layout.offset() + ((lo - start) * row_len * item) as u64;
+                crate::scan::read_exact_at(file, path, &mut bytes, at, layout.end())?;
+            }
+            let mut piece = Vec::with_capacity(n * row_len);
+            crate::dtype::decode_into(&bytes, layout.dtype().byte_order(), &mut piece).map_err(
                 |index| Error::InvalidBool {
-                    path: shard.path().to_path_buf(),
-                    index: (lo - start) * row_len + index,
+                    path: path.to_path_buf(),
+                    index,
                     byte: bytes[index],
                 },
             )?;
+            if f_order {
+                // The runs, one per element of a row, are rows `lo..hi` in
+                // F order: an F-order array of their shape.
+                let mut piece_shape = vec![n];
+                piece_shape.extend_from_slice(&self.row_shape);
+                let piece = ArrayD::from_shape_vec(ndarray::IxDyn(&piece_shape).f(), piece)
+                    .map_err(|e| Error::InvalidArgument {
+                        path: path.to_path_buf(),
+                        message: format!("rows do not fit the shape: {e}"),
+                    })?;
+                elements.extend(piece.iter().copied());
+            } else {
+                elements.extend_from_slice(&piece);
+            }
         }
         ArrayD::from_shape_vec(shape, elements).map_err(|e| Error::InvalidArgument {
             path: self.shards[0].path().to_path_buf(),

@@ -591,8 +591,10 @@ fn shared_cases<T: TestElement>(dir: &Path, cases: &mut Vec<Value>, after: &mut 
             // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
             unsafe { CreateOptions::new().order(order).create::<T>(&path, shape) }.unwrap(),
         );
-        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
-        let mut w = unsafe { MappedArray::<T>::open_mut(&path) }.unwrap();
+        // SAFETY: a shared writer beside the reader below: numpy (the other
+        // writer) writes the file only after these writes, while no view of
+        // either mapping is alive; the views are taken after it is done.
+        let mut w = unsafe { MappedArray::<T>::open_shared_mut(&path) }.unwrap();
         w.view_mut().assign(&expected_from::<T>(shape, RUST_START));
         w.flush().unwrap();
         // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.

@@ -232,11 +232,9 @@ impl Failed {
     fn into_py(self, path: &str) -> PyErr {
         match self {
             Failed::Closed => closed(),
-            Failed::Forked(pid) => to_py(mmarray::Error::InvalidArgument {
+            Failed::Forked(pid) => to_py(mmarray::Error::ForkedHandle {
                 path: path.into(),
-                message: format!(
-                    "this handle was opened by process {pid}, and this is a child forked from it: its locks and the length it records are the parent's, so the child cannot append, resize, publish, commit or flush through it; open the array again in this process"
-                ),
+                opened_by: pid,
             }),
             Failed::Library(e) => to_py(e),
         }

@@ -24,17 +24,15 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// `InvalidArgument` in a child forked from the process that staged it.
-    fn check_not_forked(&self, what: &str) -> PyResult<()> {
+    /// `ForkedHandle` in a child forked from the process that staged it:
+    /// only that process may publish or discard it.
+    fn check_not_forked(&self) -> PyResult<()> {
         if std::process::id() == self.pid {
             return Ok(());
         }
-        Err(crate::errors::to_py(mmarray::Error::InvalidArgument {
+        Err(crate::errors::to_py(mmarray::Error::ForkedHandle {
             path: self.path.clone().into(),
-            message: format!(
-                "this array was staged by process {}, and this is a child forked from it: only the process that staged it may {what} it",
-                self.pid
-            ),
+            opened_by: self.pid,
         }))
     }
 }
@@ -68,7 +66,7 @@ impl Staged {
     /// GIL released; a second `publish` or `discard` meanwhile waits for it
     /// (also with the GIL released), then finds it published.
     fn publish(&self, py: Python<'_>) -> PyResult<()> {
-        self.check_not_forked("publish")?;
+        self.check_not_forked()?;
         // The lock is taken and released inside `detach`: never held while
         // the GIL is taken again (the error is converted after).
         let outcome = py.detach(|| {
@@ -92,7 +90,7 @@ impl Staged {
     /// Removes the staged array (nothing happens at the destination); does
     /// nothing once it was published or discarded.
     fn discard(&self, py: Python<'_>) -> PyResult<()> {
-        self.check_not_forked("discard")?;
+        self.check_not_forked()?;
         py.detach(|| {
             let staged = self.inner.lock().unwrap_or_else(|e| e.into_inner()).take();
             staged.map_or(Ok(()), mmarray::Staged::discard)

@@ -227,7 +227,7 @@ def test_a_forked_child_reads_the_parents_handle_and_gets_errors_not_hangs(tmp_p
                 try:
                     h.append(np.ones((1, 3)))   # the parent's locks: refused
                     code = 3
-                except mmarray.Error as e:
+                except mmarray.ForkedHandle as e:
                     assert "process" in str(e), e
                 h.close()                       # no hang, no panic
             except BaseException as e:
@@ -257,7 +257,7 @@ def test_a_forked_child_never_publishes_or_removes_the_parents_staged_array(tmp_
             try:
                 staged.publish()
                 code = 3
-            except mmarray.Error as e:
+            except mmarray.ForkedHandle as e:
                 code = 0 if "forked" in str(e) else 4
             sys.exit(code)   # a normal exit: the child's objects are finalised
         _, status = os.waitpid(pid, 0)
