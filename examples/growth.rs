@@ -1,7 +1,9 @@
-//! A growing array: append batches of rows, `publish` the length after
-//! each so that readers (here, a second handle; in practice other
-//! processes) see every finished batch, `commit` to make the rows survive a
-//! machine crash, and `close` to trim the file's spare capacity.
+//! A growing array: an [`Appender`](mmarray::Appender) appends batches of
+//! rows and `publish`es the length after each, so that readers (here, a
+//! mapping in this process; in practice other processes) see every
+//! finished batch while it goes on; `commit` makes the rows survive a
+//! machine crash. The appender never maps the file and writes only past
+//! the rows readers see, so it is safe, and readers map beside it.
 //!
 //! ```sh
 //! cargo run --example growth
@@ -10,8 +12,8 @@
 //! The files go to a temporary directory that is removed at the end. The
 //! example checks what it shows, so running it is a test.
 
-use mmarray::MappedArray;
 use mmarray::ndarray::{Array2, Ix2, s};
+use mmarray::{Appender, MappedArray};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
@@ -19,23 +21,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cols = 4;
 
     // An empty array of rows of 4: the length along axis 0 is the one that grows.
-    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
-    let mut log = unsafe { MappedArray::<f32>::create(&path, &[0, cols]) }?;
+    let mut log = Appender::<f32>::create(&path, &[cols])?;
     for batch in 0..5 {
         let rows = Array2::from_shape_fn((100, cols), |(r, c)| {
             (batch * 100 + r) as f32 + c as f32 / 10.0
         });
-        log.append(&rows)?; // amortised O(1): the file grows ahead, sparse
+        log.append(&rows)?; // written with pwrite past the published rows
         log.publish()?; // the sidecar records the new length (process-crash safe)
 
         // What a reader opening now sees: every published row.
-        // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+        // SAFETY: the example's own file; the appender writes only past the
+        // rows this mapping covers, and nothing else writes the file.
         let reader = unsafe { MappedArray::<f32>::open(&path) }?;
         assert_eq!(reader.shape(), &[(batch + 1) * 100, cols]);
         println!(
-            "batch {batch}: {} rows published, capacity {} rows, file {} bytes",
+            "batch {batch}: {} rows published, file {} bytes",
             reader.shape()[0],
-            log.capacity(),
             std::fs::metadata(&path)?.len()
         );
     }
@@ -45,15 +46,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(log.append(&row).is_err());
     log.append(&row.insert_axis(mmarray::ndarray::Axis(0)))?;
 
-    log.commit()?; // flushed, then recorded: survives a power cut too
-    assert!(
-        std::fs::metadata(&path)?.len() > 501 * 16,
-        "spare capacity until close"
-    );
-    log.close()?; // trims the file to exactly the array
+    log.commit()?; // synced, then recorded: survives a power cut too
+    log.close()?;
+    // No spare capacity: the file is exactly the array, as `tofile` writes it.
     assert_eq!(std::fs::metadata(&path)?.len(), 501 * 16);
 
-    // SAFETY: the example's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the example's own file; the appender is closed.
     let done = unsafe { MappedArray::<f32>::open(&path) }?;
     let v = done.view_dim::<Ix2>()?;
     assert_eq!(v.dim(), (501, cols));
