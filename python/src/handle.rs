@@ -529,6 +529,8 @@ impl Array {
     /// Appends `rows` along axis 0, cast to this array's dtype as numpy
     /// assignment casts (`same_kind`); `handle.array` is then the grown
     /// array. Views taken before stay valid (they keep the rows they had).
+    /// An array open as bytes (the other byte order, an unaligned offset)
+    /// cannot grow: `InvalidArgument`.
     fn append(&self, py: Python<'_>, rows: Bound<'_, PyAny>) -> PyResult<()> {
         if self.mode != "r+" {
             return Err(unsupported(py, "append", self.mode));
@@ -548,7 +550,8 @@ impl Array {
 
     /// Sets the length along axis 0 to `rows` (new rows are zero). Fewer
     /// rows raise `BufferError` while numpy views of the array are alive,
-    /// and `Busy` while another handle or process maps it.
+    /// and `Busy` while another handle or process maps it; `InvalidArgument`
+    /// for an array open as bytes (as `append`).
     fn resize(&self, py: Python<'_>, rows: usize) -> PyResult<()> {
         if self.mode != "r+" {
             return Err(unsupported(py, "resize", self.mode));
