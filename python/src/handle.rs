@@ -364,7 +364,7 @@ fn cannot_grow(source: &Source<ReadWrite>, what: &str) -> mmarray::Error {
     mmarray::Error::InvalidArgument {
         path: info.path().to_path_buf(),
         message: format!(
-            "cannot {what}: {why}, so it is open as bytes (as np.memmap opens it), which can be read, written and flushed but not grown; write a copy in this machine's byte order first (mmarray.save(path, handle.array.astype(handle.dtype.newbyteorder(\"=\"))))"
+            "cannot {what}: {why}, so it is open as bytes (as np.memmap opens it), which can be read, written and flushed but not grown; convert the file first (`mmarray convert --byte-order native SRC DST` writes an aligned copy in this machine's byte order)"
         ),
     }
 }
