@@ -89,8 +89,8 @@
 //!
 //! - **Read-only and copy-on-write mappings** ([`MappedArray::open`],
 //!   [`MappedArray::open_copy`], [`DynArray::open`], [`Source::open`],
-//!   [`ShardedArray::open`], [`Store::open_array`] and its kin, `.npz`
-//!   members): while the mapping or any view of it lives, no program
+//!   [`Source::open_copy`], [`ShardedArray::open`], [`Store::open_array`]
+//!   and its kin, `.npz` members): while the mapping or any view of it lives, no program
 //!   changes the array's bytes (from its offset, `nbytes` long) or makes
 //!   the file shorter than their end.
 //! - **Read-write mappings** ([`MappedArray::open_mut`],
@@ -98,7 +98,8 @@
 //!   [`Store::create_array`], [`Store::open_array_mut`]): the same, and no
 //!   program reads the bytes while this one writes them: the handle's
 //!   `&mut` views are the only way to them.
-//! - **The shared-write open** ([`MappedArray::open_shared_mut`]): several
+//! - **The shared-write open** ([`MappedArray::open_shared_mut`],
+//!   [`DynArray::open_shared_mut`], [`Source::open_shared_mut`]): several
 //!   handles, in any processes, write one array; the caller promises that
 //!   no handle writes bytes that another handle reads or writes meanwhile
 //!   (each writer its own part: Dask blocks, the rows of a worker).

@@ -28,7 +28,7 @@ use crate::format::{self, Format, format_for_path};
 use crate::fsutil;
 use crate::layout::Layout;
 use crate::lock::{MapKind, MapLock, Owner, SharedLock};
-use crate::mapping::{self, MapOf, Mode, Writable};
+use crate::mapping::{self, CopyOnWrite, MapOf, Mode, ReadWrite, Writable};
 use crate::npy;
 use crate::npz::Npz;
 use crate::sidecar::{self, Attrs, Sidecar};
@@ -185,6 +185,104 @@ impl Source {
     }
 }
 
+impl Source<ReadWrite> {
+    /// Opens, locks, describes and maps the array at `path` read-write for
+    /// one of several writers that share it, whatever its element type,
+    /// byte order or alignment: the bytes of numpy's
+    /// `np.memmap(path, dtype, mode="r+")`, which views any of them. As
+    /// [`MappedArray::open_shared_mut`](crate::MappedArray::open_shared_mut),
+    /// it coexists with readers and other shared writers, and an `open_mut`
+    /// mapping is refused while it lives (and it while one lives). Writes
+    /// through [`as_bytes_mut`](Self::as_bytes_mut) go to the file;
+    /// [`flush`](Self::flush) waits for them to reach it.
+    ///
+    /// ```
+    /// use mmarray::{ByteOrder, CreateOptions, Source};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npy");
+    /// // Big-endian on any machine: no `MappedArray<f32>` views it in place.
+    /// let data = ndarray::array![1.0f32, 2.0];
+    /// CreateOptions::new().byte_order(ByteOrder::Big).write(&path, &data)?;
+    /// // SAFETY: the example's own file; no other handle or program touches it.
+    /// let mut src = unsafe { Source::open_shared_mut(&path)? };
+    /// src.as_bytes_mut()[..4].copy_from_slice(&3.0f32.to_be_bytes());
+    /// src.flush()?;
+    /// drop(src);
+    /// let bytes = std::fs::read(&path)?;
+    /// assert_eq!(&bytes[bytes.len() - 8..][..4], &3.0f32.to_be_bytes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// ```compile_fail,E0133
+    /// let src = mmarray::Source::open_shared_mut("a.dat");
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// The shared-write contract of [Safety of
+    /// mappings](crate#safety-of-mappings), as for
+    /// [`MappedArray::open_shared_mut`](crate::MappedArray::open_shared_mut):
+    /// while a slice from this value lives, no other handle or program
+    /// writes the bytes it covers, and while this value writes bytes, no
+    /// other handle reads or writes them; no program cuts the file short.
+    ///
+    /// # Errors
+    ///
+    /// As [`Source::open`], with [`Error::Busy`] only while an `open_mut`
+    /// (exclusive) mapping exists; an I/O error if the file cannot be
+    /// opened for writing; [`Error::InvalidArgument`] for a `.npz` member
+    /// (writing it would break the archive's checksum).
+    pub unsafe fn open_shared_mut(path: impl AsRef<Path>) -> Result<Source<ReadWrite>> {
+        // SAFETY: the caller's contract, which covers the other writers the
+        // shared map lock lets in.
+        unsafe { Source::open_in(path.as_ref(), MapKind::Shared) }
+    }
+}
+
+impl Source<CopyOnWrite> {
+    /// Opens, locks, describes and maps the array at `path` copy-on-write,
+    /// whatever its element type, byte order or alignment: the bytes of
+    /// numpy's `np.memmap(path, dtype, mode="c")`. Writes through
+    /// [`as_bytes_mut`](Self::as_bytes_mut) change this process's copy of
+    /// the pages, never the file. It coexists with readers and shared
+    /// writers, as [`MappedArray::open_copy`](crate::MappedArray::open_copy).
+    ///
+    /// ```
+    /// use mmarray::{ByteOrder, CreateOptions, Source};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.npy");
+    /// CreateOptions::new().byte_order(ByteOrder::Big).write(&path, &ndarray::array![1u16, 2])?;
+    /// let before = std::fs::read(&path)?;
+    /// // SAFETY: the example's own file; nothing else changes it while mapped.
+    /// let mut src = unsafe { Source::open_copy(&path)? };
+    /// src.as_bytes_mut().fill(0xff);
+    /// assert_eq!(src.as_bytes(), &[0xff; 4]);
+    /// drop(src);
+    /// assert_eq!(std::fs::read(&path)?, before);  // the file is untouched
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// ```compile_fail,E0133
+    /// let src = mmarray::Source::open_copy("a.dat");
+    /// ```
+    ///
+    /// # Safety
+    ///
+    /// As [`Source::open`]: a page not yet written through the copy is the
+    /// file's page, so changes to the file show through it (see [Safety of
+    /// mappings](crate#safety-of-mappings)).
+    ///
+    /// # Errors
+    ///
+    /// As [`Source::open`].
+    pub unsafe fn open_copy(path: impl AsRef<Path>) -> Result<Source<CopyOnWrite>> {
+        // SAFETY: the caller's contract.
+        unsafe { Source::open_in(path.as_ref(), MapKind::Shared) }
+    }
+}
+
 impl<M: Mode> Source<M> {
     /// Opens, locks, describes and maps the array at `path` in mode `M`
     /// (see [`open_source`]), holding the map lock as `kind`.
@@ -246,6 +344,26 @@ impl<M: Writable> Source<M> {
     pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
         let nbytes = self.info.layout.nbytes();
         &mut self.map[..nbytes]
+    }
+
+    /// The array's bytes as stored (in the file's byte order and memory
+    /// order), mutable: for [`ReadWrite`] writes to the file, for
+    /// [`CopyOnWrite`] to this process's copy. See
+    /// [`open_shared_mut`](Source::open_shared_mut) and
+    /// [`open_copy`](Source::open_copy) for examples.
+    pub fn as_bytes_mut(&mut self) -> &mut [u8] {
+        self.bytes_mut()
+    }
+
+    /// Writes the changed pages to the file and waits (`msync`), as
+    /// numpy's `memmap.flush()`; does nothing for a [`CopyOnWrite`]
+    /// mapping, which never writes the file.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error from the operating system.
+    pub fn flush(&self) -> Result<()> {
+        mapping::flush::<M>(&self.map).at(&self.info.path, "flushing the mapping")
     }
 }
 

@@ -447,3 +447,101 @@ fn store_opens_exclude_a_writer_like_the_arrays_own() {
         assert!(store.open_array_mut::<f32>("a").is_ok());
     }
 }
+
+/// Data no typed array views in place (the other byte order, an offset
+/// its type is not aligned to) is written through the bytes of the
+/// shared-write open, which reach the file, and changed in a copy through
+/// the copy-on-write open, which never does: numpy's `np.memmap(path,
+/// ">f4", mode="r+")` and `mode="c"`.
+#[test]
+fn sources_write_through_the_shared_write_open_and_copy_on_write_any_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.dat");
+    let values = ndarray::ArrayD::from_shape_vec(vec![4], vec![1.0f32, 2.0, 3.0, 4.0]).unwrap();
+    write_raw(
+        &big,
+        &[],
+        &encode(&values, "C", true),
+        &sidecar_json(">f4", &[4], "C", 0),
+    );
+    let unaligned = dir.path().join("unaligned.dat");
+    let doubles = ndarray::ArrayD::from_shape_vec(vec![3], vec![1.0f64, 2.0, 3.0]).unwrap();
+    write_raw(
+        &unaligned,
+        &[0; 3],
+        &encode(&doubles, "C", false),
+        &sidecar_json("<f8", &[3], "C", 3),
+    );
+    let cases: [(&std::path::Path, usize, Vec<u8>); 2] = [
+        (&big, 0, 9.5f32.to_be_bytes().to_vec()),
+        (&unaligned, 3, 9.5f64.to_le_bytes().to_vec()),
+    ];
+    // SAFETY: (each) the test's own files; refused.
+    unsafe {
+        let refused = MappedArray::<f32>::open_shared_mut(&big).map(drop);
+        assert!(matches!(refused, Err(Error::NonNativeByteOrder { .. })));
+        let refused = MappedArray::<f64>::open_shared_mut(&unaligned).map(drop);
+        assert!(matches!(refused, Err(Error::MisalignedOffset { .. })));
+    }
+    for (path, offset, nine_and_a_half) in cases {
+        let width = nine_and_a_half.len();
+        // SAFETY: the test writes element 1 through `w` only, and reads it
+        // through `r` after the write; nothing else touches the file.
+        let (mut w, r) = unsafe {
+            (
+                mmarray::Source::open_shared_mut(path).unwrap(),
+                mmarray::Source::open(path).unwrap(),
+            )
+        };
+        assert_eq!(w.as_bytes(), r.as_bytes());
+        w.as_bytes_mut()[width..2 * width].copy_from_slice(&nine_and_a_half);
+        w.flush().unwrap();
+        // A reader sees the write at once, the file after the flush.
+        assert_eq!(&r.as_bytes()[width..2 * width], nine_and_a_half.as_slice());
+        let file = std::fs::read(path).unwrap();
+        assert_eq!(
+            &file[offset + width..offset + 2 * width],
+            nine_and_a_half.as_slice()
+        );
+        // Another shared writer coexists with these (it writes nothing).
+        // SAFETY: the test's own file; the second writer writes nothing.
+        let second = unsafe { mmarray::Source::open_shared_mut(path) }.map(drop);
+        assert!(second.is_ok(), "{second:?}");
+        drop(r);
+
+        // Copy-on-write: changes stay in this process, beside the writer.
+        let before = (file_hash(path), file_hash(&sidecar_of(path)));
+        // SAFETY: the test's own file; `w` writes nothing while `c` lives.
+        let mut c = unsafe { mmarray::Source::open_copy(path) }.unwrap();
+        assert_eq!(c.as_bytes(), w.as_bytes());
+        c.as_bytes_mut().fill(0xAB);
+        c.flush().unwrap(); // does nothing for a copy
+        assert!(c.as_bytes().iter().all(|&b| b == 0xAB));
+        assert_eq!(&w.as_bytes()[width..2 * width], nine_and_a_half.as_slice());
+        drop((c, w));
+        assert_eq!((file_hash(path), file_hash(&sidecar_of(path))), before);
+        // SAFETY: the test's own file; every other handle is gone.
+        let r = unsafe { mmarray::Source::open(path) }.unwrap();
+        assert_eq!(&r.as_bytes()[width..2 * width], nine_and_a_half.as_slice());
+    }
+}
+
+/// The shared-write open of bytes keeps the exclusive writer out, and is
+/// kept out by it, as `MappedArray::open_shared_mut` does.
+#[test]
+fn the_shared_write_open_of_bytes_and_an_exclusive_writer_never_coexist() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.dat");
+    // SAFETY: the test's own file; nothing else changes it while mapped.
+    let w = unsafe { MappedArray::<u16>::create(&path, &[4]) }.unwrap();
+    // SAFETY: refused.
+    let busy = unsafe { mmarray::Source::open_shared_mut(&path) }.map(drop);
+    assert!(matches!(busy, Err(Error::Busy { .. })), "{busy:?}");
+    drop(w);
+    // SAFETY: the test's own file; nothing else changes it while mapped.
+    let s = unsafe { mmarray::Source::open_shared_mut(&path) }.unwrap();
+    // SAFETY: refused.
+    let busy = unsafe { MappedArray::<u16>::open_mut(&path) }.map(drop);
+    assert!(matches!(busy, Err(Error::Busy { .. })), "{busy:?}");
+    drop(s);
+}

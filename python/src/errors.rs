@@ -64,7 +64,7 @@ const PYTHON_SPELLING: &[(&str, &str)] = &[
     ("pass overwrite(true)", "pass overwrite=True"),
     (
         "read a converted copy with `read_array`, or convert the file with `convert` and `ConvertOptions::byte_order(ByteOrder::NATIVE)`",
-        "open it read-only (mmarray.open(path)), which views it in its byte order as np.memmap does, or convert the file with `mmarray convert --byte-order native`",
+        "open it with mmarray.open(path, mode), which views it in its byte order as np.memmap does (in every mode), or convert the file with `mmarray convert --byte-order native`",
     ),
     (
         "describe the file with `mmarray::describe`",

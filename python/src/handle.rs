@@ -67,6 +67,12 @@ pub enum Mapped {
     /// byte order, an offset the element type is not aligned to) and numpy
     /// views as they are, as `np.memmap` does.
     Bytes(Source),
+    /// The same for "r+": writable bytes over the file (the shared-write
+    /// open). They can be flushed, not grown: appending and resizing
+    /// need the typed array (`InvalidArgument`, see [`cannot_grow`]).
+    BytesW(Source<ReadWrite>),
+    /// The same for "c": writable bytes in private memory.
+    BytesC(Source<CopyOnWrite>),
 }
 
 impl Mapped {
@@ -76,6 +82,8 @@ impl Mapped {
             Mapped::W(a) => a.info(),
             Mapped::C(a) => a.info(),
             Mapped::Bytes(s) => s.info(),
+            Mapped::BytesW(s) => s.info(),
+            Mapped::BytesC(s) => s.info(),
         }
     }
 
@@ -105,16 +113,30 @@ impl Mapped {
                 let (p, n) = dispatch!(a, |a| writable(a));
                 (p, n, true)
             }
+            Mapped::BytesW(s) => {
+                let b = s.as_bytes_mut();
+                (b.as_mut_ptr(), b.len(), true)
+            }
+            Mapped::BytesC(s) => {
+                let b = s.as_bytes_mut();
+                (b.as_mut_ptr(), b.len(), true)
+            }
         }
     }
 
-    /// Unmaps: for "r+", flush, record the length and trim spare capacity.
+    /// Unmaps: for "r+", flush, record the length and trim spare capacity
+    /// (a byte view's length never changes: flush only).
     fn close(self) -> mmarray::Result<()> {
         match self {
             Mapped::R(a) => dispatch!(a, |a| a.close()),
             Mapped::W(a) => dispatch!(a, |a| a.close()),
             Mapped::C(a) => dispatch!(a, |a| a.close()),
             Mapped::Bytes(s) => {
+                drop(s);
+                Ok(())
+            }
+            Mapped::BytesW(s) => s.flush(),
+            Mapped::BytesC(s) => {
                 drop(s);
                 Ok(())
             }
@@ -281,12 +303,14 @@ impl Array {
 
     /// Runs `f` on the read-write mapping with the GIL released, then
     /// moves mappings it replaced into the current generation and starts a
-    /// new one. `unsupported` for modes other than "r+".
+    /// new one; `bytes` instead on a writable byte view ([`Mapped::BytesW`]).
+    /// `unsupported` for modes other than "r+".
     fn with_writable<R: Send>(
         &self,
         py: Python<'_>,
         what: &str,
         f: impl FnOnce(&mut DynArray<ReadWrite>) -> mmarray::Result<R> + Send,
+        bytes: impl FnOnce(&mut Source<ReadWrite>) -> mmarray::Result<R> + Send,
     ) -> PyResult<R> {
         if self.mode != "r+" {
             return Err(unsupported(py, what, self.mode));
@@ -300,8 +324,10 @@ impl Array {
             if state.forked() {
                 return Err(Failed::Forked(state.pid));
             }
-            let Some(Mapped::W(array)) = state.mapped.as_mut() else {
-                return Err(Failed::Closed);
+            let array = match state.mapped.as_mut() {
+                Some(Mapped::W(array)) => array,
+                Some(Mapped::BytesW(source)) => return bytes(source).map_err(Failed::Library),
+                _ => return Err(Failed::Closed),
             };
             let result = f(array);
             let replaced = dispatch!(array, |a| a.take_replaced_mappings());
@@ -315,6 +341,31 @@ impl Array {
             result.map_err(Failed::Library)
         })
         .map_err(|f| f.into_py(&self.path))
+    }
+}
+
+/// Why a byte view ([`Mapped::BytesW`]) cannot `what` (append, resize):
+/// growth goes through the typed array, which views only this machine's
+/// byte order at an aligned offset. numpy's `np.memmap` cannot grow in
+/// place either.
+fn cannot_grow(source: &Source<ReadWrite>, what: &str) -> mmarray::Error {
+    let info = source.info();
+    let layout = info.layout();
+    let dtype = layout.dtype();
+    let why = if dtype.is_native() {
+        format!(
+            "its data starts at byte {}, which is not a multiple of {}'s alignment",
+            layout.offset(),
+            dtype
+        )
+    } else {
+        format!("its dtype {dtype} is not in this machine's byte order")
+    };
+    mmarray::Error::InvalidArgument {
+        path: info.path().to_path_buf(),
+        message: format!(
+            "cannot {what}: {why}, so it is open as bytes (as np.memmap opens it), which can be read, written and flushed but not grown; convert the file first (`mmarray convert --byte-order native SRC DST` writes an aligned copy in this machine's byte order)"
+        ),
     }
 }
 
@@ -478,6 +529,8 @@ impl Array {
     /// Appends `rows` along axis 0, cast to this array's dtype as numpy
     /// assignment casts (`same_kind`); `handle.array` is then the grown
     /// array. Views taken before stay valid (they keep the rows they had).
+    /// An array open as bytes (the other byte order, an unaligned offset)
+    /// cannot grow: `InvalidArgument`.
     fn append(&self, py: Python<'_>, rows: Bound<'_, PyAny>) -> PyResult<()> {
         if self.mode != "r+" {
             return Err(unsupported(py, "append", self.mode));
@@ -487,14 +540,18 @@ impl Array {
         let rows = crate::cast_same_kind(&rows, held, path, "append rows of")?;
         let (bytes, shape) = crate::contiguous_bytes(&rows, "C", held, path)?;
         let bytes = bytes.as_slice()?;
-        self.with_writable(py, "append", |a| {
-            dispatch!(a, |a| append_bytes(a, bytes, &shape))
-        })
+        self.with_writable(
+            py,
+            "append",
+            |a| dispatch!(a, |a| append_bytes(a, bytes, &shape)),
+            |s| Err(cannot_grow(s, "append")),
+        )
     }
 
     /// Sets the length along axis 0 to `rows` (new rows are zero). Fewer
     /// rows raise `BufferError` while numpy views of the array are alive,
-    /// and `Busy` while another handle or process maps it.
+    /// and `Busy` while another handle or process maps it; `InvalidArgument`
+    /// for an array open as bytes (as `append`).
     fn resize(&self, py: Python<'_>, rows: usize) -> PyResult<()> {
         if self.mode != "r+" {
             return Err(unsupported(py, "resize", self.mode));
@@ -505,18 +562,29 @@ impl Array {
                 "cannot shrink the array while numpy views of it are alive",
             ));
         }
-        self.with_writable(py, "resize", |a| dispatch!(a, |a| a.resize(rows)))
+        self.with_writable(
+            py,
+            "resize",
+            |a| dispatch!(a, |a| a.resize(rows)),
+            |s| Err(cannot_grow(s, "resize")),
+        )
     }
 
     /// Records the current length in the sidecar without waiting for the
     /// disk (consistent after a process crash).
     fn publish(&self, py: Python<'_>) -> PyResult<()> {
-        self.with_writable(py, "publish", |a| dispatch!(a, |a| a.publish()))
+        // A byte view's length never changes: nothing to record.
+        self.with_writable(py, "publish", |a| dispatch!(a, |a| a.publish()), |_| Ok(()))
     }
 
     /// Flushes the data, then records the current length (durable).
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
-        self.with_writable(py, "commit", |a| dispatch!(a, |a| a.commit()))
+        self.with_writable(
+            py,
+            "commit",
+            |a| dispatch!(a, |a| a.commit()),
+            |s| s.flush(),
+        )
     }
 
     /// Writes changed pages to disk and waits (msync); records a changed
@@ -525,7 +593,7 @@ impl Array {
         if self.mode != "r+" {
             return self.info(py, |_| ());
         }
-        self.with_writable(py, "flush", |a| dispatch!(a, |a| a.flush()))
+        self.with_writable(py, "flush", |a| dispatch!(a, |a| a.flush()), |s| s.flush())
     }
 
     /// Closes the handle: flush and record the length ("r+"), then unmap
@@ -548,6 +616,7 @@ impl Array {
             let forked = state.forked();
             match state.mapped.as_mut() {
                 Some(Mapped::W(a)) if !forked => dispatch!(a, |a| a.commit()),
+                Some(Mapped::BytesW(s)) if !forked => s.flush(),
                 _ => Ok(()),
             }
         })

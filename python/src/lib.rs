@@ -256,11 +256,13 @@ fn view_of<'a, T>(
 
 /// `mmarray.open(path, mode="r")`: maps a raw file with a sidecar, a .npy
 /// file or a stored .npz member (`x.npz/name`, read-only) in mode "r",
-/// "r+" or "c". numpy: `np.load(path, mmap_mode=mode)`. Mode "r" views
+/// "r+" or "c". numpy: `np.load(path, mmap_mode=mode)`. Every mode views
 /// files in the other byte order (`>f4`) and data at an offset its type is
-/// not aligned to as numpy does, zero-copy; "r+" and "c" refuse them
-/// (`NonNativeByteOrder`, `MisalignedOffset`). Waits, with the GIL
-/// released, while another process holds the file's exclusive lock.
+/// not aligned to as numpy does (`np.memmap(path, ">f4", mode)`),
+/// zero-copy: writable for "r+" (writes reach the file) and "c" (they
+/// never do); such an "r+" array can be flushed but not grown (`append`
+/// and `resize` raise `InvalidArgument`). Waits, with the GIL released,
+/// while another process holds the file's exclusive lock.
 #[pyfunction]
 #[pyo3(signature = (path, mode="r"))]
 fn open(py: Python<'_>, path: PathBuf, mode: &str) -> PyResult<Array> {
@@ -281,17 +283,20 @@ fn open(py: Python<'_>, path: PathBuf, mode: &str) -> PyResult<Array> {
                     // The other byte order, or data at an offset its type
                     // is not aligned to: numpy views those bytes as
                     // np.memmap does.
-                    Err(
-                        mmarray::Error::NonNativeByteOrder { .. }
-                        | mmarray::Error::MisalignedOffset { .. },
-                    ) => (Some(Mapped::Bytes(unsafe { Source::open(&path) }?)), "r"),
+                    Err(e) if viewable_as_bytes(&e) => {
+                        (Some(Mapped::Bytes(unsafe { Source::open(&path) }?)), "r")
+                    }
                     Err(e) => return Err(e),
                 },
-                "r+" => (
-                    Some(Mapped::W(unsafe { DynArray::open_shared_mut(&path) }?)),
-                    "r+",
-                ),
-                "c" => (Some(Mapped::C(unsafe { DynArray::open_in(&path) }?)), "c"),
+                "r+" => (Some(unsafe { open_writable(&path) }?), "r+"),
+                "c" => match unsafe { DynArray::open_in(&path) } {
+                    Ok(a) => (Some(Mapped::C(a)), "c"),
+                    Err(e) if viewable_as_bytes(&e) => (
+                        Some(Mapped::BytesC(unsafe { Source::open_copy(&path) }?)),
+                        "c",
+                    ),
+                    Err(e) => return Err(e),
+                },
                 _ => (None, ""),
             })
         })
@@ -301,6 +306,35 @@ fn open(py: Python<'_>, path: PathBuf, mode: &str) -> PyResult<Array> {
         None => Err(PyValueError::new_err(format!(
             "mode must be \"r\", \"r+\" or \"c\", not {mode:?}"
         ))),
+    }
+}
+
+/// Whether `e`, from a typed open, is about data numpy views as it is
+/// (the other byte order, an offset its type is not aligned to), so that
+/// the array opens as bytes instead, as `np.memmap` opens it.
+fn viewable_as_bytes(e: &mmarray::Error) -> bool {
+    matches!(
+        e,
+        mmarray::Error::NonNativeByteOrder { .. } | mmarray::Error::MisalignedOffset { .. }
+    )
+}
+
+/// The array at `path` open "r+" (the shared-write open): the typed array,
+/// or writable bytes for data numpy views as it is.
+///
+/// # Safety
+///
+/// The shared-write contract ([`DynArray::open_shared_mut`],
+/// [`Source::open_shared_mut`]).
+pub(crate) unsafe fn open_writable(path: &Path) -> mmarray::Result<Mapped> {
+    // SAFETY: the caller's contract.
+    match unsafe { DynArray::open_shared_mut(path) } {
+        Ok(a) => Ok(Mapped::W(a)),
+        // SAFETY: the caller's contract (the same for the bytes).
+        Err(e) if viewable_as_bytes(&e) => {
+            Ok(Mapped::BytesW(unsafe { Source::open_shared_mut(path) }?))
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -460,10 +494,10 @@ fn create(
         .detach(|| {
             options.create_filled(&path, dtype, &shape, fill)?;
             // SAFETY: as in `open` ("r+": numpy's "w+" is "r+" on a new file).
-            unsafe { DynArray::open_shared_mut(&path) }
+            unsafe { open_writable(&path) }
         })
         .py()?;
-    Ok(Array::new(Mapped::W(mapped), "r+"))
+    Ok(Array::new(mapped, "r+"))
 }
 
 /// `mmarray.save(path, array, attrs=None, overwrite=True)`: writes an

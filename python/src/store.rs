@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use mmarray::{DynArray, ElementType, ShardedArray, Store as RustStore, dispatch_type};
+use mmarray::{ElementType, ShardedArray, Store as RustStore, dispatch_type};
 use numpy::PyArray;
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
 use crate::errors::IntoPy;
-use crate::handle::{Array, Mapped};
+use crate::handle::Array;
 
 /// A directory of named arrays (`mmarray-store.json` marks it).
 ///
@@ -142,8 +142,8 @@ impl Store {
             })
             .py()?;
         // SAFETY: as in `crate::open` ("r+": several writers, as numpy's).
-        let array = unsafe { DynArray::open_shared_mut(&path) }.py()?;
-        Ok(Array::new(Mapped::W(array), "r+"))
+        let mapped = unsafe { crate::open_writable(&path) }.py()?;
+        Ok(Array::new(mapped, "r+"))
     }
 
     /// Removes array `name` (`Busy` while it is mapped).

@@ -58,22 +58,31 @@ def test_data_too_short(tmp_path):
     raises(mmarray.DataTooShort, p, mmarray.open, p)
 
 
-def test_misaligned_offset(tmp_path):
-    p = tmp_path / "a.dat"
+def shard_store(tmp_path, dtype, offset):
+    """A store whose one shard "part-0" no typed mapping views in place."""
+    store = mmarray.Store(tmp_path / "s", create=True)
+    p = tmp_path / "s" / "part-0.dat"
     p.write_bytes(bytes(32))
-    sidecar(p, offset=1)
-    # Read-only, numpy views it unaligned (test_numpy_conventions); a
-    # writable typed mapping cannot.
-    raises(mmarray.MisalignedOffset, p, mmarray.open, p, "r+")
+    sidecar(p, dtype=dtype, offset=offset)
+    return store, p
+
+
+def test_misaligned_offset(tmp_path):
+    # mmarray.open views such data unaligned in every mode, as np.memmap
+    # does (test_numpy_conventions); reading rows across shards cannot.
+    store, p = shard_store(tmp_path, "<f4", 1)
+    raises(mmarray.MisalignedOffset, p, store.sharded, "part-")
+    assert mmarray.open(p, "r+").array.shape == (4,)
 
 
 def test_non_native_byte_order(tmp_path):
-    p = tmp_path / "a.npy"
-    np.save(p, np.arange(3, dtype=">f4" if np.little_endian else "<f4"))
-    # Read-only, numpy views it in its byte order (test_numpy_conventions);
-    # r+ and c cannot, and say how to get there in Python.
-    err = raises(mmarray.NonNativeByteOrder, p, mmarray.open, p, "r+")
-    assert "mmarray.open(path)" in str(err) and "read_array" not in str(err)
+    # mmarray.open views it in its byte order in every mode
+    # (test_numpy_conventions); reading rows across shards cannot, and
+    # says how to get there in Python.
+    store, p = shard_store(tmp_path, ">f4" if np.little_endian else "<f4", 0)
+    err = raises(mmarray.NonNativeByteOrder, p, store.sharded, "part-")
+    assert "mmarray.open(path, mode)" in str(err) and "read_array" not in str(err)
+    assert mmarray.open(p, "c").array.shape == (4,)
 
 
 def test_already_exists(tmp_path):

@@ -189,3 +189,59 @@ def test_npz_members_and_the_other_byte_order_open(tmp_path):
     mmarray.save(tmp_path / "big.dat", a)
     v = xr.open_dataset(tmp_path / "big.dat", engine="mmarray")["big"]
     assert np.array_equal(v.values, a) and v.encoding["dtype"] == a.dtype
+
+
+def _unaligned_npy(path, data):
+    from test_numpy_conventions import unaligned_npy
+
+    unaligned_npy(path, data)
+
+
+@pytest.mark.parametrize("chunks", [{}, {"d_dim_0": 250}])
+def test_chunks_tasks_carry_no_data_compute_as_numpy_on_a_cluster_and_load_copies(tmp_path, chunks):
+    import pickle
+
+    from distributed import Client, LocalCluster
+
+    a = values("<f8", (1000, 6), seed=7)
+    path = tmp_path / "d.npy"
+    np.save(path, a)
+    ds = xr.open_dataset(path, engine="mmarray", chunks=chunks)
+    x = ds["d"].data
+    assert isinstance(x, da.Array)
+    assert x.chunks == (((1000,), (6,)) if chunks == {} else ((250,) * 4, (6,)))
+    # No data in the graph: each task is the file's path, layout and region.
+    sizes = [len(pickle.dumps(task)) for task in dict(x.__dask_graph__()).values()]
+    assert max(sizes) < 2048 and sum(sizes) < a.nbytes // 10, sizes
+    with dask.config.set(scheduler="threads"):
+        assert same(ds["d"].values, a)
+        assert same(ds["d"][3:900:7].values, a[3:900:7])
+    # Worker processes: the tasks are pickled, and each maps the file itself.
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster):
+            # Chunked sums add in another order than numpy's: equal to rounding.
+            np.testing.assert_allclose(ds["d"].sum("d_dim_0", skipna=False).values, a.sum(axis=0), rtol=1e-12)
+            assert same(ds["d"][::3].values, a[::3])
+            loaded = xr.open_dataset(path, engine="mmarray", chunks=chunks).load()
+    # .load() gives an in-memory, writable copy that does not follow the file.
+    assert isinstance(loaded["d"].variable._data, np.ndarray) and same(loaded["d"].values, a)
+    assert loaded["d"].values.flags.writeable
+    loaded["d"] += 1
+    with mmarray.open(path, "r+") as h:
+        h.array[:] = -1
+    assert same(loaded["d"].values, a + 1)
+    with dask.config.set(scheduler="threads"):
+        assert (ds["d"].values == -1).all(), "a lazy dataset reads the file as it is when computed"
+
+
+def test_chunks_read_the_other_byte_order_and_unaligned_data_as_numpy(tmp_path):
+    data = np.arange(20, dtype="f8") * 1.5
+    other = ">" if np.little_endian else "<"
+    np.save(tmp_path / "big.npy", data.astype(other + "f8"))
+    _unaligned_npy(tmp_path / "odd.npy", data)
+    for name in ("big", "odd"):
+        v = xr.open_dataset(tmp_path / f"{name}.npy", engine="mmarray", chunks={f"{name}_dim_0": 6})[name]
+        assert isinstance(v.data, da.Array) and v.data.chunks[0] == (6, 6, 6, 2)
+        with dask.config.set(scheduler="threads"):
+            values_ = v.values
+        assert values_.dtype.isnative and np.array_equal(values_, np.load(tmp_path / f"{name}.npy"))

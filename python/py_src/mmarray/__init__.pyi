@@ -83,12 +83,15 @@ class Array:
         numpy: ``a = np.concatenate([a, rows])``, but in place and amortised
         O(1). Views taken before keep the rows they had (old mappings stay
         mapped while they live). Another handle growing the array: ``Busy``.
+        An array in the other byte order or at an unaligned offset (open as
+        bytes, as ``np.memmap`` opens it) cannot grow: ``InvalidArgument``.
         """
     def resize(self, rows: int) -> None:
         """Sets the length along axis 0 (new rows are zero).
 
         numpy: ``mmap.resize``. Fewer rows raise ``BufferError`` while views
-        are alive, ``Busy`` while another handle or process maps the file.
+        are alive, ``Busy`` while another handle or process maps the file;
+        ``InvalidArgument`` for an array open as bytes (as ``append``).
         """
     def publish(self) -> None:
         """Records the current length without waiting for the disk."""
@@ -112,10 +115,12 @@ class Array:
 
 def open(path: _Path, mode: Literal["r", "r+", "c"] = "r") -> Array:
     """Maps a raw file with a sidecar, a .npy file or a stored .npz member
-    (``x.npz/name``, read-only), decided by content. Mode "r" views a file
-    in the other byte order (``>f4``) or data at an offset its type is not
-    aligned to as numpy does, zero-copy; "r+" and "c" refuse them
-    (``NonNativeByteOrder``, ``MisalignedOffset``). Waits, with the GIL
+    (``x.npz/name``, read-only), decided by content. Every mode views a
+    file in the other byte order (``>f4``) or data at an offset its type is
+    not aligned to as numpy does (``np.memmap(path, ">f4", mode)``),
+    zero-copy: writable for "r+" (writes reach the file; ``flush``) and "c"
+    (the file never changes). Such an "r+" array can be flushed, not grown:
+    ``append`` and ``resize`` raise ``InvalidArgument``. Waits, with the GIL
     released, while another process holds the file's exclusive lock.
 
     numpy: ``np.load(path, mmap_mode=mode)`` / ``np.memmap(path, dtype, mode, shape=...)``.

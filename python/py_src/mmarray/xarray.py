@@ -34,7 +34,21 @@ file later does. Each variable's ``encoding`` holds ``source`` (the file),
 (mmarray's own chunking: whole rows, or whole columns for F order, of about
 64 MiB), so ``chunks={}`` gives those chunks; with ``chunks=`` the
 variables are Dask arrays whose tasks each read their chunk from the file
-in the worker that runs them.
+in the worker that runs them: a task holds the path, layout and region (a
+few hundred bytes pickled, no data), maps the file there and copies its
+chunk out.
+
+That copy is the one difference from :mod:`mmarray.dask`, whose blocks are
+zero-copy views of the mapping: xarray gives a backend no way to tell a
+chunk read in a Dask task from a ``.values`` or ``.load()`` read, which
+must copy. ``BackendEntrypoint.open_dataset`` is not passed ``chunks``;
+xarray itself wraps the backend array (``CopyOnWriteArray``, then
+``ImplicitToExplicitIndexingAdapter``) and calls ``dask.array.from_array``
+on the wrapper, so both reads arrive as the same
+``BackendArray.__getitem__`` call. xarray's own memory-mapping backend
+(scipy's, ``mmap=True``) copies every read too, Dask tasks' included. For
+zero-copy blocks, build the Dask array with :func:`mmarray.dask.from_array`
+and wrap it: ``xr.DataArray(mmarray.dask.from_array(path), dims=...)``.
 
 Registered as the entry point ``mmarray`` of group ``xarray.backends``.
 """
@@ -63,7 +77,8 @@ _STORE_FILE = "mmarray-store.json"
 class MmarrayBackendArray(BackendArray):
     """An array file as xarray's lazily indexed backend array: picklable
     (path, shape, dtype, order), mapped on each read, which returns a copy
-    of the elements asked for in the machine's byte order.
+    of the elements asked for in the machine's byte order (each Dask task
+    of ``chunks=`` reads its chunk so, in its worker).
 
     numpy: ``np.load(path, mmap_mode="r")[key].astype(dtype)``.
     """
