@@ -5,6 +5,7 @@
 //! [`handle`] holds the open array and the lifetime of its numpy views.
 
 #![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
 mod errors;
 mod handle;
@@ -278,20 +279,25 @@ fn open(py: Python<'_>, path: PathBuf, mode: &str) -> PyResult<Array> {
     let (mapped, opened) = py
         .detach(|| -> mmarray::Result<_> {
             Ok(match mode {
+                // SAFETY: as the note at the top of this function says.
                 "r" => match unsafe { DynArray::open_in(&path) } {
                     Ok(a) => (Some(Mapped::R(a)), "r"),
                     // The other byte order, or data at an offset its type
                     // is not aligned to: numpy views those bytes as
                     // np.memmap does.
                     Err(e) if viewable_as_bytes(&e) => {
+                        // SAFETY: as the note at the top of this function says.
                         (Some(Mapped::Bytes(unsafe { Source::open(&path) }?)), "r")
                     }
                     Err(e) => return Err(e),
                 },
+                // SAFETY: as the note at the top of this function says.
                 "r+" => (Some(unsafe { open_writable(&path) }?), "r+"),
+                // SAFETY: as the note at the top of this function says.
                 "c" => match unsafe { DynArray::open_in(&path) } {
                     Ok(a) => (Some(Mapped::C(a)), "c"),
                     Err(e) if viewable_as_bytes(&e) => (
+                        // SAFETY: as the note at the top of this function says.
                         Some(Mapped::BytesC(unsafe { Source::open_copy(&path) }?)),
                         "c",
                     ),
@@ -330,8 +336,8 @@ pub(crate) unsafe fn open_writable(path: &Path) -> mmarray::Result<Mapped> {
     // SAFETY: the caller's contract.
     match unsafe { DynArray::open_shared_mut(path) } {
         Ok(a) => Ok(Mapped::W(a)),
-        // SAFETY: the caller's contract (the same for the bytes).
         Err(e) if viewable_as_bytes(&e) => {
+            // SAFETY: the caller's contract (the same for the bytes).
             Ok(Mapped::BytesW(unsafe { Source::open_shared_mut(path) }?))
         }
         Err(e) => Err(e),

@@ -32,12 +32,12 @@ impl Store {
         py.detach(|| f(&mut self.store.lock().unwrap_or_else(|e| e.into_inner())))
     }
 
-    /// The data file of array `name` (the library finds it; errors as its
-    /// `open_array`).
+    /// The data file of array `name` (the library finds it, without
+    /// mapping it; errors as its `open_array`: not found, invalid name).
     fn path_of(&self, py: Python<'_>, name: &str) -> PyResult<PathBuf> {
         self.with(py, |s| {
-            // SAFETY: as in `crate::open` ("r"); the mapping is dropped at once.
-            unsafe { s.open_array_dyn(name) }.map(|a| a.info().path().to_path_buf())
+            let path = s.path().join(name);
+            RustStore::resolve(&path).map(|found| found.unwrap_or(path))
         })
         .py()
     }
@@ -203,8 +203,10 @@ macro_rules! define_dyn_sharded {
                 // SAFETY: the shards' mappings are never read from here:
                 // `Sharded` hands out copies, read with pread.
                 match element {
+                    // SAFETY: as above: the shards' mappings are never read.
                     $(ElementType::$variant => unsafe { store.open_sharded::<$ty>(prefix) }.map(DynSharded::$variant),)*
                     // ElementType is non_exhaustive; the table lists every type.
+                    // SAFETY: as above: the shards' mappings are never read.
                     _ => unsafe { store.open_sharded::<u8>(prefix) }.map(DynSharded::U8),
                 }
             }
