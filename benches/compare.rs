@@ -320,10 +320,17 @@ fn run(config: &Config, dir: &Path) -> Table {
         rayon::current_num_threads()
     );
 
-    if std::env::var("MMARRAY_BENCH_ONLY").as_deref() == Ok("stream") {
-        make_array(&path("scan.dat"), len, Format::Raw, 8 << 20);
-        stream_group(&mut t, config, &path("scan.dat"), bytes);
-        return t;
+    match std::env::var("MMARRAY_BENCH_ONLY").as_deref() {
+        Ok("stream") => {
+            make_array(&path("scan.dat"), len, Format::Raw, 8 << 20);
+            stream_group(&mut t, config, &path("scan.dat"), bytes);
+            return t;
+        }
+        Ok("kernel") => {
+            kernel_group(&mut t, config);
+            return t;
+        }
+        _ => {}
     }
 
     // Files.
@@ -490,6 +497,7 @@ fn run(config: &Config, dir: &Path) -> Table {
         .versus(reference, Ratio::Speedup);
 
     stream_group(&mut t, config, &scan, bytes);
+    kernel_group(&mut t, config);
 
     // 3. Random single-element reads.
     let g = "random reads (16 M)";
@@ -637,6 +645,110 @@ fn run(config: &Config, dir: &Path) -> Table {
     t.add(g, "mmarray open (vs read_npy)", d)
         .versus("ndarray-npy read_npy (copies)", Ratio::Speedup);
     t
+}
+
+/// [`lane_sum`] over `f64` values: 16 lanes per 64 KiB block.
+fn lane_sum_f64(xs: &[f64]) -> f64 {
+    xs.chunks(8 << 10)
+        .map(|block| {
+            let mut lanes = [0f64; 16];
+            let (groups, rest) = block.as_chunks::<16>();
+            for group in groups {
+                for (l, &x) in lanes.iter_mut().zip(group) {
+                    *l += x;
+                }
+            }
+            lanes.iter().sum::<f64>() + rest.iter().sum::<f64>()
+        })
+        .sum()
+}
+
+/// Issue 23: the exact stats kernel over in-RAM `Vec`s of each element
+/// type against the plain lane sum over the same bytes, on one thread and
+/// on all, with the form of the kernel this CPU picks and with the AVX2
+/// form forced (`Stats::compute_with`).
+fn kernel_group(t: &mut Table, config: &Config) {
+    use mmarray::stats::Kernel;
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let all = rayon::ThreadPoolBuilder::new().build().expect("pool");
+    let bytes = config.len * 4;
+    let g = "stats kernel over a Vec";
+    let detected = Kernel::detected();
+    eprintln!("kernel: {}", detected.name());
+    let f32s: Vec<f32> = (0..bytes / 4).map(value).collect();
+    let f64s: Vec<f64> = (0..bytes / 8).map(|i| f64::from(value(i)) + 1e6).collect();
+    for (pool, threads) in [(&one, "1 thread"), (&all, "all threads")] {
+        let lane32: &'static str =
+            Box::leak(format!("f32 Vec lane sum, {threads}").into_boxed_str());
+        let lane64: &'static str =
+            Box::leak(format!("f64 Vec lane sum, {threads}").into_boxed_str());
+        let d = time(config.reps, |()| {
+            pool.install(|| f32s.par_chunks(1 << 20).map(lane_sum).sum::<f64>())
+        });
+        t.add(g, lane32, d).bytes(bytes);
+        let mut kernels = vec![(detected, detected.name())];
+        if let Some(avx2) = Kernel::avx2().filter(|&k| k != detected) {
+            kernels.push((avx2, "avx2 forced"));
+        }
+        for &(kernel, name) in &kernels {
+            let d = time(config.reps, |()| {
+                pool.install(|| Stats::compute_with(kernel, &f32s, |_| {}))
+            });
+            t.add(g, format!("f32 Stats::compute ({name}), {threads}"), d)
+                .bytes(bytes)
+                .versus(lane32, Ratio::Speedup);
+        }
+        let d = time(config.reps, |()| {
+            pool.install(|| f64s.par_chunks(1 << 19).map(lane_sum_f64).sum::<f64>())
+        });
+        t.add(g, lane64, d).bytes(bytes);
+        for &(kernel, name) in &kernels {
+            let d = time(config.reps, |()| {
+                pool.install(|| Stats::compute_with(kernel, &f64s, |_| {}))
+            });
+            t.add(g, format!("f64 Stats::compute ({name}), {threads}"), d)
+                .bytes(bytes)
+                .versus(lane64, Ratio::Speedup);
+        }
+    }
+    // The other types: reported against the f32 lane sum (same bytes).
+    let halves: Vec<half::f16> = (0..bytes / 2)
+        .map(|i| half::f16::from_f32(value(i)))
+        .collect();
+    drop(f64s);
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&halves, |_| {}))
+    });
+    t.add(g, "f16 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+    drop(halves);
+    let i32s: Vec<i32> = (0..bytes / 4).map(|i| (i % 1000) as i32 - 500).collect();
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&i32s, |_| {}))
+    });
+    t.add(g, "i32 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+    drop(i32s);
+    let i64s: Vec<i64> = (0..bytes / 8).map(|i| (i % 1000) as i64 - 500).collect();
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&i64s, |_| {}))
+    });
+    t.add(g, "i64 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+    drop(i64s);
+    let u8s: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8).collect();
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&u8s, |_| {}))
+    });
+    t.add(g, "u8 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
 }
 
 /// Drops the pages of `path` from the page cache, so that the next read

@@ -49,13 +49,16 @@
 //! - `lock`: the advisory locks, one guard type each (shared, exclusive,
 //!   the writer claim).
 //! - [`mapping`]: the access modes and the crate's `unsafe` mapping code
-//!   (mapping calls, page release, a CPU prefetch hint).
+//!   (mapping calls, page release).
 //! - `npz`: [`Npz`], a `.npz` archive opened and its members listed.
 //! - `source`: from a path to an opened, locked and mapped [`Source`]
 //!   (and reading and writing descriptions).
+//! - `lease`: Linux read leases, under which whole-file scans map the file
+//!   with no risk of `SIGBUS` ([`NoLease`] says why a scan had none).
 //! - [`scan`]: [`Scan`] and [`ScanBuffer`]: an array read front to back with
 //!   `pread` into a reused buffer, for whole-file scans (bounded memory,
-//!   and an error instead of `SIGBUS` when the file is truncated).
+//!   and an error instead of `SIGBUS` when the file is truncated);
+//!   [`ReadPath`], how a scan read its bytes.
 //! - [`grow`]: growable arrays: appends, resize, the writer claim, trimming.
 //! - `array`: [`MappedArray`], the typed array over a [`Source`].
 //! - `create`: [`CreateOptions`] and [`describe`]: every new file; and
@@ -77,8 +80,10 @@
 //! end kills the process with `SIGBUS`. mmarray checks lengths before
 //! mapping and never shrinks a mapped file itself; it cannot stop other
 //! programs. See [`MappedArray`'s safety notes](MappedArray#safety).
-//! Whole-file scans ([`Stats::of_path`], [`convert`]) do not map: they read
-//! with `pread` ([`Scan`]), and a file shrunk under them is
+//! Whole-file scans ([`Stats::of_path`], [`convert`]) do not map unprotected:
+//! they read with `pread` ([`Scan`]), or, for [`Stats::of_path`] on Linux,
+//! through a mapping under a read lease that holds back writers until the
+//! scan lets go of the mapping; a file shrunk under them is
 //! [`Error::Truncated`], not a signal.
 
 #![deny(missing_docs)]
@@ -96,6 +101,7 @@ pub mod format;
 mod fsutil;
 pub mod grow;
 pub mod layout;
+mod lease;
 mod lock;
 pub mod mapping;
 mod npz;
@@ -139,10 +145,11 @@ pub use error::{Error, Result};
 pub use export::{ZarrExport, export_zarr};
 pub use format::{Format, npy, sidecar};
 pub use layout::{Layout, Order};
+pub use lease::NoLease;
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 pub use npz::{Npz, NpzMember};
 pub use read::read_array;
-pub use scan::{BLOCK_BYTES, Scan, ScanBuffer};
+pub use scan::{BLOCK_BYTES, ReadPath, Scan, ScanBuffer};
 pub use shard::ShardedArray;
 pub use sidecar::{Attrs, sidecar_path};
 pub use source::{ArrayInfo, Source, inspect};

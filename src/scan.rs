@@ -219,6 +219,39 @@ impl<'a> ScanBuffer<'a> {
     }
 }
 
+/// How a whole-file pass read an array's bytes: the
+/// [`read`](crate::Stats::read) of a [`Stats`](crate::Stats).
+///
+/// ```
+/// use mmarray::{ReadPath, Stats};
+///
+/// let s = Stats::compute(&[1u8, 2, 3], |_| {});
+/// assert_eq!(s.read, ReadPath::Memory);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadPath {
+    /// Elements already in memory ([`Stats::compute`](crate::Stats::compute),
+    /// or a compressed `.npz` member inflated first).
+    Memory,
+    /// Through a mapping the caller made
+    /// ([`Stats::of_source`](crate::Stats::of_source)): no protection
+    /// against truncation by other programs.
+    Mapped,
+    /// Through a mapping, every byte, under a read lease (Linux): zero-copy,
+    /// and no other program could write to or truncate the file meanwhile.
+    Leased,
+    /// Through a leased mapping until another program (or thread) opened
+    /// the file for writing or truncated it; the scan then let go of the
+    /// lease and read from byte `at` of the array on with `pread`.
+    LeaseBroken {
+        /// Where the `pread` part began, in bytes from the array's start.
+        at: u64,
+    },
+    /// With `pread`, every byte (a copy), because no lease could be had.
+    Streamed(crate::NoLease),
+}
+
 /// The block size for elements of `itemsize` bytes: [`BLOCK_BYTES`] cut
 /// to a whole number of elements (at least one).
 pub(crate) fn block_bytes(itemsize: usize) -> usize {
