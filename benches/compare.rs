@@ -7,15 +7,20 @@
 //! ```sh
 //! cargo bench --bench compare                          # 1 GiB files
 //! MMARRAY_BENCH_GIB=4 cargo bench --bench compare      # 4 GiB files
-//! MMARRAY_BENCH_ONLY=stream cargo bench --bench compare  # issue 16's group only
+//! MMARRAY_BENCH_ONLY=stream cargo bench --bench compare  # leased vs pread vs mapped only
+//! MMARRAY_BENCH_ONLY=kernel cargo bench --bench compare  # the kernel over Vecs only
 //! ```
 //!
-//! The group "stats, streamed vs mapped" (issue 16) times the same stats
-//! kernel reading the file with `pread` (`Stats::of_path`) and over a
-//! mapping (`Stats::of_source`), on one thread and on all, warm and cold:
-//! cold repetitions first drop the file's pages from the page cache
-//! (`posix_fadvise(POSIX_FADV_DONTNEED)` on the clean, synced file; no
-//! root needed).
+//! The group "stats, leased vs pread vs mapped" (issues 16 and 23) times
+//! the same stats kernel over a mapping (`Stats::of_source`), through a
+//! mapping under a read lease (`Stats::of_path`) and reading the file with
+//! `pread` (`Stats::of_path` while a writer holds the file open), on one
+//! thread and on all, warm and cold: cold repetitions first drop the
+//! file's pages from the page cache (`posix_fadvise(POSIX_FADV_DONTNEED)`
+//! on the clean, synced file; no root needed). The group "stats kernel
+//! over a Vec" (issue 23, `MMARRAY_BENCH_ONLY=kernel`) times the kernel
+//! against a lane sum over in-RAM `Vec`s of each type, with the form of
+//! the kernel this CPU picks and with the AVX2 form forced.
 //!
 //! Under `cargo test` (no `--bench` argument) it runs every case once on
 //! 4 MiB files, as a check that the program and its numpy side work.
@@ -760,11 +765,13 @@ fn drop_cache(path: &Path) {
     drop(file);
 }
 
-/// Issue 16: the stats kernel reading the file with `pread`
-/// (`Stats::of_path`, blocks read and reduced on each worker thread)
-/// against the same kernel over a mapping (`Stats::of_source`), warm and
-/// cold, one thread and all.
+/// Issues 16 and 23: the stats kernel over the file read three ways:
+/// through a mapping the caller made (`Stats::of_source`, the reference),
+/// through a mapping under a read lease (`Stats::of_path` on a file it can
+/// lease), and with `pread` (`Stats::of_path` while a writer holds the
+/// file open, so no lease can be had); warm and cold, one thread and all.
 fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
+    use mmarray::{NoLease, ReadPath};
     let one_thread = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -774,8 +781,17 @@ fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
         let src = mmarray::Source::open(scan).expect("open");
         Stats::of_source(&src, |_| {}).expect("stats")
     };
-    let streamed = || Stats::of_path(scan, |_| {}).expect("stats");
-    let g = "stats, streamed vs mapped";
+    let leased = || {
+        let s = Stats::of_path(scan, |_| {}).expect("stats");
+        assert_eq!(s.read, ReadPath::Leased, "no lease");
+        s
+    };
+    let streamed = || {
+        let s = Stats::of_path(scan, |_| {}).expect("stats");
+        assert_eq!(s.read, ReadPath::Streamed(NoLease::WriterOpen));
+        s
+    };
+    let g = "stats, leased vs pread vs mapped";
     for (cold, warmth) in [(false, "warm"), (true, "cold")] {
         for (pool, threads) in [(&one_thread, "1 thread"), (&all_threads, "all threads")] {
             let setup = || {
@@ -787,7 +803,14 @@ fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
                 Box::leak(format!("mapped Stats::of_source, {warmth}, {threads}").into_boxed_str());
             let d = median_of(config.reps, setup, |()| pool.install(mapped));
             t.add(g, reference, d).bytes(bytes);
+            let d = median_of(config.reps, setup, |()| pool.install(leased));
+            t.add(g, format!("leased Stats::of_path, {warmth}, {threads}"), d)
+                .bytes(bytes)
+                .versus(reference, Ratio::Speedup);
+            // A writer elsewhere: no lease, so the scan streams.
+            let writer = OpenOptions::new().write(true).open(scan).expect("open");
             let d = median_of(config.reps, setup, |()| pool.install(streamed));
+            drop(writer);
             t.add(g, format!("pread Stats::of_path, {warmth}, {threads}"), d)
                 .bytes(bytes)
                 .versus(reference, Ratio::Speedup);
