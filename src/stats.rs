@@ -32,15 +32,28 @@
 //! split across cores when the `parallel` feature is on, and the chunks'
 //! partial results are merged in chunk order: the result is the same bit
 //! for bit at any number of threads, and whether the array is read
-//! through a mapping ([`Stats::of_source`]) or with `pread`
-//! ([`Stats::of_path`], [`Stats::of_scan`]).
+//! through a mapping ([`Stats::of_source`]), through a leased mapping or
+//! with `pread` ([`Stats::of_path`], [`Stats::of_scan`]).
 //!
-//! [`Stats::of_path`] reads the file with `pread` into a few reused
-//! buffers (see [`Scan`]): every worker thread reads a block, reduces it
-//! while it is in cache and takes the next. Memory use is a few MiB
+//! [`Stats::of_path`] on Linux takes a read lease on the file and reduces
+//! it in place through a mapping, a block of 4 MiB at a time, looking at
+//! the lease before each block (see `src/lease.rs`): no copy, and a
+//! program that wants to write to or truncate the file waits until the
+//! scan lets go of the mapping, after which the scan reads the rest with
+//! `pread`. Where no lease can be had it reads the file with `pread` into
+//! a few reused buffers (see [`Scan`]): every worker thread reads a
+//! block, reduces it while it is in cache and takes the next.
+//! [`Stats::read`] says which ran. Either way memory use is a few MiB
 //! whatever the array's size (even larger than RAM), and a file that
 //! another program truncates during the pass gives [`Error::Truncated`],
 //! not `SIGBUS`.
+//!
+//! The float kernel runs at the speed memory delivers the bytes (a plain
+//! sum's speed, BENCHMARKS.md, issue 23): each value is widened to `f64`,
+//! the shift subtracted, added to one of 16 lanes and its square added
+//! with a fused multiply-add, min and max kept in the value's own type;
+//! it is compiled for AVX-512 and for AVX2 + FMA and the best the CPU has
+//! is picked at run time ([`Kernel`]).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -178,14 +191,16 @@ impl Stats {
 
 impl Stats {
     /// Computes the statistics of the array at `path`, whatever its element
-    /// type, byte order or alignment, in one pass that reads the file with
-    /// `pread` (see [`Scan`]). `progress` is called with the number of
-    /// elements finished after each chunk.
+    /// type, byte order or alignment, in one pass through a mapping under a
+    /// read lease (Linux), or reading the file with `pread` where no lease
+    /// can be had (see [`Scan`] and the [module docs](self);
+    /// [`read`](Stats::read) says which). `progress` is called with the
+    /// number of elements finished after each chunk (each 4 MiB block
+    /// through a lease).
     ///
-    /// Memory use is a few [`BLOCK_BYTES`](crate::BLOCK_BYTES) buffers per
-    /// core whatever the file's size, and a file truncated by another
-    /// program during the pass is an error, not a signal. A compressed
-    /// `.npz` member is inflated into memory first.
+    /// Memory use is a few MiB per core whatever the file's size, and a
+    /// file truncated by another program during the pass is an error, not
+    /// a signal. A compressed `.npz` member is inflated into memory first.
     ///
     /// # Errors
     ///
@@ -214,12 +229,13 @@ impl Stats {
 
     /// [`of_path`](Self::of_path) for an array already opened for a scan.
     ///
-    /// The file is read in blocks of [`BLOCK_BYTES`](crate::BLOCK_BYTES)
-    /// by every worker thread (each reads a block with `pread`, reduces it
-    /// while it is in cache, and takes the next), and the chunks' partial
-    /// results are merged in chunk order, so the result is the same bit
-    /// for bit at any number of threads, and the same as
-    /// [`of_source`](Self::of_source) over a mapping of the file.
+    /// The file is taken in blocks by every worker thread (each reduces a
+    /// block, through the leased mapping or read with `pread`, and takes
+    /// the next), and the chunks' partial results are merged in chunk
+    /// order, so the result is the same bit for bit at any number of
+    /// threads, and the same as [`of_source`](Self::of_source) over a
+    /// mapping of the file. The lease is a descriptor of its own, so
+    /// several scans of one [`Scan`] at once each hold their own.
     ///
     /// ```
     /// use mmarray::{MappedArray, Scan, Stats};
@@ -258,7 +274,8 @@ impl Stats {
     /// is read sequentially, and an array over 1 GiB has its pages released
     /// behind the pass, so memory stays bounded; but a file truncated by
     /// another program during the pass kills the process with `SIGBUS`.
-    /// Prefer [`of_path`](Self::of_path) or [`of_scan`](Self::of_scan) for
+    /// Prefer [`of_path`](Self::of_path) or [`of_scan`](Self::of_scan)
+    /// (as fast, through a leased mapping, where a lease can be had) for
     /// whole-file passes.
     ///
     /// # Errors
