@@ -7,15 +7,20 @@
 //! ```sh
 //! cargo bench --bench compare                          # 1 GiB files
 //! MMARRAY_BENCH_GIB=4 cargo bench --bench compare      # 4 GiB files
-//! MMARRAY_BENCH_ONLY=stream cargo bench --bench compare  # issue 16's group only
+//! MMARRAY_BENCH_ONLY=stream cargo bench --bench compare  # leased vs pread vs mapped only
+//! MMARRAY_BENCH_ONLY=kernel cargo bench --bench compare  # the kernel over Vecs only
 //! ```
 //!
-//! The group "stats, streamed vs mapped" (issue 16) times the same stats
-//! kernel reading the file with `pread` (`Stats::of_path`) and over a
-//! mapping (`Stats::of_source`), on one thread and on all, warm and cold:
-//! cold repetitions first drop the file's pages from the page cache
-//! (`posix_fadvise(POSIX_FADV_DONTNEED)` on the clean, synced file; no
-//! root needed).
+//! The group "stats, leased vs pread vs mapped" (issues 16 and 23) times
+//! the same stats kernel over a mapping (`Stats::of_source`), through a
+//! mapping under a read lease (`Stats::of_path`) and reading the file with
+//! `pread` (`Stats::of_path` while a writer holds the file open), on one
+//! thread and on all, warm and cold: cold repetitions first drop the
+//! file's pages from the page cache (`posix_fadvise(POSIX_FADV_DONTNEED)`
+//! on the clean, synced file; no root needed). The group "stats kernel
+//! over a Vec" (issue 23, `MMARRAY_BENCH_ONLY=kernel`) times the kernel
+//! against a lane sum over in-RAM `Vec`s of each type, with the form of
+//! the kernel this CPU picks and with the AVX2 form forced.
 //!
 //! Under `cargo test` (no `--bench` argument) it runs every case once on
 //! 4 MiB files, as a check that the program and its numpy side work.
@@ -323,10 +328,17 @@ fn run(config: &Config, dir: &Path) -> Table {
         rayon::current_num_threads()
     );
 
-    if std::env::var("MMARRAY_BENCH_ONLY").as_deref() == Ok("stream") {
-        make_array(&path("scan.dat"), len, Format::Raw, 8 << 20);
-        stream_group(&mut t, config, &path("scan.dat"), bytes);
-        return t;
+    match std::env::var("MMARRAY_BENCH_ONLY").as_deref() {
+        Ok("stream") => {
+            make_array(&path("scan.dat"), len, Format::Raw, 8 << 20);
+            stream_group(&mut t, config, &path("scan.dat"), bytes);
+            return t;
+        }
+        Ok("kernel") => {
+            kernel_group(&mut t, config);
+            return t;
+        }
+        _ => {}
     }
 
     // Files.
@@ -509,6 +521,7 @@ fn run(config: &Config, dir: &Path) -> Table {
         .versus(reference, Ratio::Speedup);
 
     stream_group(&mut t, config, &scan, bytes);
+    kernel_group(&mut t, config);
 
     // 3. Random single-element reads.
     let g = "random reads (16 M)";
@@ -664,6 +677,110 @@ fn run(config: &Config, dir: &Path) -> Table {
     t
 }
 
+/// [`lane_sum`] over `f64` values: 16 lanes per 64 KiB block.
+fn lane_sum_f64(xs: &[f64]) -> f64 {
+    xs.chunks(8 << 10)
+        .map(|block| {
+            let mut lanes = [0f64; 16];
+            let (groups, rest) = block.as_chunks::<16>();
+            for group in groups {
+                for (l, &x) in lanes.iter_mut().zip(group) {
+                    *l += x;
+                }
+            }
+            lanes.iter().sum::<f64>() + rest.iter().sum::<f64>()
+        })
+        .sum()
+}
+
+/// Issue 23: the exact stats kernel over in-RAM `Vec`s of each element
+/// type against the plain lane sum over the same bytes, on one thread and
+/// on all, with the form of the kernel this CPU picks and with the AVX2
+/// form forced (`Stats::compute_with`).
+fn kernel_group(t: &mut Table, config: &Config) {
+    use mmarray::stats::Kernel;
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("pool");
+    let all = rayon::ThreadPoolBuilder::new().build().expect("pool");
+    let bytes = config.len * 4;
+    let g = "stats kernel over a Vec";
+    let detected = Kernel::detected();
+    eprintln!("kernel: {}", detected.name());
+    let f32s: Vec<f32> = (0..bytes / 4).map(value).collect();
+    let f64s: Vec<f64> = (0..bytes / 8).map(|i| f64::from(value(i)) + 1e6).collect();
+    for (pool, threads) in [(&one, "1 thread"), (&all, "all threads")] {
+        let lane32: &'static str =
+            Box::leak(format!("f32 Vec lane sum, {threads}").into_boxed_str());
+        let lane64: &'static str =
+            Box::leak(format!("f64 Vec lane sum, {threads}").into_boxed_str());
+        let d = time(config.reps, |()| {
+            pool.install(|| f32s.par_chunks(1 << 20).map(lane_sum).sum::<f64>())
+        });
+        t.add(g, lane32, d).bytes(bytes);
+        let mut kernels = vec![(detected, detected.name())];
+        if let Some(avx2) = Kernel::avx2().filter(|&k| k != detected) {
+            kernels.push((avx2, "avx2 forced"));
+        }
+        for &(kernel, name) in &kernels {
+            let d = time(config.reps, |()| {
+                pool.install(|| Stats::compute_with(kernel, &f32s, |_| {}))
+            });
+            t.add(g, format!("f32 Stats::compute ({name}), {threads}"), d)
+                .bytes(bytes)
+                .versus(lane32, Ratio::Speedup);
+        }
+        let d = time(config.reps, |()| {
+            pool.install(|| f64s.par_chunks(1 << 19).map(lane_sum_f64).sum::<f64>())
+        });
+        t.add(g, lane64, d).bytes(bytes);
+        for &(kernel, name) in &kernels {
+            let d = time(config.reps, |()| {
+                pool.install(|| Stats::compute_with(kernel, &f64s, |_| {}))
+            });
+            t.add(g, format!("f64 Stats::compute ({name}), {threads}"), d)
+                .bytes(bytes)
+                .versus(lane64, Ratio::Speedup);
+        }
+    }
+    // The other types: reported against the f32 lane sum (same bytes).
+    let halves: Vec<half::f16> = (0..bytes / 2)
+        .map(|i| half::f16::from_f32(value(i)))
+        .collect();
+    drop(f64s);
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&halves, |_| {}))
+    });
+    t.add(g, "f16 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+    drop(halves);
+    let i32s: Vec<i32> = (0..bytes / 4).map(|i| (i % 1000) as i32 - 500).collect();
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&i32s, |_| {}))
+    });
+    t.add(g, "i32 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+    drop(i32s);
+    let i64s: Vec<i64> = (0..bytes / 8).map(|i| (i % 1000) as i64 - 500).collect();
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&i64s, |_| {}))
+    });
+    t.add(g, "i64 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+    drop(i64s);
+    let u8s: Vec<u8> = (0..bytes).map(|i| (i % 251) as u8).collect();
+    let d = time(config.reps, |()| {
+        one.install(|| Stats::compute(&u8s, |_| {}))
+    });
+    t.add(g, "u8 Stats::compute, 1 thread", d)
+        .bytes(bytes)
+        .versus("f32 Vec lane sum, 1 thread", Ratio::Speedup);
+}
+
 /// Drops the pages of `path` from the page cache, so that the next read
 /// comes from the disk (the file must be clean: written and synced).
 fn drop_cache(path: &Path) {
@@ -673,11 +790,13 @@ fn drop_cache(path: &Path) {
     drop(file);
 }
 
-/// Issue 16: the stats kernel reading the file with `pread`
-/// (`Stats::of_path`, blocks read and reduced on each worker thread)
-/// against the same kernel over a mapping (`Stats::of_source`), warm and
-/// cold, one thread and all.
+/// Issues 16 and 23: the stats kernel over the file read three ways:
+/// through a mapping the caller made (`Stats::of_source`, the reference),
+/// through a mapping under a read lease (`Stats::of_path` on a file it can
+/// lease), and with `pread` (`Stats::of_path` while a writer holds the
+/// file open, so no lease can be had); warm and cold, one thread and all.
 fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
+    use mmarray::{NoLease, ReadPath};
     let one_thread = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
@@ -688,8 +807,17 @@ fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
         let src = unsafe { mmarray::Source::open(scan) }.expect("open");
         Stats::of_source(&src, |_| {}).expect("stats")
     };
-    let streamed = || Stats::of_path(scan, |_| {}).expect("stats");
-    let g = "stats, streamed vs mapped";
+    let leased = || {
+        let s = Stats::of_path(scan, |_| {}).expect("stats");
+        assert_eq!(s.read, ReadPath::Leased, "no lease");
+        s
+    };
+    let streamed = || {
+        let s = Stats::of_path(scan, |_| {}).expect("stats");
+        assert_eq!(s.read, ReadPath::Streamed(NoLease::WriterOpen));
+        s
+    };
+    let g = "stats, leased vs pread vs mapped";
     for (cold, warmth) in [(false, "warm"), (true, "cold")] {
         for (pool, threads) in [(&one_thread, "1 thread"), (&all_threads, "all threads")] {
             let setup = || {
@@ -701,7 +829,14 @@ fn stream_group(t: &mut Table, config: &Config, scan: &Path, bytes: usize) {
                 Box::leak(format!("mapped Stats::of_source, {warmth}, {threads}").into_boxed_str());
             let d = median_of(config.reps, setup, |()| pool.install(mapped));
             t.add(g, reference, d).bytes(bytes);
+            let d = median_of(config.reps, setup, |()| pool.install(leased));
+            t.add(g, format!("leased Stats::of_path, {warmth}, {threads}"), d)
+                .bytes(bytes)
+                .versus(reference, Ratio::Speedup);
+            // A writer elsewhere: no lease, so the scan streams.
+            let writer = OpenOptions::new().write(true).open(scan).expect("open");
             let d = median_of(config.reps, setup, |()| pool.install(streamed));
+            drop(writer);
             t.add(g, format!("pread Stats::of_path, {warmth}, {threads}"), d)
                 .bytes(bytes)
                 .versus(reference, Ratio::Speedup);

@@ -227,12 +227,40 @@ pub(crate) fn open_regular(
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc_nonblock());
     }
-    let file = options.open(path).at(path, action)?;
+    let file = open_waiting_out_leases(&options, path).at(path, action)?;
     let meta = file.metadata().at(path, "reading the file's metadata")?;
     if let Some(kind) = special_kind(&meta.file_type()) {
         return Err(not_regular(path, kind));
     }
     Ok((file, meta))
+}
+
+/// How long an open for writing waits for a whole-file scan's read lease
+/// to be let go (see [`open_waiting_out_leases`]): the kernel's own
+/// default lease-break time, after which it breaks the lease itself.
+const LEASE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(45);
+
+/// `options.open(path)`, where `options` has `O_NONBLOCK`: a regular file
+/// under another process's read lease (a leased whole-file scan, see
+/// [`Stats::of_path`](crate::Stats::of_path)) makes an open for writing or
+/// truncation fail with `EWOULDBLOCK` while the kernel tells the holder to
+/// let go, which a scan does at once; the open is retried (with growing
+/// pauses, from 100 us to 10 ms) until it succeeds, for at most
+/// [`LEASE_PATIENCE`]. Other errors are returned as they are.
+fn open_waiting_out_leases(options: &OpenOptions, path: &Path) -> io::Result<File> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_micros(100);
+    loop {
+        match options.open(path) {
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock && started.elapsed() < LEASE_PATIENCE =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
 }
 
 /// Opens a data file, refusing anything but a regular file (without

@@ -52,15 +52,18 @@
 //! - `lock`: the advisory locks, one guard type each (shared, exclusive,
 //!   the writer claim, the map lock) and the owning process.
 //! - [`mapping`]: the access modes and the crate's `unsafe` mapping code
-//!   (mapping calls, page release, a CPU prefetch hint).
+//!   (mapping calls, page release).
 //! - `appender`: [`Appender`], rows appended with `pwrite` beside readers.
 //! - [`sealed`] (Linux): [`SealedArray`], an array in a sealed `memfd`.
 //! - `npz`: [`Npz`], a `.npz` archive opened and its members listed.
 //! - `source`: from a path to an opened, locked and mapped [`Source`]
 //!   (and reading and writing descriptions).
+//! - `lease`: Linux read leases, under which whole-file scans map the file
+//!   with no risk of `SIGBUS` ([`NoLease`] says why a scan had none).
 //! - [`scan`]: [`Scan`] and [`ScanBuffer`]: an array read front to back with
 //!   `pread` into a reused buffer, for whole-file scans (bounded memory,
-//!   and an error instead of `SIGBUS` when the file is truncated).
+//!   and an error instead of `SIGBUS` when the file is truncated);
+//!   [`ReadPath`], how a scan read its bytes.
 //! - [`grow`]: growable arrays: appends, resize, the writer claim, trimming.
 //! - `array`: [`MappedArray`], the typed array over a [`Source`].
 //! - `create`: [`CreateOptions`] and [`describe`]: every new file; and
@@ -181,7 +184,9 @@
 //!
 //! What needs no promise stays safe: copies and scans read with `pread`
 //! ([`read_array`], [`Stats::of_path`], [`convert`], [`Scan`]: a file cut
-//! short under them is [`Error::Truncated`], never a signal); appends write
+//! short under them is [`Error::Truncated`], never a signal;
+//! [`Stats::of_path`] on Linux maps the file under a read lease, which holds
+//! back every writer until the scan has let go of the mapping); appends write
 //! past what readers see and hand out no reference ([`Appender`], which
 //! coexists with readers in any process); and sealed shared memory
 //! ([`SealedArray`], Linux), which the kernel itself keeps from changing.
@@ -204,6 +209,7 @@ pub mod format;
 mod fsutil;
 pub mod grow;
 pub mod layout;
+mod lease;
 mod lock;
 pub mod mapping;
 mod npz;
@@ -252,10 +258,11 @@ pub use error::{Error, Result};
 pub use export::{ZarrExport, export_zarr};
 pub use format::{Format, npy, sidecar};
 pub use layout::{Layout, Order};
+pub use lease::NoLease;
 pub use mapping::{Access, CopyOnWrite, Mode, ReadOnly, ReadWrite, Shared, Writable};
 pub use npz::{Npz, NpzMember};
 pub use read::read_array;
-pub use scan::{BLOCK_BYTES, Scan, ScanBuffer};
+pub use scan::{BLOCK_BYTES, ReadPath, Scan, ScanBuffer};
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use sealed::SealedArray;
 pub use shard::ShardedArray;

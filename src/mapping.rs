@@ -16,8 +16,10 @@
 //! `madvise`) and the release of mapped pages ([`Shared`] modes only).
 //!
 //! This module holds the crate's `unsafe` code (but for one
-//! `sync_file_range` call in the file-system helpers): the three calls that
-//! create a mapping, the one that releases pages, and a CPU prefetch hint.
+//! `sync_file_range` call in the file-system helpers, the leased mapping of
+//! whole-file scans and the `fcntl` calls of leases, and the dispatch to
+//! the stats kernel's AVX2 and AVX-512 forms): the three calls that
+//! create a mapping and the one that releases pages.
 //! Each mapping call checks, on the same open file handle, that the file
 //! holds every byte it maps, so no access through the mapping can fault at
 //! the time of mapping. What no check can prevent is another program shrinking the
@@ -240,24 +242,6 @@ pub(crate) fn release<M: Shared>(
     }
     M::release(map, offset, len, sealed::Token::new())
         .map_err(|source| Error::io(path, "releasing mapped pages", source))
-}
-
-/// Asks the CPU to start loading the cache line that holds `address`, so
-/// that a read of it a little later does not wait for memory. A hint: it
-/// changes nothing a program can observe but timing, whatever the address.
-/// A no-op on targets other than x86-64.
-#[inline(always)]
-pub(crate) fn prefetch<T>(address: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `_mm_prefetch` needs SSE, which every x86-64 CPU has. A
-    // prefetch never faults, whatever the address (past the end of a slice,
-    // unmapped), and writes nothing.
-    unsafe {
-        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-        _mm_prefetch::<_MM_HINT_T0>(address.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = address;
 }
 
 /// Modes that hand out mutable views: [`ReadWrite`] and [`CopyOnWrite`].

@@ -14,10 +14,14 @@
 //! the process), and a file that ends early
 //! makes `pread` return 0, which becomes [`Error::Truncated`] naming the
 //! file and the byte where its data ended. The price is the copy: with
-//! the file in the page cache, the streamed stats run at about 0.8x of the
-//! same kernel over a mapping on one thread and 0.7x on two (the copy runs
-//! at about 10 GB/s a core here); from disk both run at the disk's speed
-//! (BENCHMARKS.md, issue 16).
+//! the file in the page cache, the streamed stats run at about 0.4x of the
+//! same kernel over a mapping on the Zen 4 machine of issue 23 (the copy
+//! runs at about 9 GB/s a core there, the kernel at 20-30 GB/s); from
+//! disk both run at the disk's speed (BENCHMARKS.md, issues 16 and 23).
+//! So [`Stats::of_path`](crate::Stats::of_path) avoids the copy on Linux
+//! where it can: it maps the file under a read lease, which holds back any
+//! writer until the scan lets go of the mapping ([`ReadPath`] says which
+//! way a pass went, [`NoLease`](crate::NoLease) why there was no lease).
 //!
 //! - [`Scan`] is an array opened for a scan: its file held under the
 //!   shared lock, described and checked for length, not mapped.
@@ -26,9 +30,9 @@
 //!   decoded to this machine's byte order
 //!   ([`next_elements`](ScanBuffer::next_elements)).
 //!
-//! [`Stats::of_path`](crate::Stats::of_path) and [`convert`](crate::convert)
-//! scan this way, and so do the command-line tool's `stats`, `convert` and
-//! `plot`. Views ([`MappedArray`](crate::MappedArray)) stay mapped: the
+//! [`convert`](crate::convert) scans this way, and so do the command-line
+//! tool's `convert` and `plot`, and its `stats` where no lease can be
+//! had. Views ([`MappedArray`](crate::MappedArray)) stay mapped: the
 //! `SIGBUS` limit applies to them (see its safety notes).
 
 use std::fs::File;
@@ -275,6 +279,39 @@ impl<'a> ScanBuffer<'a> {
             }
         }
     }
+}
+
+/// How a whole-file pass read an array's bytes: the
+/// [`read`](crate::Stats::read) of a [`Stats`](crate::Stats).
+///
+/// ```
+/// use mmarray::{ReadPath, Stats};
+///
+/// let s = Stats::compute(&[1u8, 2, 3], |_| {});
+/// assert_eq!(s.read, ReadPath::Memory);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReadPath {
+    /// Elements already in memory ([`Stats::compute`](crate::Stats::compute),
+    /// or a compressed `.npz` member inflated first).
+    Memory,
+    /// Through a mapping the caller made
+    /// ([`Stats::of_source`](crate::Stats::of_source)): no protection
+    /// against truncation by other programs.
+    Mapped,
+    /// Through a mapping, every byte, under a read lease (Linux): zero-copy,
+    /// and no other program could write to or truncate the file meanwhile.
+    Leased,
+    /// Through a leased mapping until another program (or thread) opened
+    /// the file for writing or truncated it; the scan then let go of the
+    /// lease and read from byte `at` of the array on with `pread`.
+    LeaseBroken {
+        /// Where the `pread` part began, in bytes from the array's start.
+        at: u64,
+    },
+    /// With `pread`, every byte (a copy), because no lease could be had.
+    Streamed(crate::NoLease),
 }
 
 /// The block size for elements of `itemsize` bytes: [`BLOCK_BYTES`] cut

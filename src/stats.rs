@@ -32,15 +32,28 @@
 //! split across cores when the `parallel` feature is on, and the chunks'
 //! partial results are merged in chunk order: the result is the same bit
 //! for bit at any number of threads, and whether the array is read
-//! through a mapping ([`Stats::of_source`]) or with `pread`
-//! ([`Stats::of_path`], [`Stats::of_scan`]).
+//! through a mapping ([`Stats::of_source`]), through a leased mapping or
+//! with `pread` ([`Stats::of_path`], [`Stats::of_scan`]).
 //!
-//! [`Stats::of_path`] reads the file with `pread` into a few reused
-//! buffers (see [`Scan`]): every worker thread reads a block, reduces it
-//! while it is in cache and takes the next. Memory use is a few MiB
+//! [`Stats::of_path`] on Linux takes a read lease on the file and reduces
+//! it in place through a mapping, a block of 4 MiB at a time, looking at
+//! the lease before each block (see `src/lease.rs`): no copy, and a
+//! program that wants to write to or truncate the file waits until the
+//! scan lets go of the mapping, after which the scan reads the rest with
+//! `pread`. Where no lease can be had it reads the file with `pread` into
+//! a few reused buffers (see [`Scan`]): every worker thread reads a
+//! block, reduces it while it is in cache and takes the next.
+//! [`Stats::read`] says which ran. Either way memory use is a few MiB
 //! whatever the array's size (even larger than RAM), and a file that
 //! another program truncates during the pass gives [`Error::Truncated`],
 //! not `SIGBUS`.
+//!
+//! The float kernel runs at the speed memory delivers the bytes (a plain
+//! sum's speed, BENCHMARKS.md, issue 23): each value is widened to `f64`,
+//! the shift subtracted, added to one of 16 lanes and its square added
+//! with a fused multiply-add, min and max kept in the value's own type;
+//! it is compiled for AVX-512 and for AVX2 + FMA and the best the CPU has
+//! is picked at run time ([`Kernel`]).
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
@@ -52,9 +65,10 @@ use std::path::Path;
 use crate::dtype::{self, ByteOrder, DType, Element, ElementType, Scalar};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
+use crate::lease::{LeasedMap, NoLease};
 use crate::mapping::{self, Access, ReadOnly};
 use crate::npz::Npz;
-use crate::scan::{self, Scan};
+use crate::scan::{self, ReadPath, Scan};
 use crate::source::Source;
 
 /// Elements per chunk: 32 Ki. Chunks are the unit of parallel work and of
@@ -92,7 +106,7 @@ const RELEASE_ABOVE: usize = 1 << 30;
 /// assert_eq!(big.sum, Scalar::Int(2 * i64::MAX as i128)); // exact
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Stats {
     /// The number of elements, NaNs included.
     pub count: u64,
@@ -109,6 +123,34 @@ pub struct Stats {
     /// The population standard deviation (ddof 0) of non-NaN values
     /// (`None` for complex or no values).
     pub std: Option<f64>,
+    /// How the elements were read: from memory, through a mapping (leased
+    /// or not), or with `pread`, and why. Not a statistic: left out of
+    /// `==` and of the JSON form.
+    pub read: ReadPath,
+}
+
+/// Equal statistics, however they were read ([`Stats::read`] is not
+/// compared).
+impl PartialEq for Stats {
+    fn eq(&self, other: &Stats) -> bool {
+        (
+            self.count,
+            self.nan_count,
+            self.min,
+            self.max,
+            self.sum,
+            self.mean,
+            self.std,
+        ) == (
+            other.count,
+            other.nan_count,
+            other.min,
+            other.max,
+            other.sum,
+            other.mean,
+            other.std,
+        )
+    }
 }
 
 impl Stats {
@@ -116,8 +158,27 @@ impl Stats {
     /// number of elements finished after each chunk (from several threads
     /// when the `parallel` feature is on).
     pub fn compute<T: Element>(elements: &[T], progress: impl Fn(usize) + Sync) -> Stats {
+        Stats::compute_with(Kernel::detected(), elements, progress)
+    }
+
+    /// [`compute`](Self::compute) with a chosen form of the float kernel
+    /// (see [`Kernel`]; every other function here uses
+    /// [`Kernel::detected`]).
+    ///
+    /// ```
+    /// use mmarray::stats::Kernel;
+    /// use mmarray::{Scalar, Stats};
+    ///
+    /// let s = Stats::compute_with(Kernel::portable(), &[1.0f64, 2.0, 6.0], |_| {});
+    /// assert_eq!(s.mean, Some(Scalar::Float(3.0)));
+    /// ```
+    pub fn compute_with<T: Element>(
+        kernel: Kernel,
+        elements: &[T],
+        progress: impl Fn(usize) + Sync,
+    ) -> Stats {
         let chunk = |c: &[T]| {
-            let partial = Partial::of(c);
+            let partial = Partial::of(c, kernel);
             progress(c.len());
             partial
         };
@@ -130,14 +191,16 @@ impl Stats {
 
 impl Stats {
     /// Computes the statistics of the array at `path`, whatever its element
-    /// type, byte order or alignment, in one pass that reads the file with
-    /// `pread` (see [`Scan`]). `progress` is called with the number of
-    /// elements finished after each chunk.
+    /// type, byte order or alignment, in one pass through a mapping under a
+    /// read lease (Linux), or reading the file with `pread` where no lease
+    /// can be had (see [`Scan`] and the [module docs](self);
+    /// [`read`](Stats::read) says which). `progress` is called with the
+    /// number of elements finished after each chunk (each 4 MiB block
+    /// through a lease).
     ///
-    /// Memory use is a few [`BLOCK_BYTES`](crate::BLOCK_BYTES) buffers per
-    /// core whatever the file's size, and a file truncated by another
-    /// program during the pass is an error, not a signal. A compressed
-    /// `.npz` member is inflated into memory first.
+    /// Memory use is a few MiB per core whatever the file's size, and a
+    /// file truncated by another program during the pass is an error, not
+    /// a signal. A compressed `.npz` member is inflated into memory first.
     ///
     /// # Errors
     ///
@@ -166,12 +229,13 @@ impl Stats {
 
     /// [`of_path`](Self::of_path) for an array already opened for a scan.
     ///
-    /// The file is read in blocks of [`BLOCK_BYTES`](crate::BLOCK_BYTES)
-    /// by every worker thread (each reads a block with `pread`, reduces it
-    /// while it is in cache, and takes the next), and the chunks' partial
-    /// results are merged in chunk order, so the result is the same bit
-    /// for bit at any number of threads, and the same as
-    /// [`of_source`](Self::of_source) over a mapping of the file.
+    /// The file is taken in blocks by every worker thread (each reduces a
+    /// block, through the leased mapping or read with `pread`, and takes
+    /// the next), and the chunks' partial results are merged in chunk
+    /// order, so the result is the same bit for bit at any number of
+    /// threads, and the same as [`of_source`](Self::of_source) over a
+    /// mapping of the file. The lease is a descriptor of its own, so
+    /// several scans of one [`Scan`] at once each hold their own.
     ///
     /// ```
     /// use mmarray::{MappedArray, Scan, Stats};
@@ -211,7 +275,8 @@ impl Stats {
     /// is read sequentially, and an array over 1 GiB has its pages released
     /// behind the pass, so memory stays bounded; but a file truncated by
     /// another program during the pass kills the process with `SIGBUS`.
-    /// Prefer [`of_path`](Self::of_path) or [`of_scan`](Self::of_scan) for
+    /// Prefer [`of_path`](Self::of_path) or [`of_scan`](Self::of_scan)
+    /// (as fast, through a leased mapping, where a lease can be had) for
     /// whole-file passes.
     ///
     /// # Errors
@@ -229,13 +294,17 @@ impl Stats {
                 let _ = mapping::release::<ReadOnly>(map, &info.path, range.start, range.len());
             }
         };
-        Stats::of_described(
+        let stats = Stats::of_described(
             &info.path,
             info.layout.dtype(),
             src.bytes(),
             &progress,
             &done,
-        )
+        )?;
+        Ok(Stats {
+            read: ReadPath::Mapped,
+            ..stats
+        })
     }
 
     /// Statistics of the elements `bytes` of `dtype`, from the file at
@@ -283,6 +352,99 @@ impl Stats {
         Ok(total.finish::<T>((bytes.len() / T::TYPE.size()) as u64))
     }
 
+    /// Statistics of the array `layout` places in `file` (at `path`): read
+    /// through a mapping under a read lease where one can be had (see
+    /// [`of_leased`](Self::of_leased)), else with `pread` (see
+    /// [`of_stream`](Self::of_stream)).
+    fn of_file<T: Element>(
+        file: &File,
+        path: &Path,
+        layout: &Layout,
+        progress: &(impl Fn(usize) + Sync),
+    ) -> Result<Stats> {
+        let nbytes = layout.nbytes() as u64;
+        let leased = match usize::try_from(nbytes) {
+            Ok(n) if n >= LEASE_MIN_BYTES => LeasedMap::new(file, path, layout.offset(), n),
+            Ok(_) => Err(NoLease::Small),
+            Err(_) => Err(NoLease::Unsupported),
+        };
+        match leased {
+            Ok(map) => Stats::of_leased::<T>(&map, file, path, layout, progress),
+            Err(why) => Ok(Stats {
+                read: ReadPath::Streamed(why),
+                ..Stats::of_stream::<T>(file, path, layout, progress)?
+            }),
+        }
+    }
+
+    /// Statistics of the array `layout` places in `file` (at `path`),
+    /// mapped under a lease as `map`: each worker thread takes the next
+    /// block of [`LEASED_BLOCK_BYTES`] and reduces it in place while the
+    /// lease holds, then releases its pages. Once another program waits to
+    /// write or truncate the file, the lease is let go and the remaining
+    /// blocks are read with `pread` (into a buffer each worker allocates
+    /// then). Blocks are whole chunks and merged in file order, so the
+    /// result is the same bit for bit as over a mapping or a `pread`
+    /// stream.
+    fn of_leased<T: Element>(
+        map: &LeasedMap,
+        file: &File,
+        path: &Path,
+        layout: &Layout,
+        progress: &(impl Fn(usize) + Sync),
+    ) -> Result<Stats> {
+        use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+        let item = T::TYPE.size();
+        let chunk = CHUNK_ELEMENTS * item;
+        let block = LEASED_BLOCK_BYTES.div_ceil(chunk) * chunk;
+        let nbytes = layout.nbytes() as u64;
+        let blocks = nbytes.div_ceil(block as u64);
+        let byte_order = layout.dtype().byte_order();
+        let invalid = |start: u64, index: usize, byte: u8| Error::InvalidBool {
+            path: path.to_path_buf(),
+            index: (start / item as u64) as usize + index,
+            byte,
+        };
+        // Where the first block read with `pread` starts.
+        let broken_at = AtomicU64::new(u64::MAX);
+        let process = |k: u64, buf: &mut Vec<u64>| {
+            let start = k * block as u64;
+            let len = (nbytes - start).min(block as u64) as usize;
+            // Progress is reported outside the lease: a callback that
+            // writes to the file then waits for nothing.
+            let mapped = map.read(path, start as usize..start as usize + len, |bytes| {
+                chunk_partials::<T>(bytes, byte_order, &|_| {}, false)
+                    .map_err(|index| (index, bytes[index]))
+            });
+            let partials = match mapped {
+                Some(partials) => partials.map_err(|(index, byte)| invalid(start, index, byte))?,
+                None => {
+                    broken_at.fetch_min(start, Relaxed);
+                    if buf.len() * 8 < len {
+                        buf.resize(len.div_ceil(8), 0);
+                    }
+                    let bytes = &mut bytemuck::cast_slice_mut::<u64, u8>(buf)[..len];
+                    let at = layout.offset() + start;
+                    scan::read_exact_at(file, path, bytes, at, layout.end())?;
+                    chunk_partials::<T>(bytes, byte_order, &|_| {}, false)
+                        .map_err(|index| invalid(start, index, bytes[index]))?
+                }
+            };
+            progress(len / item);
+            Ok(partials)
+        };
+        let threads = worker_threads().min(blocks as usize).max(1);
+        let total = on_every_thread(threads, blocks, &process)?;
+        let read = match broken_at.into_inner() {
+            u64::MAX => ReadPath::Leased,
+            at => ReadPath::LeaseBroken { at },
+        };
+        Ok(Stats {
+            read,
+            ..total.finish::<T>(nbytes / item as u64)
+        })
+    }
+
     /// Statistics of the array `layout` places in `file` (at `path`), read
     /// in blocks with `pread`; see [`of_scan`](Self::of_scan).
     ///
@@ -290,7 +452,7 @@ impl Stats {
     /// read ahead of the kernel, so that copying and reducing overlap. On
     /// several, each worker reads a block and reduces it while it is in
     /// cache: the copy is then spread over the cores too.
-    fn of_file<T: Element>(
+    fn of_stream<T: Element>(
         file: &File,
         path: &Path,
         layout: &Layout,
@@ -331,11 +493,28 @@ impl Stats {
         let total = if threads <= 1 {
             pipelined(blocks, words, &read, &reduce)?
         } else {
-            on_every_thread(threads, blocks, words, &read, &reduce)?
+            let process = |k: u64, buf: &mut Vec<u64>| {
+                buf.resize(words, 0);
+                read(k, buf)?;
+                reduce(k, buf)
+            };
+            on_every_thread(threads, blocks, &process)?
         };
         Ok(total.finish::<T>(nbytes / item as u64))
     }
 }
+
+/// Arrays smaller than this (1 MiB) are read with `pread` without asking
+/// for a lease: its system calls (a second open, `fcntl`s, `mmap`) cost
+/// more than copying so few bytes.
+const LEASE_MIN_BYTES: usize = 1 << 20;
+
+/// Bytes a leased scan reduces between two looks at the lease: 4 MiB
+/// (rounded up to whole chunks). A writer waits at most about one block
+/// (well under a millisecond from the page cache) for the scan to let go;
+/// each block's pages are released from the process once it is done, so
+/// memory stays at a block per worker thread.
+const LEASED_BLOCK_BYTES: usize = 4 << 20;
 
 /// Blocks read ahead of the kernel by [`pipelined`]'s reader thread.
 const IN_FLIGHT: usize = 3;
@@ -382,16 +561,14 @@ fn pipelined(
 }
 
 /// The merged partials of blocks `0..blocks`, on `threads` threads that
-/// each take the next block, `read` it into their own buffer of `words`
-/// and `reduce` it; partials are merged in block order as blocks finish.
-/// On failure, the first error in block order: where a truncated file
-/// ended.
+/// each take the next block and `process` it (with a buffer of their own,
+/// empty at first, to read into if it needs one); partials are merged in
+/// block order as blocks finish. On failure, the first error in block
+/// order: where a truncated file ended.
 fn on_every_thread(
     threads: usize,
     blocks: u64,
-    words: usize,
-    read: &(impl Fn(u64, &mut [u64]) -> Result<()> + Sync),
-    reduce: &(impl Fn(u64, &[u64]) -> Result<Vec<Partial>> + Sync),
+    process: &(impl Fn(u64, &mut Vec<u64>) -> Result<Vec<Partial>> + Sync),
 ) -> Result<Partial> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -412,13 +589,13 @@ fn on_every_thread(
     let failed = AtomicBool::new(false);
     let errors: Mutex<Vec<(u64, Error)>> = Mutex::new(Vec::new());
     let work = || {
-        let mut buf = vec![0u64; words];
+        let mut buf = Vec::new();
         while !failed.load(Relaxed) {
             let k = next_block.fetch_add(1, Relaxed);
             if k >= blocks {
                 break;
             }
-            match read(k, &mut buf).and_then(|()| reduce(k, &buf)) {
+            match process(k, &mut buf) {
                 Ok(partials) => {
                     let mut m = merge.lock().unwrap_or_else(|e| e.into_inner());
                     m.pending.insert(k, partials);
@@ -463,8 +640,9 @@ fn chunk_partials<T: Element>(
     parallel: bool,
 ) -> Result<Vec<Partial>, usize> {
     let native = DType::new(T::TYPE, byte_order).is_native();
+    let kernel = Kernel::detected();
     let in_place = |c: &[T]| {
-        let partial = Partial::of(c);
+        let partial = Partial::of(c, kernel);
         progress(c.len());
         partial
     };
@@ -544,37 +722,24 @@ fn for_each_lane<T: Element>(chunk: &[T], mut f: impl FnMut(usize, T)) {
     }
 }
 
-/// `f64` accumulator lanes of the float kernel: four 256-bit vectors (two
-/// 512-bit ones) per accumulator, enough independent additions in flight to
-/// hide the latency of an `f64` add or fused multiply-add.
+/// `f64` accumulator lanes of the float kernel: two 512-bit vectors (four
+/// 256-bit ones) per accumulator, enough independent additions in flight to
+/// hide the latency of an `f64` add or fused multiply-add. Min and max keep
+/// as many lanes, in the element's own type (one 512-bit vector of `f32`).
 const REAL_LANES: usize = 16;
 
-/// Elements per block of the float kernel: 1,024 (4 KiB of `f32`). A block
-/// is folded into fresh lanes; a block whose lanes come out NaN (it held a
-/// NaN) is folded again skipping NaNs, so only such blocks pay for the
-/// selects.
-const BLOCK: usize = REAL_LANES * 64;
+/// Elements per block of the float kernel: 4,096 (16 KiB of `f32`, in L1).
+/// A block is folded into fresh lanes, which are then added to the chunk's:
+/// short sums added together, so rounding grows with the number of blocks,
+/// not of values. A block whose lanes come out NaN (it held a NaN) is
+/// folded again skipping NaNs, so only such blocks pay for the selects.
+const BLOCK: usize = REAL_LANES * 256;
 
-/// Lanes of the running min and max: half the accumulator lanes, each
-/// taking the smaller (larger) of a pair of values first. Every accumulator
-/// then fits in the 16 vector registers of AVX2 alongside the sums (with 16
-/// lanes each, the compiler spilled them to the stack and ran at a third of
-/// the speed).
-const MINMAX_LANES: usize = REAL_LANES / 2;
-
-/// How far ahead of its reads, in bytes, the float kernel asks the CPU to
-/// prefetch: one request per cache line it reads.
-///
-/// The kernel does several vector operations per line where a plain sum
-/// does one; left to the hardware prefetcher it then keeps fewer loads in
-/// flight and streams memory slower than the sum (BENCHMARKS.md). With
-/// explicit prefetches it streams as fast. 2 KiB was the best of 1 to 16 KiB
-/// tried, for a mapped file and a `Vec` alike; in cache it costs nothing
-/// measurable.
-const PREFETCH_DISTANCE: usize = 2048;
-
-/// The cache line size of the CPUs the prefetch distance was tuned on.
-const CACHE_LINE: usize = 64;
+/// Bytes per block of the float kernel, for any element type: a block of
+/// [`BLOCK`] `f32` values, or half as many `f64`, so that the block stays
+/// in a 32 KiB L1 cache for the second (min and max) loop of
+/// [`fold_block`].
+const BLOCK_BYTES: usize = BLOCK * 4;
 
 /// How many leading values of a chunk are averaged for the float kernel's
 /// shift.
@@ -640,101 +805,232 @@ fn exponent(x: f64) -> i32 {
     }
 }
 
-/// Per-lane `f64` accumulators of one block.
+/// Which compiled form of the float kernel [`Stats`] runs.
+///
+/// The kernel is compiled three times on x86-64: for the baseline
+/// instruction set, for AVX2 with FMA, and for AVX-512 (with AVX2 and
+/// FMA), and [`Kernel::detected`] picks the best this CPU runs, which is
+/// what every `Stats` function uses. The AVX2 and AVX-512 forms do the
+/// same arithmetic in the same order (16 `f64` lanes per sum, the squares
+/// added with a fused multiply-add), only in vectors of different widths,
+/// so their results are identical bit for bit; the baseline form (and
+/// other architectures) adds the squares with a separate multiply and add
+/// and can differ from them in the last bits.
+///
+/// [`Stats::compute_with`] runs a chosen form: for benchmarks and tests
+/// that check a form this machine would not pick, so that a regression in
+/// it cannot hide behind the one it does.
+///
+/// ```
+/// use mmarray::stats::Kernel;
+/// use mmarray::Stats;
+///
+/// let xs: Vec<f32> = (0..10_000).map(|i| i as f32 * 0.25).collect();
+/// let best = Stats::compute(&xs, |_| {});
+/// if let Some(avx2) = Kernel::avx2() {
+///     assert_eq!(Stats::compute_with(avx2, &xs, |_| {}), best);
+/// }
+/// let portable = Stats::compute_with(Kernel::portable(), &xs, |_| {});
+/// assert_eq!(portable.min, best.min);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Kernel(Isa);
+
+/// The instruction sets of [`Kernel`]; private, so that a `Kernel` naming
+/// one exists only after the CPU was checked for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Isa {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Kernel {
+    /// The best form this CPU runs (AVX-512, else AVX2 with FMA, else the
+    /// portable one). The CPU is asked once; later calls read a cached
+    /// answer.
+    pub fn detected() -> Kernel {
+        Kernel::avx512()
+            .or_else(Kernel::avx2)
+            .unwrap_or(Kernel::portable())
+    }
+
+    /// The form compiled for the target's baseline instruction set, which
+    /// every CPU of the target runs.
+    pub fn portable() -> Kernel {
+        Kernel(Isa::Portable)
+    }
+
+    /// The AVX2 + FMA form, if this CPU has both (`None` elsewhere,
+    /// including on other architectures).
+    pub fn avx2() -> Option<Kernel> {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma") {
+            return Some(Kernel(Isa::Avx2));
+        }
+        None
+    }
+
+    /// The AVX-512 form (F, VL, BW and DQ, with AVX2 and FMA), if this CPU
+    /// has them all.
+    pub fn avx512() -> Option<Kernel> {
+        #[cfg(target_arch = "x86_64")]
+        if is_x86_feature_detected!("avx512f")
+            && is_x86_feature_detected!("avx512vl")
+            && is_x86_feature_detected!("avx512bw")
+            && is_x86_feature_detected!("avx512dq")
+            && Kernel::avx2().is_some()
+        {
+            return Some(Kernel(Isa::Avx512));
+        }
+        None
+    }
+
+    /// The form's name: `"avx512"`, `"avx2"` or `"portable"`.
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Isa::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => "avx2",
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => "avx512",
+        }
+    }
+
+    /// The float kernel over `chunk` in this form.
+    fn reals<R: Real>(self, chunk: &[R]) -> Partial {
+        match self.0 {
+            Isa::Portable => of_reals::<R, false, false>(chunk),
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: a `Kernel` naming AVX2 is only made by `Kernel::avx2`,
+            // after the CPU reported AVX2 and FMA, the features
+            // `of_reals_avx2` is compiled with.
+            Isa::Avx2 => unsafe { of_reals_avx2(chunk) },
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: as above, by `Kernel::avx512`, which checked every
+            // feature `of_reals_avx512` is compiled with.
+            Isa::Avx512 => unsafe { of_reals_avx512(chunk) },
+        }
+    }
+}
+
+/// [`of_reals`] compiled for AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn of_reals_avx2<R: Real>(chunk: &[R]) -> Partial {
+    of_reals::<R, true, false>(chunk)
+}
+
+/// [`of_reals`] compiled for AVX-512 (512-bit vectors: twice the lanes per
+/// instruction of AVX2, the same arithmetic).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")]
+fn of_reals_avx512<R: Real>(chunk: &[R]) -> Partial {
+    of_reals::<R, true, true>(chunk)
+}
+
+/// Per-lane `f64` sums of one block.
 struct BlockLanes {
     sum_d: [f64; REAL_LANES],
     sum_d2: [f64; REAL_LANES],
-    nan: [f64; REAL_LANES],
 }
 
-impl BlockLanes {
-    /// Folds `block` into fresh Σd and Σd² lanes over `d = v − k` (`v`
-    /// widened to `f64`, so `d` is exact or rounded once in `f64`), and into
-    /// the running `min` and `max` (in the element's own type: exact). With
-    /// `SKIP_NAN` false there are no NaN selects at all (a NaN makes its
-    /// lane's Σd² NaN); with it true NaNs are counted and left out. `v < m`
-    /// is false for NaN, so min and max skip NaNs either way. `FMA`: add the
-    /// squares with a fused multiply-add (only where the CPU has one).
-    ///
-    /// One loop over lanes, each updated by the same operations: the shape
-    /// the compiler turns into vector instructions.
-    #[inline(always)]
-    fn fold<R: Real, const SKIP_NAN: bool, const FMA: bool>(
-        block: &[R],
-        k: f64,
-        min: &mut [R; MINMAX_LANES],
-        max: &mut [R; MINMAX_LANES],
-    ) -> Self {
-        let mut lanes = BlockLanes {
-            sum_d: [0.0; REAL_LANES],
-            sum_d2: [0.0; REAL_LANES],
-            nan: [0.0; REAL_LANES],
-        };
-        let mut add = |group: &[R]| {
-            // `group` holds at most REAL_LANES values.
-            for (lane, &v) in group.iter().enumerate().take(REAL_LANES) {
-                let d = if SKIP_NAN && v.is_nan() {
-                    lanes.nan[lane] += 1.0;
-                    0.0
-                } else {
-                    v.to_f64() - k
-                };
-                lanes.sum_d[lane] += d;
-                lanes.sum_d2[lane] = if FMA {
-                    d.mul_add(d, lanes.sum_d2[lane])
-                } else {
-                    lanes.sum_d2[lane] + d * d
-                };
+/// Folds `block` into fresh Σd and Σd² lanes over `d = v − k` (`v` widened
+/// to `f64`, so `d` is exact or rounded once in `f64`), and into the running
+/// `min` and `max` (in the element's own type: exact). Value `i` of every
+/// group of [`REAL_LANES`] goes to lane `i`, whatever the vector width.
+/// There are no NaN selects: a NaN makes its lane's Σd² NaN (which
+/// [`fold_skipping_nan`] then redoes), and leaves min and max alone (`v < m`
+/// is false for a NaN). `FMA`: add the squares with a fused multiply-add
+/// (only where the CPU has one).
+///
+/// `FUSED`: min and max in the same loop as the sums (AVX-512, whose 32
+/// vector registers hold every accumulator), else in a second loop over
+/// the block, then in L1 (AVX2's 16 registers cannot hold the 8 vectors of
+/// sums and the 4 (`f32`) or 8 (`f64`) of min and max: the compiler
+/// spilled them to the stack and ran at a third of the speed). Each lane
+/// sees the same values in the same order either way, so the results are
+/// the same bit for bit.
+///
+/// Plain loops over fixed-size arrays, no closures: in a function compiled
+/// for AVX-512, a closure the compiler keeps out of line is compiled for
+/// the baseline target, one scalar value at a time (BENCHMARKS.md, issue
+/// 23).
+#[inline(always)]
+fn fold_block<R: Real, const FMA: bool, const FUSED: bool>(
+    block: &[R],
+    k: f64,
+    min: &mut [R; REAL_LANES],
+    max: &mut [R; REAL_LANES],
+) -> BlockLanes {
+    let mut sum_d = [0f64; REAL_LANES];
+    let mut sum_d2 = [0f64; REAL_LANES];
+    let (groups, rest) = block.as_chunks::<REAL_LANES>();
+    for group in groups {
+        for lane in 0..REAL_LANES {
+            let v = group[lane];
+            let d = v.to_f64() - k;
+            sum_d[lane] += d;
+            sum_d2[lane] = if FMA {
+                d.mul_add(d, sum_d2[lane])
+            } else {
+                sum_d2[lane] + d * d
+            };
+            if FUSED {
+                min[lane] = if v < min[lane] { v } else { min[lane] };
+                max[lane] = if v > max[lane] { v } else { max[lane] };
             }
-        };
-        // `v < m` is false when either is NaN: a NaN never replaces a
-        // running min or max. The fast path takes the smaller of a pair
-        // first, which loses the other value when one is NaN; a block
-        // holding a NaN is then folded again the slow way, which visits each
-        // value in turn.
-        let pick = |a: R, b: R, first: bool| if first { a } else { b };
-        let (groups, rest) = block.as_chunks::<REAL_LANES>();
+        }
+    }
+    if !FUSED {
         for group in groups {
-            let ahead = group.as_ptr().cast::<u8>().wrapping_add(PREFETCH_DISTANCE);
-            for line in (0..size_of_val(group)).step_by(CACHE_LINE) {
-                mapping::prefetch(ahead.wrapping_add(line));
-            }
-            add(group);
-        }
-        add(rest);
-        // Min and max in a second pass over the block, now in L1: apart
-        // from the sums, both loops vectorise cleanly (together, the
-        // compiler split them into half-width pieces and spilled).
-        let (pairs, rest) = block.as_chunks::<{ 2 * MINMAX_LANES }>();
-        for pair in pairs {
-            for lane in 0..MINMAX_LANES {
-                let (a, b) = (pair[lane], pair[lane + MINMAX_LANES]);
-                if SKIP_NAN {
-                    for v in [a, b] {
-                        min[lane] = pick(v, min[lane], v < min[lane]);
-                        max[lane] = pick(v, max[lane], v > max[lane]);
-                    }
-                } else {
-                    let (lo, hi) = (pick(a, b, a < b), pick(a, b, a > b));
-                    min[lane] = pick(lo, min[lane], lo < min[lane]);
-                    max[lane] = pick(hi, max[lane], hi > max[lane]);
-                }
+            for lane in 0..REAL_LANES {
+                let v = group[lane];
+                min[lane] = if v < min[lane] { v } else { min[lane] };
+                max[lane] = if v > max[lane] { v } else { max[lane] };
             }
         }
-        for (i, &v) in rest.iter().enumerate() {
-            let lane = i % MINMAX_LANES;
-            min[lane] = pick(v, min[lane], v < min[lane]);
-            max[lane] = pick(v, max[lane], v > max[lane]);
-        }
-        lanes
     }
+    for (lane, &v) in rest.iter().enumerate() {
+        let d = v.to_f64() - k;
+        sum_d[lane] += d;
+        sum_d2[lane] = if FMA {
+            d.mul_add(d, sum_d2[lane])
+        } else {
+            sum_d2[lane] + d * d
+        };
+        min[lane] = if v < min[lane] { v } else { min[lane] };
+        max[lane] = if v > max[lane] { v } else { max[lane] };
+    }
+    BlockLanes { sum_d, sum_d2 }
+}
 
-    /// Whether any lane's Σd² is NaN, i.e. the block held a NaN (squares
-    /// are never negative, so infinities alone make +inf, not NaN).
-    #[inline(always)]
-    fn saw_nan(&self) -> bool {
-        self.sum_d2.iter().fold(false, |any, x| any | x.is_nan())
+/// [`fold_block`] for a block that held a NaN: NaNs counted and left out
+/// of the sums (min and max were right the first time). Gives the lanes
+/// and the NaN count.
+#[inline(always)]
+fn fold_skipping_nan<R: Real, const FMA: bool>(block: &[R], k: f64) -> (BlockLanes, u64) {
+    let mut sum_d = [0f64; REAL_LANES];
+    let mut sum_d2 = [0f64; REAL_LANES];
+    let mut nan = 0u64;
+    for (i, &v) in block.iter().enumerate() {
+        let lane = i % REAL_LANES;
+        let d = if v.is_nan() {
+            nan += 1;
+            0.0
+        } else {
+            v.to_f64() - k
+        };
+        sum_d[lane] += d;
+        sum_d2[lane] = if FMA {
+            d.mul_add(d, sum_d2[lane])
+        } else {
+            sum_d2[lane] + d * d
+        };
     }
+    (BlockLanes { sum_d, sum_d2 }, nan)
 }
 
 /// Floats in one pass over memory: min, max, NaN count, sum, mean and M2,
@@ -745,70 +1041,60 @@ impl BlockLanes {
 /// The sum is `n·k + Σd`, and with `k` near the data M2 = Σd² − (Σd)²/n
 /// does not cancel the way Σx² − (Σx)²/n does.
 ///
-/// The chunk is taken in blocks of [`BLOCK`] values, each folded into fresh
-/// `f64` lanes (see [`BlockLanes::fold`]) that are then added into the
-/// chunk's lanes: short sums added together, so rounding grows with the
-/// number of blocks, not of values. The common case has no NaN selects: a
-/// block whose sums come out NaN is folded again skipping NaNs, so only
-/// blocks holding a NaN pay for them.
-///
-/// Compiled three times, for the baseline target, AVX2 with FMA and
-/// AVX-512; the best the CPU supports is chosen at run time.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512vl+avx512bw+avx512dq",
-    "x86_64+avx2+fma"
-))]
-fn of_reals<R: Real>(chunk: &[R]) -> Partial {
+/// The chunk is taken in blocks of [`BLOCK_BYTES`], each folded into fresh
+/// `f64` lanes (see [`fold_block`]) that are then added into the chunk's
+/// lanes. Inlined into one function per instruction set ([`Kernel`]).
+#[inline(always)]
+fn of_reals<R: Real, const FMA: bool, const FUSED: bool>(chunk: &[R]) -> Partial {
     let Some(start) = chunk.iter().position(|v| !v.is_nan()) else {
         return Partial {
             nan: chunk.len() as u64,
             ..Partial::default()
         };
     };
-    let head = chunk[start..].iter().take(SHIFT_SAMPLE).map(|v| v.to_f64());
+    let head = &chunk[start..chunk.len().min(start + SHIFT_SAMPLE)];
     // Each value divided by the sample size first (exact: a power of two),
     // so the shift stays finite even next to `f64::MAX`.
-    let (head_sum, head_n) = head
-        .filter(|v| v.is_finite())
-        .fold((0.0, 0.0), |(s, n), v| {
-            (s + v * (1.0 / SHIFT_SAMPLE as f64), n + 1.0)
-        });
+    let (mut head_sum, mut head_n) = (0.0, 0.0);
+    for v in head.iter().map(|v| v.to_f64()) {
+        if v.is_finite() {
+            head_sum += v * (1.0 / SHIFT_SAMPLE as f64);
+            head_n += 1.0;
+        }
+    }
     // A finite shift, or infinities would turn every deviation into NaN.
     let k = if head_n > 0.0 {
         head_sum / head_n * SHIFT_SAMPLE as f64
     } else {
         0.0
     };
-    let fma = multiversion::target::target_cfg_f!(target_feature = "fma");
-    let mut min = [R::INFINITY; MINMAX_LANES];
-    let mut max = [R::NEG_INFINITY; MINMAX_LANES];
+    let mut min = [R::INFINITY; REAL_LANES];
+    let mut max = [R::NEG_INFINITY; REAL_LANES];
     let mut sum_d = [0f64; REAL_LANES];
     let mut sum_d2 = [0f64; REAL_LANES];
-    let mut nan = [0f64; REAL_LANES];
-    for block in chunk.chunks(BLOCK) {
-        // Direct calls, so that each is inlined into this target's clone.
-        let mut lanes = if fma {
-            BlockLanes::fold::<R, false, true>(block, k, &mut min, &mut max)
-        } else {
-            BlockLanes::fold::<R, false, false>(block, k, &mut min, &mut max)
-        };
-        if lanes.saw_nan() {
-            lanes = BlockLanes::fold::<R, true, false>(block, k, &mut min, &mut max);
+    let mut nan = 0u64;
+    for block in chunk.chunks(BLOCK_BYTES / size_of::<R>()) {
+        let mut lanes = fold_block::<R, FMA, FUSED>(block, k, &mut min, &mut max);
+        // Squares are never negative, so infinities alone make +inf: a NaN
+        // lane means the block held a NaN.
+        if lanes.sum_d2.iter().fold(false, |any, x| any | x.is_nan()) {
+            let (skipped, n) = fold_skipping_nan::<R, FMA>(block, k);
+            lanes = skipped;
+            nan += n;
         }
         for lane in 0..REAL_LANES {
             sum_d[lane] += lanes.sum_d[lane];
             sum_d2[lane] += lanes.sum_d2[lane];
-            nan[lane] += lanes.nan[lane];
         }
     }
-    let total = |lanes: [f64; REAL_LANES]| lanes.iter().sum::<f64>();
-    let nan = total(nan) as u64;
     let n = chunk.len() as u64 - nan;
-    let (sum_d, sum_d2, nf) = (total(sum_d), total(sum_d2), n as f64);
+    let (sum_d, sum_d2, nf) = (lane_total(sum_d), lane_total(sum_d2), n as f64);
     let m2 = sum_d2 - sum_d * sum_d / nf;
-    let fold = |lanes: [R; MINMAX_LANES], init: f64, f: fn(f64, f64) -> f64| {
-        lanes.iter().map(|x| x.to_f64()).fold(init, f)
-    };
+    let (mut float_min, mut float_max) = (f64::INFINITY, f64::NEG_INFINITY);
+    for lane in 0..REAL_LANES {
+        float_min = float_min.min(min[lane].to_f64());
+        float_max = float_max.max(max[lane].to_f64());
+    }
     Partial {
         n,
         nan,
@@ -816,18 +1102,28 @@ fn of_reals<R: Real>(chunk: &[R]) -> Partial {
         mean: k + sum_d / nf,
         // Rounding can leave a tiny negative; NaN (from infinities) stays.
         m2: if m2 < 0.0 { 0.0 } else { m2 },
-        float_min: fold(min, f64::INFINITY, f64::min),
-        float_max: fold(max, f64::NEG_INFINITY, f64::max),
+        float_min,
+        float_max,
         ..Partial::default()
     }
+}
+
+/// The lanes added in lane order.
+#[inline(always)]
+fn lane_total(lanes: [f64; REAL_LANES]) -> f64 {
+    let mut sum = 0.0;
+    for x in lanes {
+        sum += x;
+    }
+    sum
 }
 
 /// A `float64` chunk: the kernel in the values' own units, and again in
 /// units of `2^e` (exact: every value times a power of two) when its
 /// largest finite magnitude is outside the range where that is safe (see
 /// [`SCALE_ABOVE`]), or when its sums overflowed.
-fn of_f64s(chunk: &[f64]) -> Partial {
-    let fast = of_reals(chunk);
+fn of_f64s(chunk: &[f64], kernel: Kernel) -> Partial {
+    let fast = kernel.reals(chunk);
     let magnitude = fast.float_min.abs().max(fast.float_max.abs());
     let safe = |m: f64| m == 0.0 || (-SCALE_BELOW..=SCALE_ABOVE).contains(&exponent(m));
     if magnitude.is_finite() && safe(magnitude) && fast.sum_re.is_finite() && !fast.m2.is_infinite()
@@ -849,7 +1145,7 @@ fn of_f64s(chunk: &[f64]) -> Partial {
         scale: e,
         float_min: fast.float_min,
         float_max: fast.float_max,
-        ..of_reals(&scaled)
+        ..kernel.reals(&scaled)
     }
 }
 
@@ -965,10 +1261,10 @@ impl Default for Partial {
 }
 
 impl Partial {
-    fn of<T: Element>(chunk: &[T]) -> Partial {
+    fn of<T: Element>(chunk: &[T], kernel: Kernel) -> Partial {
         match T::TYPE.kind() {
             'c' => Partial::of_complex(chunk),
-            'f' => Partial::of_floats(chunk),
+            'f' => Partial::of_floats(chunk, kernel),
             _ if T::TYPE.size() <= 4 => Partial::of_ints::<T, i64>(chunk),
             _ => Partial::of_ints::<T, i128>(chunk),
         }
@@ -991,21 +1287,22 @@ impl Partial {
     }
 
     /// Floats in one pass, in their own width: `f32` and `f64` reduced
-    /// directly, `f16` widened to `f32` a block at a time.
-    fn of_floats<T: Element>(chunk: &[T]) -> Partial {
+    /// directly, `f16` widened to `f32` first.
+    fn of_floats<T: Element>(chunk: &[T], kernel: Kernel) -> Partial {
         let bytes: &[u8] = bytemuck::cast_slice(chunk);
         match T::TYPE {
-            ElementType::F32 => dtype::cast_bytes::<f32>(bytes).map(of_reals::<f32>),
-            ElementType::F64 => dtype::cast_bytes::<f64>(bytes).map(of_f64s),
+            ElementType::F32 => dtype::cast_bytes::<f32>(bytes).map(|xs| kernel.reals(xs)),
+            ElementType::F64 => dtype::cast_bytes::<f64>(bytes).map(|xs| of_f64s(xs, kernel)),
             _ => None,
         }
         .unwrap_or_else(|| {
-            // f16: at most CHUNK_ELEMENTS values widened exactly to f32.
-            let widened: Vec<f32> = chunk
-                .iter()
-                .map(|x| x.to_scalar().as_f64() as f32)
-                .collect();
-            of_reals(&widened)
+            // f16: at most CHUNK_ELEMENTS values widened exactly to f32
+            // (with the CPU's conversion instructions where it has them).
+            use half::slice::HalfFloatSliceExt;
+            let halves: &[half::f16] = bytemuck::cast_slice(bytes);
+            let mut widened = vec![0f32; halves.len()];
+            halves.convert_to_f32_slice(&mut widened);
+            kernel.reals(&widened)
         })
     }
 
@@ -1162,6 +1459,7 @@ impl Partial {
             sum,
             mean,
             std,
+            read: ReadPath::Memory,
         }
     }
 }

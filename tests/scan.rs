@@ -3,20 +3,35 @@
 //! byte order; a file truncated after it was opened gives
 //! `Error::Truncated` with the byte where it ended (from the reader, from
 //! `Stats::of_scan` and from `convert`), never `SIGBUS`.
+//!
+//! Leased scans (issue 23, Linux): `Stats::of_path` maps a file it can
+//! lease and says so (`Stats::read`); a file open for writing elsewhere,
+//! or one this process may not lease (a user namespace without
+//! `CAP_LEASE`), is streamed with `pread`; a writer that turns up mid-scan
+//! waits only until the scan lets go of the lease, and the scan finishes
+//! with `pread`, with the same result, or `Error::Truncated` if the file
+//! shrank.
 
 use std::fs::OpenOptions;
 
 use mmarray::{
-    ByteOrder, ConvertOptions, CreateOptions, DType, ElementType, Error, Npz, Order, Scan, Source,
-    Stats,
+    ByteOrder, ConvertOptions, CreateOptions, DType, ElementType, Error, NoLease, Npz, Order,
+    ReadPath, Scan, Source, Stats,
 };
 use ndarray::{Array1, ArrayD, IxDyn};
 use num_complex::Complex;
 
 /// `Stats` as text: equal texts are equal results to the bit (Debug of an
-/// `f64` is its shortest round-trip form).
+/// `f64` is its shortest round-trip form). How the bytes were read
+/// (`Stats::read`) is left out.
 fn bits(s: &Stats) -> String {
-    format!("{s:?}")
+    format!(
+        "{:?}",
+        Stats {
+            read: ReadPath::Memory,
+            ..s.clone()
+        }
+    )
 }
 
 /// `of_path` (streamed) on 1 to 4 threads and `of_source` (mapped) agree
@@ -277,4 +292,239 @@ fn a_large_order_change_streams_in_tiles_and_keeps_every_element() {
     let a = unsafe { mmarray::MappedArray::<f64>::open(&dst) }.unwrap();
     // In memory order, column 1 follows column 0.
     assert_eq!(a.as_slice()[rows], 1.0);
+}
+
+/// A float32 array of `n` values that are not all alike, written at
+/// `path`; gives the values.
+fn wave_file(path: &std::path::Path, n: usize) -> Vec<f32> {
+    let x: Vec<f32> = (0..n)
+        .map(|i| ((i as f64) * 0.001).sin() as f32 * 1e3 + 5.0)
+        .collect();
+    CreateOptions::new()
+        .write(path, &Array1::from(x.clone()))
+        .unwrap();
+    x
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_leased_scan_maps_and_equals_the_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.dat");
+    let x = wave_file(&path, 5 << 20); // 20 MiB: 5 leased blocks
+    let want = bits(&Stats::compute(&x, |_| {}));
+    for threads in [1, 2, 3] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let counted = std::sync::atomic::AtomicUsize::new(0);
+        let s = pool
+            .install(|| {
+                Stats::of_path(&path, |n| {
+                    counted.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                })
+            })
+            .unwrap();
+        assert_eq!(s.read, ReadPath::Leased, "{threads} threads");
+        assert_eq!(bits(&s), want, "{threads} threads");
+        assert_eq!(counted.into_inner(), x.len(), "progress adds up");
+    }
+    // Small arrays are not worth a lease.
+    let small = dir.path().join("small.dat");
+    wave_file(&small, 1000);
+    let s = Stats::of_path(&small, |_| {}).unwrap();
+    assert_eq!(s.read, ReadPath::Streamed(NoLease::Small));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_open_for_writing_elsewhere_is_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.dat");
+    let x = wave_file(&path, 2 << 20);
+    let writer = OpenOptions::new().write(true).open(&path).unwrap();
+    let s = Stats::of_path(&path, |_| {}).unwrap();
+    assert_eq!(s.read, ReadPath::Streamed(NoLease::WriterOpen));
+    assert_eq!(bits(&s), bits(&Stats::compute(&x, |_| {})));
+    drop(writer);
+    let s = Stats::of_path(&path, |_| {}).unwrap();
+    assert_eq!(s.read, ReadPath::Leased, "the lease is free again");
+}
+
+/// Runs a leased scan of `path` on `threads` threads, slowed down by its
+/// progress callback, and calls `writer` once the scan is under way (from
+/// this thread, while the scan runs on another). Gives the scan's result
+/// and how long `writer` took (it waits for the lease to be let go).
+#[cfg(target_os = "linux")]
+fn write_during_scan(
+    path: &std::path::Path,
+    threads: usize,
+    writer: impl FnOnce(),
+) -> (mmarray::Result<Stats>, std::time::Duration) {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let seen = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let scan = s.spawn(|| {
+            pool.install(|| {
+                Stats::of_path(path, |n| {
+                    seen.fetch_add(n, Relaxed);
+                    // Slow enough that the writer comes mid-scan.
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                })
+            })
+        });
+        while seen.load(Relaxed) == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let started = std::time::Instant::now();
+        writer();
+        let waited = started.elapsed();
+        (scan.join().unwrap(), waited)
+    })
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_writer_mid_scan_breaks_the_lease_and_the_scan_finishes_with_pread() {
+    let dir = tempfile::tempdir().unwrap();
+    for threads in [1, 2] {
+        let path = dir.path().join(format!("b{threads}.dat"));
+        let x = wave_file(&path, 16 << 20); // 64 MiB: 16 blocks
+        let (s, waited) = write_during_scan(&path, threads, || {
+            // Opened for writing, not written: the bytes stay the same.
+            drop(OpenOptions::new().write(true).open(&path).unwrap());
+        });
+        let s = s.unwrap();
+        assert!(
+            matches!(s.read, ReadPath::LeaseBroken { at } if at > 0 && at < 64 << 20),
+            "{threads} threads: {:?}",
+            s.read
+        );
+        assert_eq!(bits(&s), bits(&Stats::compute(&x, |_| {})));
+        // The kernel would have given up on the lease after
+        // /proc/sys/fs/lease-break-time (45 s): the scan let go first.
+        assert!(waited.as_secs() < 10, "the writer waited {waited:?}");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_truncated_during_a_leased_scan_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for threads in [1, 2] {
+        let path = dir.path().join(format!("t{threads}.dat"));
+        wave_file(&path, 16 << 20);
+        let cut = (40 << 20) + 1000;
+        let (s, waited) = write_during_scan(&path, threads, || {
+            let file = OpenOptions::new().write(true).open(&path).unwrap();
+            file.set_len(cut).unwrap();
+        });
+        let err = s.unwrap_err();
+        assert!(
+            matches!(err, Error::Truncated { at, .. } if at == cut),
+            "{threads} threads: {err:?}"
+        );
+        assert!(waited.as_secs() < 10, "the truncation waited {waited:?}");
+    }
+}
+
+/// Without `CAP_LEASE` and not the file's owner, no lease: the scan
+/// streams. The file is given to `nobody` (65534) and this test binary
+/// run again under `unshare --user`: the child keeps its user id (root's,
+/// outside the namespace: not the owner) but its capabilities now hold in
+/// the new namespace only, and a lease asks for `CAP_LEASE` in the
+/// initial one. Needs root (to give the file away) and `unshare`; says so
+/// and passes where either is missing.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_file_this_process_may_not_lease_is_streamed() {
+    const CHILD: &str = "MMARRAY_TEST_LEASE_CHILD";
+    if let Some(path) = std::env::var_os(CHILD) {
+        // The child, in the user namespace.
+        let s = Stats::of_path(&path, |_| {}).unwrap();
+        assert_eq!(s.read, ReadPath::Streamed(NoLease::NotOwner));
+        println!("child-ok {}", bits(&s));
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.path().join("n.dat");
+    let x = wave_file(&path, 2 << 20);
+    if std::os::unix::fs::chown(&path, Some(65534), Some(65534)).is_err() {
+        eprintln!("skipped: only root can give the file to another user");
+        return;
+    }
+    if !std::process::Command::new("unshare")
+        .args(["--user", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("skipped: `unshare --user` is not available here");
+        return;
+    }
+    let out = std::process::Command::new("unshare")
+        .arg("--user")
+        .arg(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "a_file_this_process_may_not_lease_is_streamed",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "child failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want = format!("child-ok {}", bits(&Stats::compute(&x, |_| {})));
+    assert!(stdout.contains(&want), "{stdout}");
+}
+
+/// mmarray's own writers (which open with `O_NONBLOCK`, so that a FIFO
+/// never hangs them) get `EWOULDBLOCK` from the kernel while a scan holds
+/// its lease: they wait it out (the scan lets go at once) instead of
+/// failing: an `Appender` and a read-write mapping, mid-scan.
+#[cfg(target_os = "linux")]
+#[test]
+fn mmarrays_own_writers_wait_out_a_leased_scan_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    for (k, writer) in ["appender", "open_mut"].into_iter().enumerate() {
+        // A raw array with a sidecar, so that an Appender may open it.
+        let raw = dir.path().join(format!("r{k}.dat"));
+        let values: Vec<f32> = (0..16 << 20).map(|i| (i % 1000) as f32).collect();
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&raw, &bytes).unwrap();
+        std::fs::write(
+            mmarray::sidecar_path(&raw),
+            format!(
+                r#"{{"version": 1, "dtype": "<f4", "shape": [{}]}}"#,
+                values.len()
+            ),
+        )
+        .unwrap();
+        let (s, waited) = write_during_scan(&raw, 1, || match writer {
+            "appender" => drop(mmarray::Appender::<f32>::open(&raw).unwrap()),
+            // SAFETY: the test's own file; the mapping is dropped at once
+            // and writes nothing.
+            _ => drop(unsafe { mmarray::MappedArray::<f32>::open_mut(&raw) }.unwrap()),
+        });
+        let s = s.unwrap();
+        assert!(
+            matches!(s.read, ReadPath::LeaseBroken { .. }),
+            "{writer}: {:?}",
+            s.read
+        );
+        assert_eq!(bits(&s), bits(&Stats::compute(&values, |_| {})));
+        assert!(waited.as_secs() < 10, "{writer} waited {waited:?}");
+    }
 }

@@ -15,6 +15,7 @@
 //! `PROPTEST_CASES` overrides the number of random cases.
 
 use half::f16;
+use mmarray::stats::Kernel;
 use mmarray::{Element, Scalar, Stats};
 use proptest::prelude::*;
 
@@ -140,15 +141,41 @@ fn check(stats: &Stats, xs: &[f64], what: &str) {
 }
 
 /// Stats of `xs` converted to `T` (which must hold them exactly), checked
-/// against the reference.
+/// against the reference, with every form of the kernel this CPU runs
+/// (see [`check_kernels`]).
 fn check_as<T: Element + Into<f64> + Copy>(xs: &[T], what: &str) {
     let wide: Vec<f64> = xs.iter().map(|&x| x.into()).collect();
-    check(&Stats::compute(xs, |_| {}), &wide, what);
+    check_kernels(xs, &wide, what);
 }
 
 fn check_f16(xs: &[f16], what: &str) {
     let wide: Vec<f64> = xs.iter().map(|x| x.to_f64()).collect();
-    check(&Stats::compute(xs, |_| {}), &wide, what);
+    check_kernels(xs, &wide, what);
+}
+
+/// `Stats::compute` (the form this CPU picks) and each form of the kernel
+/// forced (AVX2 and AVX-512 where the CPU has them, the portable one
+/// everywhere) against the reference; the AVX2 and AVX-512 forms, which
+/// do the same arithmetic in vectors of different widths, also equal
+/// each other bit for bit. So a machine that picks AVX-512 still checks
+/// the AVX2 form that other machines run.
+fn check_kernels<T: Element>(xs: &[T], wide: &[f64], what: &str) {
+    check(&Stats::compute(xs, |_| {}), wide, what);
+    let simd: Vec<Kernel> = [Kernel::avx2(), Kernel::avx512()]
+        .into_iter()
+        .flatten()
+        .collect();
+    for &kernel in simd.iter().chain([Kernel::portable()].iter()) {
+        let s = Stats::compute_with(kernel, xs, |_| {});
+        check(&s, wide, &format!("{what} ({})", kernel.name()));
+    }
+    if let [a, b] = simd[..] {
+        let (a, b) = (
+            Stats::compute_with(a, xs, |_| {}),
+            Stats::compute_with(b, xs, |_| {}),
+        );
+        assert_eq!(format!("{a:?}"), format!("{b:?}"), "{what}: avx2 vs avx512");
+    }
 }
 
 // Fixed cases.

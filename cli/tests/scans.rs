@@ -1,5 +1,6 @@
 //! The whole-file scans of `stats`, `convert` and `plot` as real processes
-//! (issue 16): a file truncated by another program mid-scan is a one-line
+//! (issue 16; `stats` through a leased mapping where it can, issue 23): a
+//! file truncated by another program mid-scan is a one-line
 //! error naming it and the byte where it ended (exit code 1), never a
 //! signal; and on a file of 1 GiB their peak resident set stays under
 //! 256 MiB (a scan through a mapping peaked at the file's size); `convert`
@@ -56,9 +57,21 @@ fn commands(input: &Path, out: &Path) -> Vec<(&'static str, Vec<String>)> {
     ]
 }
 
-/// Starts `mmarray args`, waits until it has read `after` bytes, truncates
-/// `file` to `cut` bytes, and gives the exit status and stderr; `None` if
-/// the command finished before the truncation (too fast to test).
+/// Whether the process `pid` holds a file lease (`stats` reads a file it
+/// can lease through a mapping, issue 23: its `rchar` does not grow).
+fn holds_lease(pid: u32) -> bool {
+    let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
+    locks.lines().any(|l| {
+        let fields: Vec<&str> = l.split_whitespace().collect();
+        fields.get(1) == Some(&"LEASE") && fields.get(4) == Some(&pid.to_string().as_str())
+    })
+}
+
+/// Starts `mmarray args`, waits until it has read `after` bytes (or holds
+/// a lease on the file: it is then scanning it), truncates `file` to `cut`
+/// bytes (the open for writing waits until a leased scan lets go), and
+/// gives the exit status and stderr; `None` if the command finished before
+/// the truncation (too fast to test).
 fn truncate_mid_scan(
     args: &[String],
     file: &Path,
@@ -72,26 +85,41 @@ fn truncate_mid_scan(
         .spawn()
         .expect("mmarray starts");
     let started = Instant::now();
-    loop {
+    let leased = loop {
         if child.try_wait().expect("child status").is_some() {
             return None;
         }
         if bytes_read(child.id()).is_some_and(|n| n >= after) {
-            break;
+            break false;
+        }
+        if holds_lease(child.id()) {
+            break true;
         }
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "{args:?} never read"
         );
         std::thread::sleep(Duration::from_millis(1));
-    }
-    OpenOptions::new()
+    };
+    let opening = Instant::now();
+    let writer = OpenOptions::new()
         .write(true)
         .open(file)
-        .expect("file opens")
-        .set_len(cut)
-        .expect("file truncated");
+        .expect("file opens");
+    // The kernel lets a writer wait up to /proc/sys/fs/lease-break-time
+    // (45 s) for a lease: the scan must let go long before.
+    assert!(
+        opening.elapsed() < Duration::from_secs(10),
+        "{args:?}: the open for writing waited {:?}",
+        opening.elapsed()
+    );
+    writer.set_len(cut).expect("file truncated");
     let out = child.wait_with_output().expect("child finishes");
+    if leased && out.status.success() {
+        // It finished its last block between holding the lease and the
+        // open: the truncation came after the scan.
+        return None;
+    }
     Some((
         out.status,
         String::from_utf8_lossy(&out.stderr).into_owned(),
