@@ -408,21 +408,26 @@ pub(crate) fn allocate(
     if len == 0 {
         return Ok(());
     }
-    match fallocate(file, offset, len) {
+    match fallocate(file, offset, len, false) {
         Some(result) => result,
         None => write_zeros(file, offset, len),
     }
     .at(path, action)
 }
 
-/// `fallocate(2)`, retried on `EINTR`; `None` where the file system (or
+/// `fallocate(2)`, retried on `EINTR`, keeping the file's length when
+/// `keep_size` (`FALLOC_FL_KEEP_SIZE`); `None` where the file system (or
 /// kernel) does not support it.
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn fallocate(file: &File, offset: u64, len: u64) -> Option<io::Result<()>> {
+fn fallocate(file: &File, offset: u64, len: u64, keep_size: bool) -> Option<io::Result<()>> {
     use rustix::fs::FallocateFlags;
     use rustix::io::Errno;
+    let flags = match keep_size {
+        true => FallocateFlags::KEEP_SIZE,
+        false => FallocateFlags::empty(),
+    };
     loop {
-        match rustix::fs::fallocate(file, FallocateFlags::empty(), offset, len) {
+        match rustix::fs::fallocate(file, flags, offset, len) {
             Ok(()) => return Some(Ok(())),
             Err(Errno::INTR) => {}
             Err(Errno::OPNOTSUPP | Errno::NOSYS) => return None,
@@ -435,7 +440,7 @@ fn fallocate(file: &File, offset: u64, len: u64) -> Option<io::Result<()>> {
 /// `F_PREALLOCATE` as wrapped by rustix also truncates, which is unsafe
 /// for a range inside a mapped file.)
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn fallocate(_file: &File, _offset: u64, _len: u64) -> Option<io::Result<()>> {
+fn fallocate(_file: &File, _offset: u64, _len: u64, _keep_size: bool) -> Option<io::Result<()>> {
     None
 }
 
@@ -527,26 +532,12 @@ pub(crate) fn reserve_keep_size(
     len: u64,
     action: &'static str,
 ) -> Result<()> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    {
-        use rustix::fs::FallocateFlags;
-        use rustix::io::Errno;
-        if len == 0 {
-            return Ok(());
-        }
-        loop {
-            match rustix::fs::fallocate(file, FallocateFlags::KEEP_SIZE, offset, len) {
-                Ok(()) => return Ok(()),
-                Err(Errno::INTR) => {}
-                Err(Errno::OPNOTSUPP | Errno::NOSYS) => return Ok(()),
-                Err(e) => return Err(Error::io(path, action, e.into())),
-            }
-        }
+    if len == 0 {
+        return Ok(());
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    {
-        let _ = (file, path, offset, len, action);
-        Ok(())
+    match fallocate(file, offset, len, true) {
+        Some(result) => result.at(path, action),
+        None => Ok(()),
     }
 }
 
