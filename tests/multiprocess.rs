@@ -216,7 +216,7 @@ fn child_writer(path: &Path) {
 /// Maps the array read-only (it is all zeros then), and on each
 /// `check <salt>` reports whether this same mapping now shows that pattern.
 fn child_checker(path: &Path) {
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let a = unsafe { MappedArray::<u64>::open(path) }.unwrap();
     assert!(a.as_slice().iter().all(|&x| x == 0), "not zero when mapped");
     say(format_args!("mapped {}", a.shape()[0]));
@@ -232,7 +232,7 @@ fn child_checker(path: &Path) {
 /// Maps the array read-only and reads every element, over and over, until
 /// told to stop; then reads it all once more and reports the passes.
 fn child_reader(path: &Path, salt: u64) {
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let a = unsafe { MappedArray::<u64>::open(path) }.unwrap();
     let commands = commands_in_background();
     let verify = || {
@@ -404,9 +404,9 @@ fn writes_in_a_child_are_seen_by_a_mapping_opened_before_them() {
     const ROWS: usize = 300; // several pages
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("shared.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     drop(create_shared::<u64>(&path, &[ROWS, COLS]));
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let reader = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert!(reader.as_slice().iter().all(|&x| x == 0));
 
@@ -498,7 +498,7 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     drop(a);
 
     // Now only the child maps it.
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let err = unsafe {
         CreateOptions::new()
             .overwrite(true)
@@ -529,12 +529,12 @@ fn shrinking_or_replacing_an_array_mapped_by_another_process_is_busy() {
     a.resize(2).unwrap();
     drop(a);
     assert_eq!(fs::metadata(&path).unwrap().len(), (2 * COLS * 8) as u64);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(r.shape(), &[2, COLS]);
     assert_eq!(first_mismatch(r.as_slice(), SALT, 0), None);
     drop(r);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let fresh = unsafe {
         CreateOptions::new()
             .overwrite(true)
@@ -556,9 +556,9 @@ fn writers_in_several_processes_fill_disjoint_rows() {
     const ROWS_EACH: usize = 1000; // 1000 rows of 128 bytes: not whole pages
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rows.dat");
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     drop(create_shared::<u64>(&path, &[WRITERS * ROWS_EACH, COLS]));
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let held = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
 
     let mut kids: Vec<Kid> = (0..WRITERS)
@@ -575,7 +575,7 @@ fn writers_in_several_processes_fill_disjoint_rows() {
         .for_each(|kid| assert_eq!(kid.recv(), "done"));
     kids.into_iter().for_each(Kid::finish);
 
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let fresh = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     for a in [&held, &fresh] {
         let v = a.view_dim::<Ix2>().unwrap();
@@ -633,7 +633,7 @@ fn a_mapping_in_another_process_survives_the_file_growing() {
 
     // Another process sees all the rows the parent committed.
     drop(a);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let r = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(r.shape(), &[TOTAL, COLS]);
     assert_eq!(first_mismatch(r.as_slice(), SALT, 0), None);
@@ -691,7 +691,7 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
             .filter(|f| is_temp_of(f, "crash.dat.json"))
             .count();
         most_temps = most_temps.max(temps);
-        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
         let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap_or_else(|e| {
             panic!(
                 "iteration {iteration}: the array does not reopen ({temps} temporary files): {e}"
@@ -741,7 +741,7 @@ fn appends_killed_at_random_instants_leave_a_consistent_array() {
     a.commit().unwrap();
     drop(a);
     assert_eq!(dir_names(dir.path()), ["crash.dat", "crash.dat.json"]);
-    // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+    // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
     let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
     assert_eq!(a.shape(), &[len + 3, COLS]);
     assert_eq!(first_mismatch(a.as_slice(), 0, 0), None);
@@ -775,7 +775,7 @@ fn opening_while_another_process_shrinks_never_sees_a_short_file() {
     let (mut opens, mut full_seen, mut small_seen) = (0, 0, 0);
     while opens < MAX_OPENS && (opens < MIN_OPENS || full_seen < MIN_EACH || small_seen < MIN_EACH)
     {
-        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
         let r = match unsafe { MappedArray::<u64>::open(&path) } {
             Ok(r) => r,
             Err(e) => kid.fail(&format!(
@@ -859,7 +859,7 @@ fn two_processes_appending_at_once_one_is_busy_and_every_published_row_stays() {
             published[loser], 0,
             "the refused appender published nothing"
         );
-        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
         let a = unsafe { MappedArray::<u64>::open(&path) }.unwrap();
         assert!(
             a.shape()[0] >= published[winner],
@@ -899,7 +899,7 @@ fn an_open_during_a_replace_sees_the_old_or_the_new_array_never_an_error() {
     while std::time::Instant::now() < deadline
         && (opens < MIN_OPENS || seen.iter().any(|&n| n < 20) || switches < MIN_SWITCHES)
     {
-        // SAFETY: the test's own file in its own temporary directory; nothing else changes it while mapped.
+        // SAFETY: the test's own file; its processes write it in the turns the pipes order, never bytes a live view of another process is reading.
         let a = match unsafe { MappedArray::<u64>::open(&path) } {
             Ok(a) => a,
             Err(e) => kid.fail(&format!("open {opens} during a replace: {e:?}")),
