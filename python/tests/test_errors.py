@@ -191,9 +191,11 @@ def test_every_class_subclasses_error():
 def test_stats_of_a_file_truncated_mid_scan_raises_truncated(tmp_path):
     """A real truncation by another thread while ``stats`` (GIL released)
     reads the file: ``Truncated`` naming the file and the byte, no SIGBUS.
-    The truncation waits until the scan has read 16 MiB (this process's
-    read bytes in /proc/self/io); a try in which the scan finished first is
-    repeated."""
+    The truncation waits until the scan is under way: it has read 16 MiB
+    with pread (this process's read bytes in /proc/self/io), or it holds a
+    read lease on the file (/proc/locks), in which case the truncation
+    waits for the scan to let go of its mapping; a try in which the scan
+    finished first is repeated."""
     import threading
     import time
 
@@ -205,14 +207,19 @@ def test_stats_of_a_file_truncated_mid_scan_raises_truncated(tmp_path):
         with open("/proc/self/io") as f:
             return next(int(line.split()[1]) for line in f if line.startswith("rchar:"))
 
+    def leased():
+        ino = os.stat(p).st_ino
+        with open("/proc/locks") as f:
+            return any("LEASE" in line and f":{ino} " in line for line in f)
+
     for _ in range(5):
         os.truncate(p, size)
         start = read_bytes()
         done = threading.Event()
 
         def cut():
-            while not done.is_set() and read_bytes() - start < 16 << 20:
-                time.sleep(0.0005)  # each poll reads /proc too: a few hundred bytes
+            while not done.is_set() and read_bytes() - start < 16 << 20 and not leased():
+                time.sleep(0.0005)  # each poll reads /proc too: a few KiB
             if not done.is_set():
                 os.truncate(p, 64 << 20)
 
