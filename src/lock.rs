@@ -256,21 +256,25 @@ pub(crate) enum MapKind {
 /// A held map lock (see the [module docs](self)): an open-file-description
 /// record lock on one byte past any end a file can have, next to the
 /// writer claim's, read-locked by [`MapKind::Shared`] mappings and
-/// write-locked by a [`MapKind::Exclusive`] one. Released when the last
-/// descriptor of its open file description is closed: dropping the
-/// mapping, in the process that opened it (a fork child's copy closes
-/// its descriptor only, and the parent's lock stays).
+/// write-locked by a [`MapKind::Exclusive`] one.
+///
+/// The lock belongs to the open file description of the data file handle
+/// it was taken on, which the holder keeps (a [`Source`](crate::Source)
+/// holds both), so this value owns no descriptor of its own (no `dup` per
+/// open). The kernel releases the lock when that description is released:
+/// every descriptor of it closed and every mapping made through it
+/// unmapped, so the lock lives exactly as long as the mappings. A fork
+/// child's copies close only the child's references, and the parent's
+/// lock stays.
 #[derive(Debug)]
 pub(crate) struct MapLock {
-    /// A duplicate of the data file's descriptor: the same open file
-    /// description, which owns the record lock. The lock goes when this
-    /// and every other descriptor of that description is closed.
-    _file: File,
+    _taken: (),
 }
 
 impl MapLock {
     /// Takes the map lock of `kind` on `file` (the data file at `path`)
-    /// without waiting.
+    /// without waiting; the caller keeps `file` open as long as the
+    /// mapping (see the type's docs).
     ///
     /// # Errors
     ///
@@ -280,15 +284,12 @@ impl MapLock {
     /// [`MAPPED_FOR_WRITING`]); [`Error::Io`] if the system refuses the
     /// lock for another reason.
     pub(crate) fn try_new(file: &File, path: &Path, kind: MapKind) -> Result<MapLock> {
-        let file = file
-            .try_clone()
-            .at(path, "duplicating the data file's handle")?;
         let (lock, action) = match kind {
             MapKind::Shared => (sys::Lock::Read, MAPPED),
             MapKind::Exclusive => (sys::Lock::Write, MAPPED_FOR_WRITING),
         };
-        match sys::set(&file, sys::MAP_BYTE, lock) {
-            Ok(()) => Ok(MapLock { _file: file }),
+        match sys::set(file, sys::MAP_BYTE, lock) {
+            Ok(()) => Ok(MapLock { _taken: () }),
             Err(e) if sys::is_contended(&e) => Err(Error::Busy {
                 path: path.to_path_buf(),
                 action,
