@@ -134,7 +134,10 @@ pub fn seal(
     let attrs = crate::attrs_from_py(attrs.as_ref(), &path)?;
     let inner = dispatch_type!(dtype.element_type(), |T| {
         let view = array.cast::<PyArrayDyn<T>>()?.try_readonly()?;
-        DynSealed::from(SealedArray::<T>::with_attrs(&view.as_array(), attrs).py()?)
+        let elements = view.as_array();
+        // The whole-array copy into the memfd runs with the GIL released.
+        let sealed = py.detach(move || SealedArray::<T>::with_attrs(&elements, attrs));
+        DynSealed::from(sealed.py()?)
     });
     Ok(Sealed { inner })
 }
@@ -155,9 +158,13 @@ pub fn open_sealed(py: Python<'_>, fd: i32) -> PyResult<Sealed> {
             path.display().to_string(),
         ))
     })?;
-    let (layout, _) = mmarray::sealed::inspect(file.as_fd()).py()?;
-    let _ = py;
-    let element = layout.dtype().element_type();
-    let inner = DynSealed::from_fd(OwnedFd::from(file), element).py()?;
+    // Checking the seals, the header and (for bool) every element runs with
+    // the GIL released.
+    let inner = py
+        .detach(|| {
+            let (layout, _) = mmarray::sealed::inspect(file.as_fd())?;
+            DynSealed::from_fd(OwnedFd::from(file), layout.dtype().element_type())
+        })
+        .py()?;
     Ok(Sealed { inner })
 }
