@@ -101,7 +101,7 @@ mod sys {
     /// `F_SETSIG`, which the libc crate does not export: 10 in Linux's
     /// generic `fcntl.h`, used by these architectures. Elsewhere no lease
     /// is taken (the break signal would stay the fatal `SIGIO`).
-    #[cfg(any(
+    const F_SETSIG: Option<libc::c_int> = if cfg!(any(
         target_arch = "x86",
         target_arch = "x86_64",
         target_arch = "arm",
@@ -110,19 +110,11 @@ mod sys {
         target_arch = "loongarch64",
         target_arch = "powerpc64",
         target_arch = "s390x"
-    ))]
-    const F_SETSIG: Option<libc::c_int> = Some(10);
-    #[cfg(not(any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "loongarch64",
-        target_arch = "powerpc64",
-        target_arch = "s390x"
-    )))]
-    const F_SETSIG: Option<libc::c_int> = None;
+    )) {
+        Some(10)
+    } else {
+        None
+    };
 
     /// `fcntl(fd, cmd, arg)`, with `EINTR` retried.
     fn fcntl(fd: RawFd, cmd: libc::c_int, arg: libc::c_int) -> io::Result<libc::c_int> {
